@@ -1,0 +1,52 @@
+#ifndef RECSYS_COMMON_DENSE_H_
+#define RECSYS_COMMON_DENSE_H_
+
+// The serving-side dense forward pass over OpenBLAS. Layouts match
+// libtorch's `torch::nn::Linear` so trained weights load unchanged.
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace recsys {
+
+// y = x W^T + b with W of shape [out, in] (row-major, torch's layout).
+struct DenseLayer {
+  int in = 0;
+  int out = 0;
+  std::vector<float> weight;  // out * in
+  std::vector<float> bias;    // out
+};
+
+// A stack of dense layers with ReLU after every layer but the last.
+// Immutable after construction; `Forward` is thread-safe.
+class Mlp {
+ public:
+  // Checks that consecutive layers fit and sizes match.
+  static absl::StatusOr<Mlp> Create(std::vector<DenseLayer> layers);
+
+  Mlp() = default;
+
+  // `x`: [batch, input_dim()] row-major. Returns [batch, output_dim()].
+  // Scores the whole batch as matrix products (cblas_sgemm), never row by
+  // row.
+  std::vector<float> Forward(const float* x, int batch) const;
+
+  int input_dim() const;
+  int output_dim() const;
+  const std::vector<DenseLayer>& layers() const { return layers_; }
+
+ private:
+  explicit Mlp(std::vector<DenseLayer> layers) : layers_(std::move(layers)) {}
+  std::vector<DenseLayer> layers_;
+};
+
+// C[m, n] = A[m, k] * B[n, k]^T (+ C when `accumulate`), row-major, via
+// cblas_sgemm.
+void GemmNT(const float* a, const float* b, float* c, int m, int n, int k,
+            bool accumulate = false);
+
+}  // namespace recsys
+
+#endif  // RECSYS_COMMON_DENSE_H_
