@@ -21,41 +21,79 @@ struct Neighbor {
   float score = 0;
 };
 
-// Thread-safety: `Search` is const and may be called concurrently; building,
-// loading and saving are not concurrent with anything.
+// Thread-safety: `Search` and `SearchBatch` are const and may be called
+// concurrently; building, loading and saving are not concurrent with
+// anything.
+//
+// Threads: a search runs on at most `Options::num_threads` OpenMP threads.
+// The limit is set on the calling thread only (OpenMP keeps the thread count
+// per thread) and restored before returning, so concurrent callers do not
+// affect each other. With `num_threads == 1` no OpenMP team is started at
+// all. With more, GNU OpenMP's idle workers busy-wait by default and steal
+// cores from OpenBLAS and gRPC threads: a binary that searches with several
+// threads should run with `OMP_WAIT_POLICY=PASSIVE` (see PERF-NOTES.md).
+// `Build` (training and adding) uses OpenMP's default thread count.
 class AnnIndex {
  public:
   struct Options {
     // A FAISS index_factory string: "Flat" (exact), "IVF<nlist>,Flat",
-    // "HNSW<M>", or "auto" (Flat below 100k vectors, else
-    // IVF<4*sqrt(n)>,Flat). Always inner-product metric.
+    // "HNSW<M>", or "auto" (see `ResolveFactory`). Always inner-product
+    // metric.
     std::string factory = "auto";
-    // Runtime knobs, applied at build and at load.
+    // Runtime knobs, applied at build and at load: inverted lists visited per
+    // query (IVF indexes) and the search beam width (HNSW indexes). Both > 0.
     int nprobe = 16;
     int ef_search = 512;
-    // OpenMP threads a single Search may use. 1 under concurrent serving.
+    // OpenMP threads a single Search may use, >= 1. 1 under concurrent
+    // serving.
     int num_threads = 1;
   };
 
-  // Builds an index over `n` row-major vectors of width `dim`.
+  // Vectors below which "auto" resolves to exact search.
+  static constexpr int64_t kAutoFlatBelow = 100000;
+  // An IVF index is trained on at most this many rows per inverted list
+  // (sampled without replacement, fixed seed). FAISS warns below 39.
+  static constexpr int64_t kTrainRowsPerList = 64;
+
+  // Resolves "auto" for `n` vectors: "Flat" below `kAutoFlatBelow`, else
+  // "IVF<nlist>,Flat" with nlist the power of two nearest to 4 * sqrt(n)
+  // (1M vectors -> "IVF4096,Flat"). Any other string is returned unchanged.
+  static std::string ResolveFactory(const std::string& factory, int64_t n);
+
+  // Builds an index over `n` row-major vectors of width `dim`. Errors
+  // (InvalidArgument) on n <= 0, dim <= 0, bad knobs, a factory string FAISS
+  // does not know, or an IVF with more lists than vectors.
   static absl::StatusOr<std::unique_ptr<AnnIndex>> Build(
       const float* vectors, int64_t n, int dim, const Options& options);
-  // Loads an index written by `Save`.
+  // Loads an index written by `Save`; `options.factory` is ignored. Errors
+  // (NotFound / DataLoss / InvalidArgument) when the file is missing, not a
+  // FAISS index, or not an inner-product index.
   static absl::StatusOr<std::unique_ptr<AnnIndex>> Load(
       const std::string& path, const Options& options);
 
   virtual ~AnnIndex() = default;
 
+  // Writes the index with faiss::write_index. The runtime knobs are not part
+  // of the file: `Load` applies its own `Options`.
   virtual absl::Status Save(const std::string& path) const = 0;
 
   // The `k` rows with the largest inner product with `query` (width
-  // `dimension()`), best first; fewer when the index holds fewer than `k`.
+  // `dimension()`), best first; fewer when the index holds fewer than `k`
+  // (or, for approximate indexes, when the search reaches fewer). k <= 0 is
+  // InvalidArgument.
   virtual absl::StatusOr<std::vector<Neighbor>> Search(const float* query,
                                                        int k) const = 0;
 
+  // `Search` for `num_queries` row-major queries in one FAISS call (faster
+  // per query for offline evaluation: FAISS batches exact search as a
+  // matrix product). Result i belongs to query i.
+  virtual absl::StatusOr<std::vector<std::vector<Neighbor>>> SearchBatch(
+      const float* queries, int64_t num_queries, int k) const = 0;
+
   virtual int64_t size() const = 0;
   virtual int dimension() const = 0;
-  // The resolved factory string (never "auto").
+  // The resolved factory string (never "auto"). After `Load` it is rebuilt
+  // from the index structure ("Flat", "IVF<nlist>,Flat", "HNSW<M>", ...).
   virtual const std::string& factory() const = 0;
 };
 

@@ -5,6 +5,7 @@
 // libtorch's `torch::nn::Linear` so trained weights load unchanged.
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -23,14 +24,17 @@ struct DenseLayer {
 // Immutable after construction; `Forward` is thread-safe.
 class Mlp {
  public:
-  // Checks that consecutive layers fit and sizes match.
+  // Checks that there is at least one layer, that every weight and bias has
+  // the size its `in` and `out` say, and that each layer's `in` equals the
+  // previous layer's `out`; InvalidArgument naming the layer otherwise.
   static absl::StatusOr<Mlp> Create(std::vector<DenseLayer> layers);
 
   Mlp() = default;
 
-  // `x`: [batch, input_dim()] row-major. Returns [batch, output_dim()].
-  // Scores the whole batch as matrix products (cblas_sgemm), never row by
-  // row.
+  // `x`: [batch, input_dim()] row-major. Returns [batch, output_dim()]
+  // (empty when `batch` <= 0 or the Mlp has no layers). Scores the whole
+  // batch as matrix products (cblas_sgemm), never row by row; OpenBLAS
+  // decides how many of its threads one call uses.
   std::vector<float> Forward(const float* x, int batch) const;
 
   int input_dim() const;

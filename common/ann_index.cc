@@ -1,0 +1,320 @@
+#include "common/ann_index.h"
+
+#include <cxxabi.h>
+#include <faiss/IVFlib.h>
+#include <faiss/Index.h>
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
+#include <faiss/IndexIVF.h>
+#include <faiss/IndexIVFFlat.h>
+#include <faiss/IndexIVFPQ.h>
+#include <faiss/IndexScalarQuantizer.h>
+#include <faiss/impl/FaissException.h>
+#include <faiss/index_factory.h>
+#include <faiss/index_io.h>
+#include <omp.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <exception>
+#include <numeric>
+#include <random>
+#include <typeinfo>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace recsys {
+namespace {
+
+// Seed of the training sample, fixed so that builds are reproducible.
+constexpr uint64_t kTrainSampleSeed = 0x5eed;
+
+// Limits OpenMP to `num_threads` on the calling thread for its lifetime.
+// OpenMP keeps the thread-count setting (nthreads-var) per thread, so this
+// does not affect concurrent callers on other threads.
+class ScopedOmpThreads {
+ public:
+  explicit ScopedOmpThreads(int num_threads)
+      : previous_(omp_get_max_threads()) {
+    omp_set_num_threads(num_threads);
+  }
+  ~ScopedOmpThreads() { omp_set_num_threads(previous_); }
+  ScopedOmpThreads(const ScopedOmpThreads&) = delete;
+  ScopedOmpThreads& operator=(const ScopedOmpThreads&) = delete;
+
+ private:
+  const int previous_;
+};
+
+absl::Status ValidateOptions(const AnnIndex::Options& options) {
+  if (options.nprobe <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("nprobe must be > 0, got ", options.nprobe));
+  }
+  if (options.ef_search <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ef_search must be > 0, got ", options.ef_search));
+  }
+  if (options.num_threads <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("num_threads must be > 0, got ", options.num_threads));
+  }
+  return absl::OkStatus();
+}
+
+// The `nprobe` and `efSearch` knobs, on the index or on the HNSW quantizer
+// of an IVF index.
+void ApplyRuntimeKnobs(faiss::Index* index, const AnnIndex::Options& options) {
+  if (faiss::IndexIVF* ivf = faiss::ivflib::try_extract_index_ivf(index)) {
+    ivf->nprobe = std::min<size_t>(options.nprobe, ivf->nlist);
+    if (auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(ivf->quantizer)) {
+      hnsw->hnsw.efSearch = options.ef_search;
+    }
+  }
+  if (auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(index)) {
+    hnsw->hnsw.efSearch = options.ef_search;
+  }
+}
+
+std::string ClassName(const faiss::Index& index) {
+  const char* mangled = typeid(index).name();
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+  std::string name = status == 0 && demangled ? demangled : mangled;
+  std::free(demangled);
+  return name;
+}
+
+// Rebuilds the factory string of a loaded index for the structures this
+// project uses; other structures are named by their FAISS class.
+std::string DescribeIndex(const faiss::Index& index) {
+  if (dynamic_cast<const faiss::IndexFlat*>(&index) != nullptr) return "Flat";
+  if (const auto* hnsw = dynamic_cast<const faiss::IndexHNSWFlat*>(&index)) {
+    return absl::StrCat("HNSW", hnsw->hnsw.nb_neighbors(1));
+  }
+  if (const auto* ivf = dynamic_cast<const faiss::IndexIVF*>(&index)) {
+    std::string coarse = absl::StrCat("IVF", ivf->nlist);
+    if (const auto* hnsw =
+            dynamic_cast<const faiss::IndexHNSWFlat*>(ivf->quantizer)) {
+      absl::StrAppend(&coarse, "_HNSW", hnsw->hnsw.nb_neighbors(1));
+    } else if (dynamic_cast<const faiss::IndexFlat*>(ivf->quantizer) ==
+               nullptr) {
+      return ClassName(index);
+    }
+    if (dynamic_cast<const faiss::IndexIVFFlat*>(&index) != nullptr) {
+      return absl::StrCat(coarse, ",Flat");
+    }
+    if (const auto* pq = dynamic_cast<const faiss::IndexIVFPQ*>(&index)) {
+      std::string code = absl::StrCat(coarse, ",PQ", pq->pq.M);
+      if (pq->pq.nbits != 8) absl::StrAppend(&code, "x", pq->pq.nbits);
+      return code;
+    }
+    if (const auto* sq =
+            dynamic_cast<const faiss::IndexIVFScalarQuantizer*>(&index)) {
+      switch (sq->sq.qtype) {
+        case faiss::ScalarQuantizer::QT_8bit:
+          return absl::StrCat(coarse, ",SQ8");
+        case faiss::ScalarQuantizer::QT_4bit:
+          return absl::StrCat(coarse, ",SQ4");
+        case faiss::ScalarQuantizer::QT_fp16:
+          return absl::StrCat(coarse, ",SQfp16");
+        default:
+          break;
+      }
+    }
+  }
+  return ClassName(index);
+}
+
+// Rows of `vectors` to train on: all of them, or for an IVF index with
+// `nlist` lists at most `kTrainRowsPerList * nlist` sampled without
+// replacement. Returns an empty vector when all rows are used (train on
+// `vectors` directly).
+std::vector<float> TrainingSample(const float* vectors, int64_t n, int dim,
+                                  const faiss::IndexIVF* ivf) {
+  if (ivf == nullptr) return {};
+  const int64_t rows = std::min<int64_t>(
+      n, AnnIndex::kTrainRowsPerList * static_cast<int64_t>(ivf->nlist));
+  if (rows == n) return {};
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 rng(kTrainSampleSeed);
+  for (int64_t i = 0; i < rows; ++i) {  // Partial Fisher-Yates.
+    std::uniform_int_distribution<int64_t> pick(i, n - 1);
+    std::swap(order[i], order[pick(rng)]);
+  }
+  order.resize(rows);
+  std::sort(order.begin(), order.end());  // Read memory in order.
+  std::vector<float> sample(static_cast<size_t>(rows) * dim);
+  for (int64_t i = 0; i < rows; ++i) {
+    std::copy_n(vectors + order[i] * dim, dim, sample.data() + i * dim);
+  }
+  return sample;
+}
+
+class FaissAnnIndex final : public AnnIndex {
+ public:
+  FaissAnnIndex(std::unique_ptr<faiss::Index> index, std::string factory,
+                const Options& options)
+      : index_(std::move(index)),
+        factory_(std::move(factory)),
+        num_threads_(options.num_threads) {
+    ApplyRuntimeKnobs(index_.get(), options);
+  }
+
+  absl::Status Save(const std::string& path) const override {
+    try {
+      faiss::write_index(index_.get(), path.c_str());
+    } catch (const std::exception& e) {
+      return absl::InternalError(
+          absl::StrCat("cannot write ANN index to ", path, ": ", e.what()));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<Neighbor>> Search(const float* query,
+                                               int k) const override {
+    absl::StatusOr<std::vector<std::vector<Neighbor>>> batch =
+        SearchBatch(query, 1, k);
+    if (!batch.ok()) return batch.status();
+    return std::move(batch->front());
+  }
+
+  absl::StatusOr<std::vector<std::vector<Neighbor>>> SearchBatch(
+      const float* queries, int64_t num_queries, int k) const override {
+    if (k <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat("k must be > 0, got ", k));
+    }
+    if (num_queries < 0 || (num_queries > 0 && queries == nullptr)) {
+      return absl::InvalidArgumentError("queries must be non-null");
+    }
+    const int64_t width = std::min<int64_t>(k, index_->ntotal);
+    std::vector<std::vector<Neighbor>> results(num_queries);
+    if (width == 0 || num_queries == 0) return results;
+    try {
+      std::vector<float> scores(num_queries * width);
+      std::vector<faiss::Index::idx_t> rows(num_queries * width);
+      {
+        ScopedOmpThreads threads(num_threads_);
+        index_->search(num_queries, queries, width, scores.data(), rows.data());
+      }
+      for (int64_t q = 0; q < num_queries; ++q) {
+        std::vector<Neighbor>& out = results[q];
+        out.reserve(width);
+        for (int64_t j = q * width; j < (q + 1) * width; ++j) {
+          if (rows[j] < 0) continue;  // FAISS pads short results with -1.
+          out.push_back(Neighbor{rows[j], scores[j]});
+        }
+        // FAISS returns inner-product results best first already; keep the
+        // contract independent of that.
+        std::stable_sort(out.begin(), out.end(),
+                         [](const Neighbor& a, const Neighbor& b) {
+                           return a.score > b.score;
+                         });
+      }
+    } catch (const std::exception& e) {
+      return absl::InternalError(absl::StrCat("ANN search failed: ", e.what()));
+    }
+    return results;
+  }
+
+  int64_t size() const override { return index_->ntotal; }
+  int dimension() const override { return index_->d; }
+  const std::string& factory() const override { return factory_; }
+
+ private:
+  const std::unique_ptr<faiss::Index> index_;
+  const std::string factory_;
+  const int num_threads_;
+};
+
+}  // namespace
+
+std::string AnnIndex::ResolveFactory(const std::string& factory, int64_t n) {
+  if (factory != "auto") return factory;
+  if (n < kAutoFlatBelow) return "Flat";
+  // The power of two nearest to 4 * sqrt(n) on a log scale.
+  const double target = 4.0 * std::sqrt(static_cast<double>(n));
+  const int64_t nlist = int64_t{1} << std::lround(std::log2(target));
+  return absl::StrCat("IVF", nlist, ",Flat");
+}
+
+absl::StatusOr<std::unique_ptr<AnnIndex>> AnnIndex::Build(
+    const float* vectors, int64_t n, int dim, const Options& options) {
+  if (n <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("need at least one vector, got n = ", n));
+  }
+  if (dim <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("dimension must be > 0, got ", dim));
+  }
+  if (vectors == nullptr) {
+    return absl::InvalidArgumentError("vectors must be non-null");
+  }
+  if (absl::Status status = ValidateOptions(options); !status.ok()) {
+    return status;
+  }
+  const std::string factory = ResolveFactory(options.factory, n);
+  std::unique_ptr<faiss::Index> index;
+  try {
+    index.reset(faiss::index_factory(dim, factory.c_str(),
+                                     faiss::METRIC_INNER_PRODUCT));
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad ANN factory string \"", factory, "\": ", e.what()));
+  }
+  const faiss::IndexIVF* ivf =
+      faiss::ivflib::try_extract_index_ivf(index.get());
+  if (ivf != nullptr && static_cast<int64_t>(ivf->nlist) > n) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", factory, "\" has ", ivf->nlist,
+                     " inverted lists but only ", n, " vectors"));
+  }
+  try {
+    if (!index->is_trained) {
+      const std::vector<float> sample = TrainingSample(vectors, n, dim, ivf);
+      if (sample.empty()) {
+        index->train(n, vectors);
+      } else {
+        index->train(static_cast<int64_t>(sample.size() / dim), sample.data());
+      }
+    }
+    index->add(n, vectors);
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("building ANN index \"", factory,
+                                            "\" failed: ", e.what()));
+  }
+  return std::make_unique<FaissAnnIndex>(std::move(index), factory, options);
+}
+
+absl::StatusOr<std::unique_ptr<AnnIndex>> AnnIndex::Load(
+    const std::string& path, const Options& options) {
+  if (absl::Status status = ValidateOptions(options); !status.ok()) {
+    return status;
+  }
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0) {
+    return absl::NotFoundError(absl::StrCat("no ANN index file at ", path));
+  }
+  std::unique_ptr<faiss::Index> index;
+  try {
+    index.reset(faiss::read_index(path.c_str()));
+  } catch (const std::exception& e) {
+    return absl::DataLossError(
+        absl::StrCat("cannot read ANN index ", path, ": ", e.what()));
+  }
+  if (index->metric_type != faiss::METRIC_INNER_PRODUCT) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ANN index ", path, " does not use the inner-product metric"));
+  }
+  std::string factory = DescribeIndex(*index);
+  return std::make_unique<FaissAnnIndex>(std::move(index), std::move(factory),
+                                         options);
+}
+
+}  // namespace recsys

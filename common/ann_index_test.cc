@@ -1,0 +1,321 @@
+#include "common/ann_index.h"
+
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace recsys {
+namespace {
+
+std::vector<float> RandomVectors(int64_t n, int dim, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal;
+  std::vector<float> v(n * dim);
+  for (float& x : v) x = normal(rng);
+  return v;
+}
+
+// The exact top `k` by inner product, best first.
+std::vector<Neighbor> BruteForce(const std::vector<float>& base, int dim,
+                                 const float* query, int k) {
+  const int64_t n = base.size() / dim;
+  std::vector<Neighbor> all(n);
+  for (int64_t i = 0; i < n; ++i) {
+    double dot = 0;
+    for (int j = 0; j < dim; ++j) dot += double{base[i * dim + j]} * query[j];
+    all[i] = Neighbor{i, static_cast<float>(dot)};
+  }
+  std::sort(all.begin(), all.end(), [](const Neighbor& a, const Neighbor& b) {
+    return a.score > b.score;
+  });
+  all.resize(std::min<int64_t>(k, n));
+  return all;
+}
+
+double Recall(const std::vector<Neighbor>& got,
+              const std::vector<Neighbor>& exact) {
+  std::set<int64_t> truth;
+  for (const Neighbor& e : exact) truth.insert(e.row);
+  int hits = 0;
+  for (const Neighbor& g : got) hits += truth.count(g.row);
+  return static_cast<double>(hits) / exact.size();
+}
+
+std::string TempPath(const std::string& name) {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  return std::string(dir != nullptr ? dir : "/tmp") + "/" + name;
+}
+
+AnnIndex::Options WithFactory(const std::string& factory) {
+  AnnIndex::Options options;
+  options.factory = factory;
+  return options;
+}
+
+TEST(AnnIndexTest, ResolveFactory) {
+  EXPECT_EQ(AnnIndex::ResolveFactory("auto", 1), "Flat");
+  EXPECT_EQ(AnnIndex::ResolveFactory("auto", 99999), "Flat");
+  // 4 * sqrt(1e5) = 1265 -> 1024; 4 * sqrt(1e6) = 4000 -> 4096.
+  EXPECT_EQ(AnnIndex::ResolveFactory("auto", 100000), "IVF1024,Flat");
+  EXPECT_EQ(AnnIndex::ResolveFactory("auto", 1000000), "IVF4096,Flat");
+  EXPECT_EQ(AnnIndex::ResolveFactory("auto", 10000000), "IVF16384,Flat");
+  EXPECT_EQ(AnnIndex::ResolveFactory("HNSW32", 1000000), "HNSW32");
+}
+
+TEST(AnnIndexTest, FlatEqualsBruteForce) {
+  constexpr int kDim = 24;
+  constexpr int64_t kN = 3000;
+  const std::vector<float> base = RandomVectors(kN, kDim, 1);
+  const std::vector<float> queries = RandomVectors(20, kDim, 2);
+  auto index = AnnIndex::Build(base.data(), kN, kDim, WithFactory("auto"));
+  ASSERT_TRUE(index.ok()) << index.status();
+  EXPECT_EQ((*index)->factory(), "Flat");
+  EXPECT_EQ((*index)->size(), kN);
+  EXPECT_EQ((*index)->dimension(), kDim);
+  for (int q = 0; q < 20; ++q) {
+    const float* query = queries.data() + q * kDim;
+    auto got = (*index)->Search(query, 50);
+    ASSERT_TRUE(got.ok()) << got.status();
+    const std::vector<Neighbor> exact = BruteForce(base, kDim, query, 50);
+    ASSERT_EQ(got->size(), exact.size());
+    for (size_t i = 0; i < exact.size(); ++i) {
+      // Random Gaussian data: no ties, so rows must match exactly; FAISS sums
+      // in another order, so scores agree to float rounding.
+      EXPECT_EQ((*got)[i].row, exact[i].row) << "query " << q << " rank " << i;
+      EXPECT_NEAR((*got)[i].score, exact[i].score,
+                  1e-4f * std::max(1.0f, std::abs(exact[i].score)));
+    }
+  }
+}
+
+TEST(AnnIndexTest, FewerVectorsThanK) {
+  const std::vector<float> base = RandomVectors(5, 8, 3);
+  for (const std::string factory : {"Flat", "HNSW8"}) {
+    auto index = AnnIndex::Build(base.data(), 5, 8, WithFactory(factory));
+    ASSERT_TRUE(index.ok()) << index.status();
+    auto got = (*index)->Search(base.data(), 100);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->size(), 5u) << factory;  // No -1 padding.
+    for (size_t i = 1; i < got->size(); ++i) {
+      EXPECT_GE((*got)[i - 1].score, (*got)[i].score);
+    }
+  }
+}
+
+TEST(AnnIndexTest, IvfRecall) {
+  constexpr int kDim = 32;
+  constexpr int64_t kN = 20000;
+  constexpr int kK = 100;
+  const std::vector<float> base = RandomVectors(kN, kDim, 4);
+  const std::vector<float> queries = RandomVectors(30, kDim, 5);
+  AnnIndex::Options options = WithFactory("IVF128,Flat");
+  // 96 of 128 lists: random Gaussian data is hard for IVF.
+  options.nprobe = 96;
+  auto index = AnnIndex::Build(base.data(), kN, kDim, options);
+  ASSERT_TRUE(index.ok()) << index.status();
+  EXPECT_EQ((*index)->factory(), "IVF128,Flat");
+  double recall = 0;
+  for (int q = 0; q < 30; ++q) {
+    const float* query = queries.data() + q * kDim;
+    auto got = (*index)->Search(query, kK);
+    ASSERT_TRUE(got.ok()) << got.status();
+    recall += Recall(*got, BruteForce(base, kDim, query, kK));
+  }
+  recall /= 30;
+  RecordProperty("recall_at_100", std::to_string(recall));
+  EXPECT_GE(recall, 0.9);
+}
+
+TEST(AnnIndexTest, HnswRecall) {
+  constexpr int kDim = 16;
+  constexpr int64_t kN = 2000;
+  constexpr int kK = 10;
+  const std::vector<float> base = RandomVectors(kN, kDim, 6);
+  const std::vector<float> queries = RandomVectors(30, kDim, 7);
+  AnnIndex::Options options = WithFactory("HNSW16");
+  options.ef_search = 256;
+  auto index = AnnIndex::Build(base.data(), kN, kDim, options);
+  ASSERT_TRUE(index.ok()) << index.status();
+  EXPECT_EQ((*index)->factory(), "HNSW16");
+  double recall = 0;
+  for (int q = 0; q < 30; ++q) {
+    const float* query = queries.data() + q * kDim;
+    auto got = (*index)->Search(query, kK);
+    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_EQ(got->size(), static_cast<size_t>(kK));
+    for (const Neighbor& nb : *got) {  // Scores are inner products.
+      float dot = 0;
+      for (int j = 0; j < kDim; ++j) dot += base[nb.row * kDim + j] * query[j];
+      EXPECT_NEAR(nb.score, dot, 1e-3f);
+    }
+    recall += Recall(*got, BruteForce(base, kDim, query, kK));
+  }
+  RecordProperty("recall_at_10", std::to_string(recall / 30));
+  EXPECT_GE(recall / 30, 0.9);
+}
+
+TEST(AnnIndexTest, SaveLoadRoundTrip) {
+  constexpr int kDim = 16;
+  constexpr int64_t kN = 5000;
+  const std::vector<float> base = RandomVectors(kN, kDim, 8);
+  const std::vector<float> queries = RandomVectors(10, kDim, 9);
+  for (const std::string factory : {"Flat", "IVF64,Flat", "HNSW16"}) {
+    AnnIndex::Options options = WithFactory(factory);
+    auto built = AnnIndex::Build(base.data(), kN, kDim, options);
+    ASSERT_TRUE(built.ok()) << built.status();
+    const std::string path =
+        TempPath("index_" + std::to_string(factory.size()));
+    ASSERT_TRUE((*built)->Save(path).ok());
+    auto loaded = AnnIndex::Load(path, options);
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    EXPECT_EQ((*loaded)->factory(), factory);
+    EXPECT_EQ((*loaded)->size(), kN);
+    EXPECT_EQ((*loaded)->dimension(), kDim);
+    for (int q = 0; q < 10; ++q) {
+      auto a = (*built)->Search(queries.data() + q * kDim, 30);
+      auto b = (*loaded)->Search(queries.data() + q * kDim, 30);
+      ASSERT_TRUE(a.ok() && b.ok());
+      ASSERT_EQ(a->size(), b->size()) << factory;
+      for (size_t i = 0; i < a->size(); ++i) {
+        EXPECT_EQ((*a)[i].row, (*b)[i].row) << factory;
+        EXPECT_EQ((*a)[i].score, (*b)[i].score) << factory;
+      }
+    }
+  }
+}
+
+TEST(AnnIndexTest, SearchBatchMatchesSearch) {
+  constexpr int kDim = 16;
+  const std::vector<float> base = RandomVectors(4000, kDim, 10);
+  const std::vector<float> queries = RandomVectors(25, kDim, 11);
+  AnnIndex::Options options = WithFactory("IVF32,Flat");
+  options.num_threads = 2;
+  auto index = AnnIndex::Build(base.data(), 4000, kDim, options);
+  ASSERT_TRUE(index.ok()) << index.status();
+  auto batch = (*index)->SearchBatch(queries.data(), 25, 20);
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_EQ(batch->size(), 25u);
+  for (int q = 0; q < 25; ++q) {
+    auto one = (*index)->Search(queries.data() + q * kDim, 20);
+    ASSERT_TRUE(one.ok());
+    ASSERT_EQ(one->size(), (*batch)[q].size());
+    for (size_t i = 0; i < one->size(); ++i) {
+      EXPECT_EQ((*one)[i].row, (*batch)[q][i].row);
+    }
+  }
+}
+
+TEST(AnnIndexTest, ConcurrentSearchesAgree) {
+  constexpr int kDim = 16;
+  constexpr int kQueries = 40;
+  const std::vector<float> base = RandomVectors(4000, kDim, 12);
+  const std::vector<float> queries = RandomVectors(kQueries, kDim, 13);
+  for (const std::string factory : {"Flat", "IVF32,Flat", "HNSW16"}) {
+    auto index = AnnIndex::Build(base.data(), 4000, kDim, WithFactory(factory));
+    ASSERT_TRUE(index.ok()) << index.status();
+    std::vector<std::vector<Neighbor>> expected(kQueries);
+    for (int q = 0; q < kQueries; ++q) {
+      expected[q] = *(*index)->Search(queries.data() + q * kDim, 25);
+    }
+    std::vector<int> mismatches(4, 0);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+        for (int round = 0; round < 5; ++round) {
+          for (int q = 0; q < kQueries; ++q) {
+            auto got = (*index)->Search(queries.data() + q * kDim, 25);
+            if (!got.ok() || got->size() != expected[q].size()) {
+              ++mismatches[t];
+              continue;
+            }
+            for (size_t i = 0; i < got->size(); ++i) {
+              if ((*got)[i].row != expected[q][i].row) ++mismatches[t];
+            }
+          }
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    for (int m : mismatches) EXPECT_EQ(m, 0) << factory;
+  }
+}
+
+TEST(AnnIndexTest, SearchRestoresCallersOpenMpThreads) {
+  const std::vector<float> base = RandomVectors(1000, 8, 15);
+  AnnIndex::Options options = WithFactory("IVF16,Flat");
+  options.num_threads = 1;
+  auto index = AnnIndex::Build(base.data(), 1000, 8, options);
+  ASSERT_TRUE(index.ok()) << index.status();
+  const int before = omp_get_max_threads();
+  omp_set_num_threads(3);
+  ASSERT_TRUE((*index)->Search(base.data(), 10).ok());
+  EXPECT_EQ(omp_get_max_threads(), 3);
+  omp_set_num_threads(before);
+}
+
+TEST(AnnIndexTest, BadInputsAreErrors) {
+  const std::vector<float> base = RandomVectors(100, 8, 14);
+  const AnnIndex::Options flat = WithFactory("Flat");
+  EXPECT_EQ(AnnIndex::Build(base.data(), 0, 8, flat).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(AnnIndex::Build(base.data(), -3, 8, flat).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(AnnIndex::Build(base.data(), 100, 0, flat).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(AnnIndex::Build(base.data(), 100, -1, flat).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(AnnIndex::Build(nullptr, 100, 8, flat).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(AnnIndex::Build(base.data(), 100, 8, WithFactory("NoSuchIndex42"))
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      AnnIndex::Build(base.data(), 100, 8, WithFactory("")).status().code(),
+      absl::StatusCode::kInvalidArgument);
+  // More inverted lists than vectors.
+  EXPECT_EQ(AnnIndex::Build(base.data(), 100, 8, WithFactory("IVF256,Flat"))
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  AnnIndex::Options bad_threads = flat;
+  bad_threads.num_threads = 0;
+  EXPECT_FALSE(AnnIndex::Build(base.data(), 100, 8, bad_threads).ok());
+  AnnIndex::Options bad_nprobe = flat;
+  bad_nprobe.nprobe = 0;
+  EXPECT_FALSE(AnnIndex::Build(base.data(), 100, 8, bad_nprobe).ok());
+
+  auto index = AnnIndex::Build(base.data(), 100, 8, flat);
+  ASSERT_TRUE(index.ok());
+  EXPECT_EQ((*index)->Search(base.data(), 0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ((*index)->Search(base.data(), -5).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE((*index)->Search(nullptr, 5).ok());
+  EXPECT_FALSE((*index)->Save("/nonexistent-dir/sub/index.faiss").ok());
+
+  EXPECT_EQ(AnnIndex::Load(TempPath("missing.faiss"), flat).status().code(),
+            absl::StatusCode::kNotFound);
+  const std::string garbage = TempPath("garbage.faiss");
+  FILE* f = std::fopen(garbage.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs("not a faiss index", f);
+  std::fclose(f);
+  EXPECT_EQ(AnnIndex::Load(garbage, flat).status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
+}  // namespace
+}  // namespace recsys
