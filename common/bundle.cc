@@ -1,0 +1,274 @@
+#include "common/bundle.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/text_format.h"
+
+namespace recsys {
+namespace {
+
+constexpr char kManifest[] = "manifest.pb";
+constexpr char kManifestText[] = "manifest.txt";
+constexpr char kWeights[] = "weights.bin";
+constexpr char kVideos[] = "videos.csv";
+constexpr char kTmpPrefix[] = ".tmp-";
+
+absl::Status MakeDirs(const std::string& path) {
+  std::string partial;
+  for (size_t i = 0; i <= path.size(); ++i) {
+    if (i == path.size() || path[i] == '/') {
+      partial = path.substr(0, i);
+      if (!partial.empty() && mkdir(partial.c_str(), 0755) != 0 &&
+          errno != EEXIST) {
+        return absl::InternalError(
+            absl::StrCat("cannot create ", partial, ": ", std::strerror(errno)));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
+}
+
+// UTC "YYYYMMDD-HHMMSS", made unique under `root` with a ".N" suffix.
+std::string NewVersion(const std::string& root) {
+  std::time_t now = std::time(nullptr);
+  std::tm tm;
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y%m%d-%H%M%S", &tm);
+  std::string version = buf;
+  for (int n = 1; Exists(absl::StrCat(root, "/", version)); ++n) {
+    version = absl::StrCat(buf, ".", n);
+  }
+  return version;
+}
+
+void SyncPath(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY);
+  if (fd >= 0) {
+    fsync(fd);
+    close(fd);
+  }
+}
+
+void RemoveTree(const std::string& dir) {
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      std::string name = e->d_name;
+      if (name != "." && name != "..") unlink((dir + "/" + name).c_str());
+    }
+    closedir(d);
+  }
+  rmdir(dir.c_str());
+}
+
+}  // namespace
+
+int64_t Tensor::cols() const {
+  int64_t c = 1;
+  for (size_t i = 1; i < shape.size(); ++i) c *= shape[i];
+  return c;
+}
+
+absl::StatusOr<std::unique_ptr<BundleWriter>> BundleWriter::Create(
+    const std::string& root) {
+  if (absl::Status s = MakeDirs(root); !s.ok()) return s;
+  std::string version = NewVersion(root);
+  std::string tmp = absl::StrCat(root, "/", kTmpPrefix, version, "-", getpid());
+  if (absl::Status s = MakeDirs(tmp); !s.ok()) return s;
+  std::FILE* weights = std::fopen((tmp + "/" + kWeights).c_str(), "wb");
+  if (weights == nullptr) {
+    return absl::InternalError(absl::StrCat("cannot create ", tmp, "/", kWeights));
+  }
+  auto writer = std::unique_ptr<BundleWriter>(
+      new BundleWriter(root, version, tmp, weights));
+  writer->manifest_.set_version(version);
+  writer->manifest_.set_created_unix_s(std::time(nullptr));
+  return writer;
+}
+
+BundleWriter::~BundleWriter() {
+  if (weights_ != nullptr) std::fclose(weights_);
+  if (!committed_) RemoveTree(tmp_dir_);
+}
+
+absl::Status BundleWriter::AddTensor(const std::string& name,
+                                     const std::vector<int64_t>& shape,
+                                     const float* data) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  bundle::TensorSpec* spec = manifest_.add_tensors();
+  spec->set_name(name);
+  for (int64_t d : shape) spec->add_shape(d);
+  spec->set_file(kWeights);
+  spec->set_offset_bytes(weights_bytes_);
+  if (n > 0 && std::fwrite(data, sizeof(float), n, weights_) !=
+                   static_cast<size_t>(n)) {
+    return absl::InternalError(absl::StrCat("short write of tensor ", name));
+  }
+  weights_bytes_ += n * static_cast<int64_t>(sizeof(float));
+  return absl::OkStatus();
+}
+
+absl::Status BundleWriter::AddVocabulary(const std::string& name,
+                                         const Vocabulary& vocab) {
+  std::string file = absl::StrCat("vocab_", name, ".txt");
+  if (absl::Status s = vocab.Save(tmp_dir_ + "/" + file); !s.ok()) return s;
+  bundle::VocabularySpec* spec = manifest_.add_vocabularies();
+  spec->set_name(name);
+  spec->set_file(file);
+  spec->set_size(vocab.size());
+  return absl::OkStatus();
+}
+
+absl::Status BundleWriter::AddVideos(const std::vector<VideoRecord>& videos) {
+  manifest_.set_video_metadata_file(kVideos);
+  return WriteVideos(tmp_dir_ + "/" + kVideos, videos);
+}
+
+absl::Status BundleWriter::Flush() {
+  if (committed_) return absl::FailedPreconditionError("bundle already committed");
+  if (std::fflush(weights_) != 0) {
+    return absl::InternalError("cannot flush weights.bin");
+  }
+  std::ofstream out(tmp_dir_ + "/" + kManifest, std::ios::binary);
+  if (!manifest_.SerializeToOstream(&out)) {
+    return absl::InternalError("cannot write manifest.pb");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> BundleWriter::Commit() {
+  if (committed_) return absl::FailedPreconditionError("bundle already committed");
+  if (std::fflush(weights_) != 0 || fsync(fileno(weights_)) != 0 ||
+      std::fclose(weights_) != 0) {
+    weights_ = nullptr;
+    return absl::InternalError("cannot flush weights.bin");
+  }
+  weights_ = nullptr;
+  {
+    std::ofstream out(tmp_dir_ + "/" + kManifest, std::ios::binary);
+    if (!manifest_.SerializeToOstream(&out)) {
+      return absl::InternalError("cannot write manifest.pb");
+    }
+  }
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(manifest_, &text);
+  {
+    std::ofstream out(tmp_dir_ + "/" + kManifestText);
+    out << text;
+  }
+  // Everything is on disk before the rename makes the version visible.
+  if (DIR* d = opendir(tmp_dir_.c_str())) {
+    while (dirent* e = readdir(d)) {
+      std::string name = e->d_name;
+      if (name != "." && name != "..") SyncPath(tmp_dir_ + "/" + name);
+    }
+    closedir(d);
+  }
+  std::string final_dir = absl::StrCat(root_, "/", version_);
+  if (std::rename(tmp_dir_.c_str(), final_dir.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("cannot rename ", tmp_dir_, " to ",
+                                            final_dir, ": ",
+                                            std::strerror(errno)));
+  }
+  SyncPath(root_);
+  committed_ = true;
+  return final_dir;
+}
+
+absl::StatusOr<std::string> Bundle::FindNewest(const std::string& root) {
+  DIR* d = opendir(root.c_str());
+  if (d == nullptr) {
+    return absl::NotFoundError(absl::StrCat(
+        "no bundle directory ", root, ": run the trainer first (see README.md)"));
+  }
+  std::vector<std::string> versions;
+  while (dirent* e = readdir(d)) {
+    std::string name = e->d_name;
+    if (name.empty() || name[0] == '.') continue;  // ".", "..", ".tmp-*"
+    if (Exists(absl::StrCat(root, "/", name, "/", kManifest))) {
+      versions.push_back(name);
+    }
+  }
+  closedir(d);
+  if (versions.empty()) {
+    return absl::NotFoundError(absl::StrCat(
+        "no model bundle under ", root, ": run the trainer first (see README.md)"));
+  }
+  return absl::StrCat(root, "/", *std::max_element(versions.begin(), versions.end()));
+}
+
+absl::StatusOr<std::unique_ptr<Bundle>> Bundle::Open(const std::string& dir) {
+  std::ifstream in(dir + "/" + kManifest, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("no ", kManifest, " in ", dir));
+  bundle::BundleManifest manifest;
+  if (!manifest.ParseFromIstream(&in)) {
+    return absl::DataLossError(absl::StrCat(dir, "/", kManifest, " is corrupt"));
+  }
+  return std::unique_ptr<Bundle>(new Bundle(dir, std::move(manifest)));
+}
+
+std::string Bundle::Path(const std::string& file) const {
+  return absl::StrCat(dir_, "/", file);
+}
+
+absl::StatusOr<Tensor> Bundle::ReadTensor(const std::string& name) const {
+  for (const bundle::TensorSpec& spec : manifest_.tensors()) {
+    if (spec.name() != name) continue;
+    Tensor t;
+    int64_t n = 1;
+    for (int64_t d : spec.shape()) {
+      t.shape.push_back(d);
+      n *= d;
+    }
+    t.data.resize(n);
+    std::ifstream in(Path(spec.file()), std::ios::binary);
+    in.seekg(spec.offset_bytes());
+    in.read(reinterpret_cast<char*>(t.data.data()), n * sizeof(float));
+    if (!in) {
+      return absl::DataLossError(absl::StrCat("tensor ", name, " is truncated in ",
+                                              Path(spec.file())));
+    }
+    return t;
+  }
+  return absl::NotFoundError(
+      absl::StrCat("bundle ", dir_, " has no tensor '", name, "'"));
+}
+
+absl::StatusOr<Vocabulary> Bundle::ReadVocabulary(const std::string& name) const {
+  for (const bundle::VocabularySpec& spec : manifest_.vocabularies()) {
+    if (spec.name() != name) continue;
+    absl::StatusOr<Vocabulary> v = Vocabulary::Load(Path(spec.file()));
+    if (v.ok() && v->size() != spec.size()) {
+      return absl::DataLossError(absl::StrCat("vocabulary ", name, " has ",
+                                              v->size(), " entries, manifest says ",
+                                              spec.size()));
+    }
+    return v;
+  }
+  return absl::NotFoundError(
+      absl::StrCat("bundle ", dir_, " has no vocabulary '", name, "'"));
+}
+
+absl::StatusOr<std::vector<VideoRecord>> Bundle::ReadVideos() const {
+  return recsys::ReadVideos(Path(manifest_.video_metadata_file()));
+}
+
+}  // namespace recsys

@@ -1,0 +1,106 @@
+#ifndef RECSYS_COMMON_BUNDLE_H_
+#define RECSYS_COMMON_BUNDLE_H_
+
+// The versioned model bundle (docs/bundle.md): a directory
+// `<root>/<version>/` holding manifest.pb (a `recsys.bundle.BundleManifest`),
+// manifest.txt (the same, as text for humans), weights.bin (float32 tensors),
+// one vocabulary file per categorical feature, videos.csv and the ANN index.
+//
+// Writers build the bundle in `<root>/.tmp-<version>-<pid>/` and rename it
+// into place as the last step, so a reader never sees half a bundle.
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/logs.h"
+#include "common/vocabulary.h"
+#include "proto/bundle.pb.h"
+
+namespace recsys {
+
+// A dense float32 tensor, row-major.
+struct Tensor {
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+
+  int64_t rows() const { return shape.empty() ? 0 : shape[0]; }
+  // Elements per row (1 for a vector).
+  int64_t cols() const;
+};
+
+// Writes one bundle version. Not thread-safe.
+class BundleWriter {
+ public:
+  // Starts a new version under `root` (created if missing).
+  static absl::StatusOr<std::unique_ptr<BundleWriter>> Create(
+      const std::string& root);
+  ~BundleWriter();
+
+  // The temporary directory: other files (the ANN index) go here, named in
+  // the manifest relative to it.
+  const std::string& dir() const { return tmp_dir_; }
+  const std::string& version() const { return version_; }
+  bundle::BundleManifest* manifest() { return &manifest_; }
+
+  absl::Status AddTensor(const std::string& name,
+                         const std::vector<int64_t>& shape, const float* data);
+  absl::Status AddVocabulary(const std::string& name, const Vocabulary& vocab);
+  absl::Status AddVideos(const std::vector<VideoRecord>& videos);
+
+  // Writes the manifest as it stands and flushes the weights, so that
+  // `Bundle::Open(dir())` can read what was added so far (the trainer
+  // evaluates through the serving code before it commits).
+  absl::Status Flush();
+
+  // Writes the manifest, flushes everything and renames the directory to
+  // `<root>/<version>`. Returns that path. The writer is spent afterwards.
+  absl::StatusOr<std::string> Commit();
+
+ private:
+  BundleWriter(std::string root, std::string version, std::string tmp_dir,
+               std::FILE* weights)
+      : root_(std::move(root)),
+        version_(std::move(version)),
+        tmp_dir_(std::move(tmp_dir)),
+        weights_(weights) {}
+
+  std::string root_;
+  std::string version_;
+  std::string tmp_dir_;
+  std::FILE* weights_ = nullptr;
+  int64_t weights_bytes_ = 0;
+  bool committed_ = false;
+  bundle::BundleManifest manifest_;
+};
+
+// A committed bundle, opened for reading. Immutable; thread-safe.
+class Bundle {
+ public:
+  // The newest complete version under `root` (temporary directories are
+  // ignored). NotFound when there is none.
+  static absl::StatusOr<std::string> FindNewest(const std::string& root);
+  static absl::StatusOr<std::unique_ptr<Bundle>> Open(const std::string& dir);
+
+  const std::string& dir() const { return dir_; }
+  const bundle::BundleManifest& manifest() const { return manifest_; }
+
+  absl::StatusOr<Tensor> ReadTensor(const std::string& name) const;
+  absl::StatusOr<Vocabulary> ReadVocabulary(const std::string& name) const;
+  absl::StatusOr<std::vector<VideoRecord>> ReadVideos() const;
+  // Absolute path of a file named in the manifest.
+  std::string Path(const std::string& file) const;
+
+ private:
+  Bundle(std::string dir, bundle::BundleManifest manifest)
+      : dir_(std::move(dir)), manifest_(std::move(manifest)) {}
+  std::string dir_;
+  bundle::BundleManifest manifest_;
+};
+
+}  // namespace recsys
+
+#endif  // RECSYS_COMMON_BUNDLE_H_

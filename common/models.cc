@@ -1,0 +1,282 @@
+#include "common/models.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace recsys {
+namespace {
+
+// Loads a [rows, dim] tensor, checking its width; `dim` is set from it.
+absl::Status LoadTable(const Bundle& bundle, const std::string& name,
+                       int expected_rows, std::vector<float>* data, int* dim) {
+  absl::StatusOr<Tensor> t = bundle.ReadTensor(name);
+  if (!t.ok()) return t.status();
+  if (t->shape.size() != 2 || t->rows() != expected_rows) {
+    return absl::DataLossError(absl::StrCat(
+        "tensor ", name, " has ", t->rows(), " rows, expected ", expected_rows,
+        " (one per vocabulary entry)"));
+  }
+  *dim = static_cast<int>(t->cols());
+  *data = std::move(t->data);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string LayerTensorName(const std::string& prefix, int layer,
+                            const std::string& part) {
+  return absl::StrCat(prefix, "/", layer, "/", part);
+}
+
+void AppendMeanEmbedding(const std::vector<float>& table, int dim,
+                         const std::vector<int32_t>& ids, float* out) {
+  std::memset(out, 0, sizeof(float) * dim);
+  if (ids.empty()) return;
+  for (int32_t id : ids) {
+    const float* row = table.data() + static_cast<int64_t>(id) * dim;
+    for (int j = 0; j < dim; ++j) out[j] += row[j];
+  }
+  const float inv = 1.0f / ids.size();
+  for (int j = 0; j < dim; ++j) out[j] *= inv;
+}
+
+void AppendEmbedding(const std::vector<float>& table, int dim, int32_t id,
+                     float* out) {
+  if (id == Vocabulary::kOov) {
+    std::memset(out, 0, sizeof(float) * dim);
+    return;
+  }
+  std::memcpy(out, table.data() + static_cast<int64_t>(id) * dim,
+              sizeof(float) * dim);
+}
+
+absl::StatusOr<Mlp> LoadMlp(const Bundle& bundle, const std::string& prefix) {
+  std::vector<DenseLayer> layers;
+  for (int i = 0;; ++i) {
+    absl::StatusOr<Tensor> w = bundle.ReadTensor(LayerTensorName(prefix, i, "weight"));
+    if (!w.ok()) break;
+    absl::StatusOr<Tensor> b = bundle.ReadTensor(LayerTensorName(prefix, i, "bias"));
+    if (!b.ok()) return b.status();
+    DenseLayer layer;
+    layer.out = static_cast<int>(w->rows());
+    layer.in = static_cast<int>(w->cols());
+    layer.weight = std::move(w->data);
+    layer.bias = std::move(b->data);
+    layers.push_back(std::move(layer));
+  }
+  if (layers.empty()) {
+    return absl::NotFoundError(absl::StrCat("bundle ", bundle.dir(),
+                                            " has no layers under ", prefix));
+  }
+  return Mlp::Create(std::move(layers));
+}
+
+absl::StatusOr<VideoCatalog> LoadCatalog(const Bundle& bundle,
+                                         const Vocabulary& channels) {
+  absl::StatusOr<std::vector<VideoRecord>> videos = bundle.ReadVideos();
+  if (!videos.ok()) return videos.status();
+  absl::StatusOr<Tensor> popularity = bundle.ReadTensor(kCatalogPopularity);
+  if (!popularity.ok()) return popularity.status();
+  if (popularity->data.size() != videos->size()) {
+    return absl::DataLossError(absl::StrCat(
+        kCatalogPopularity, " has ", popularity->data.size(),
+        " entries but videos.csv has ", videos->size()));
+  }
+  absl::flat_hash_map<std::string, int64_t> counts;
+  for (size_t i = 0; i < videos->size(); ++i) {
+    counts[(*videos)[i].video_id] = static_cast<int64_t>(popularity->data[i]);
+  }
+  return VideoCatalog(*videos, counts, channels);
+}
+
+// ---------------------------------------------------------------------------
+
+absl::StatusOr<std::unique_ptr<CandidateModel>> CandidateModel::Load(
+    const Bundle& bundle) {
+  const bundle::CandidateModelSpec& spec = bundle.manifest().candidate();
+  auto m = std::unique_ptr<CandidateModel>(new CandidateModel());
+  RECSYS_ASSIGN_OR_RETURN(m->videos_, bundle.ReadVocabulary(kVideoVocab));
+  RECSYS_ASSIGN_OR_RETURN(m->tokens_, bundle.ReadVocabulary(kTokenVocab));
+  RECSYS_ASSIGN_OR_RETURN(m->regions_, bundle.ReadVocabulary(kRegionVocab));
+  RECSYS_ASSIGN_OR_RETURN(m->devices_, bundle.ReadVocabulary(kDeviceVocab));
+  m->options_.max_watches = spec.max_watches();
+  m->options_.max_searches = spec.max_searches();
+  m->serving_example_age_ =
+      spec.example_age_scale_days() > 0
+          ? spec.serving_example_age_days() / spec.example_age_scale_days()
+          : 0.0f;
+  RECSYS_RETURN_IF_ERROR(LoadTable(bundle, kWatchEmbedding, m->videos_.size(),
+                                   &m->watch_embedding_, &m->embedding_dim_));
+  int token_dim = 0;
+  RECSYS_RETURN_IF_ERROR(LoadTable(bundle, kTokenEmbedding, m->tokens_.size(),
+                                   &m->token_embedding_, &token_dim));
+  if (token_dim != m->embedding_dim_) {
+    return absl::DataLossError("token and watch embeddings differ in width");
+  }
+  RECSYS_RETURN_IF_ERROR(LoadTable(bundle, kRegionEmbedding, m->regions_.size(),
+                                   &m->region_embedding_, &m->region_dim_));
+  RECSYS_RETURN_IF_ERROR(LoadTable(bundle, kDeviceEmbedding, m->devices_.size(),
+                                   &m->device_embedding_, &m->device_dim_));
+  RECSYS_RETURN_IF_ERROR(LoadTable(bundle, kVideoOutputEmbedding,
+                                   m->videos_.size(), &m->video_embedding_,
+                                   &m->output_dim_));
+  RECSYS_ASSIGN_OR_RETURN(Tensor bias, bundle.ReadTensor(kVideoOutputBias));
+  if (bias.data.size() != static_cast<size_t>(m->videos_.size())) {
+    return absl::DataLossError("video bias size differs from the vocabulary");
+  }
+  m->video_bias_ = std::move(bias.data);
+  RECSYS_ASSIGN_OR_RETURN(m->tower_, LoadMlp(bundle, kCandidateTower));
+  const int expected_in = 2 * m->embedding_dim_ + m->region_dim_ +
+                          m->device_dim_ + kNumCandidateDense;
+  if (m->tower_.input_dim() != expected_in ||
+      m->tower_.output_dim() != m->output_dim_) {
+    return absl::DataLossError(absl::StrCat(
+        "candidate tower is ", m->tower_.input_dim(), " -> ",
+        m->tower_.output_dim(), ", expected ", expected_in, " -> ",
+        m->output_dim_));
+  }
+  return m;
+}
+
+void CandidateModel::BuildInput(const CandidateFeatures& f, float* out) const {
+  AppendMeanEmbedding(watch_embedding_, embedding_dim_, f.watch_ids, out);
+  out += embedding_dim_;
+  AppendMeanEmbedding(token_embedding_, embedding_dim_, f.token_ids, out);
+  out += embedding_dim_;
+  AppendEmbedding(region_embedding_, region_dim_, f.region, out);
+  out += region_dim_;
+  AppendEmbedding(device_embedding_, device_dim_, f.device, out);
+  out += device_dim_;
+  std::memcpy(out, f.dense, sizeof(f.dense));
+}
+
+CandidateFeatures CandidateModel::Features(const UserContext& context) const {
+  CandidateVocabularies vocabs{&videos_, &tokens_, &regions_, &devices_};
+  return ExtractCandidateFeatures(context, vocabs, options_,
+                                  serving_example_age_);
+}
+
+std::vector<float> CandidateModel::UserVector(
+    const CandidateFeatures& features) const {
+  std::vector<float> input(input_dim());
+  BuildInput(features, input.data());
+  return tower_.Forward(input.data(), 1);
+}
+
+std::vector<float> CandidateModel::AnnQuery(const UserContext& context) const {
+  std::vector<float> u = UserVector(Features(context));
+  u.push_back(1.0f);
+  return u;
+}
+
+std::vector<float> CandidateModel::AnnVectors() const {
+  const int64_t n = videos_.size();
+  std::vector<float> out(n * (output_dim_ + 1));
+  for (int64_t i = 0; i < n; ++i) {
+    std::memcpy(&out[i * (output_dim_ + 1)], &video_embedding_[i * output_dim_],
+                sizeof(float) * output_dim_);
+    out[i * (output_dim_ + 1) + output_dim_] = video_bias_[i];
+  }
+  return out;
+}
+
+float CandidateModel::Logit(const std::vector<float>& user_vector,
+                            int32_t video) const {
+  const float* v = &video_embedding_[static_cast<int64_t>(video) * output_dim_];
+  float logit = video_bias_[video];
+  for (int j = 0; j < output_dim_; ++j) logit += user_vector[j] * v[j];
+  return logit;
+}
+
+// ---------------------------------------------------------------------------
+
+absl::StatusOr<std::unique_ptr<RankingModel>> RankingModel::Load(
+    const Bundle& bundle) {
+  const bundle::RankingModelSpec& spec = bundle.manifest().ranking();
+  auto m = std::unique_ptr<RankingModel>(new RankingModel());
+  RECSYS_ASSIGN_OR_RETURN(m->videos_, bundle.ReadVocabulary(kRankingVideoVocab));
+  RECSYS_ASSIGN_OR_RETURN(m->channels_, bundle.ReadVocabulary(kChannelVocab));
+  RECSYS_ASSIGN_OR_RETURN(m->catalog_, LoadCatalog(bundle, m->channels_));
+  m->use_powers_ = spec.use_powers();
+  m->max_watches_ = spec.max_watches();
+  if (spec.quantiles_size() != kNumRankingContinuous) {
+    return absl::DataLossError(absl::StrCat(
+        "ranking model has ", spec.quantiles_size(), " quantile tables, expected ",
+        kNumRankingContinuous));
+  }
+  for (int i = 0; i < kNumRankingContinuous; ++i) {
+    const bundle::QuantileSpec& q = spec.quantiles(i);
+    if (q.feature() != RankingContinuousName(i)) {
+      return absl::DataLossError(absl::StrCat("quantile table ", i, " is for '",
+                                              q.feature(), "', expected '",
+                                              RankingContinuousName(i), "'"));
+    }
+    m->normalizers_.emplace_back(
+        std::vector<float>(q.boundaries().begin(), q.boundaries().end()));
+  }
+  RECSYS_RETURN_IF_ERROR(LoadTable(bundle, kRankingVideoEmbedding,
+                                   m->videos_.size(), &m->video_embedding_,
+                                   &m->video_dim_));
+  RECSYS_RETURN_IF_ERROR(LoadTable(bundle, kRankingChannelEmbedding,
+                                   m->channels_.size(), &m->channel_embedding_,
+                                   &m->channel_dim_));
+  RECSYS_ASSIGN_OR_RETURN(m->tower_, LoadMlp(bundle, kRankingTower));
+  const int expected_in =
+      3 * m->video_dim_ + m->channel_dim_ + NormalizedWidth(m->use_powers_);
+  if (m->tower_.input_dim() != expected_in || m->tower_.output_dim() != 1) {
+    return absl::DataLossError(absl::StrCat(
+        "ranking tower is ", m->tower_.input_dim(), " -> ", m->tower_.output_dim(),
+        ", expected ", expected_in, " -> 1"));
+  }
+  return m;
+}
+
+std::vector<float> RankingModel::BuildInputs(
+    const UserContext& context, const std::vector<Candidate>& candidates,
+    int64_t now_s) const {
+  RankingVocabularies vocabs{&videos_, &channels_};
+  RankingQuery query =
+      ExtractRankingQuery(context, vocabs, catalog_, max_watches_, now_s);
+  const int width = input_dim();
+  std::vector<float> inputs(candidates.size() * static_cast<size_t>(width));
+  // The user's part of the row is the same for every candidate.
+  std::vector<float> user_part(2 * video_dim_);
+  AppendEmbedding(video_embedding_, video_dim_, query.seed_video, user_part.data());
+  AppendMeanEmbedding(video_embedding_, video_dim_, query.last_watched,
+                      user_part.data() + video_dim_);
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    RankingCandidateFeatures f =
+        ExtractRankingCandidate(query, candidates[i], vocabs, catalog_);
+    float* row = &inputs[i * width];
+    AppendEmbedding(video_embedding_, video_dim_, f.video, row);
+    row += video_dim_;
+    std::memcpy(row, user_part.data(), sizeof(float) * user_part.size());
+    row += user_part.size();
+    AppendEmbedding(channel_embedding_, channel_dim_, f.channel, row);
+    row += channel_dim_;
+    NormalizeRankingContinuous(f, normalizers_, use_powers_, row);
+  }
+  return inputs;
+}
+
+std::vector<float> RankingModel::Logits(const UserContext& context,
+                                        const std::vector<Candidate>& candidates,
+                                        int64_t now_s) const {
+  if (candidates.empty()) return {};
+  std::vector<float> inputs = BuildInputs(context, candidates, now_s);
+  return tower_.Forward(inputs.data(), static_cast<int>(candidates.size()));
+}
+
+std::vector<float> RankingModel::PredictWatchSeconds(
+    const UserContext& context, const std::vector<Candidate>& candidates,
+    int64_t now_s) const {
+  std::vector<float> out = Logits(context, candidates, now_s);
+  for (float& x : out) x = std::exp(x);
+  return out;
+}
+
+}  // namespace recsys

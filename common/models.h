@@ -1,0 +1,146 @@
+#ifndef RECSYS_COMMON_MODELS_H_
+#define RECSYS_COMMON_MODELS_H_
+
+// The serving side of both models: their forward passes over OpenBLAS,
+// loaded from a bundle. No libtorch here; `trainer/` writes the same tensors
+// these read (names below) and a parity test holds the two forwards equal.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/bundle.h"
+#include "common/dense.h"
+#include "common/features.h"
+#include "common/quantiles.h"
+#include "common/vocabulary.h"
+#include "proto/recsys.pb.h"
+
+namespace recsys {
+
+// Vocabulary names in the bundle.
+inline constexpr char kVideoVocab[] = "video";
+inline constexpr char kTokenVocab[] = "token";
+inline constexpr char kRegionVocab[] = "region";
+inline constexpr char kDeviceVocab[] = "device";
+inline constexpr char kChannelVocab[] = "channel";
+inline constexpr char kRankingVideoVocab[] = "ranking_video";
+
+// Tensor names in the bundle.
+inline constexpr char kWatchEmbedding[] = "candidate/watch_embedding";
+inline constexpr char kTokenEmbedding[] = "candidate/token_embedding";
+inline constexpr char kRegionEmbedding[] = "candidate/region_embedding";
+inline constexpr char kDeviceEmbedding[] = "candidate/device_embedding";
+inline constexpr char kCandidateTower[] = "candidate/tower";
+inline constexpr char kVideoOutputEmbedding[] = "candidate/video_embedding";
+inline constexpr char kVideoOutputBias[] = "candidate/video_bias";
+inline constexpr char kCatalogPopularity[] = "catalog/popularity";
+inline constexpr char kRankingVideoEmbedding[] = "ranking/video_embedding";
+inline constexpr char kRankingChannelEmbedding[] = "ranking/channel_embedding";
+inline constexpr char kRankingTower[] = "ranking/tower";
+
+// "<prefix>/<layer>/weight" and "<prefix>/<layer>/bias".
+std::string LayerTensorName(const std::string& prefix, int layer,
+                            const std::string& part);
+
+// Appends the mean of `table`'s rows `ids` (width `dim`) to `out`; zeros
+// for an empty bag.
+void AppendMeanEmbedding(const std::vector<float>& table, int dim,
+                         const std::vector<int32_t>& ids, float* out);
+// Appends row `id` of `table`, or zeros for `Vocabulary::kOov`.
+void AppendEmbedding(const std::vector<float>& table, int dim, int32_t id,
+                     float* out);
+
+// The candidate-generation network: user tower and video output embeddings.
+// Immutable after `Load`; thread-safe.
+class CandidateModel {
+ public:
+  static absl::StatusOr<std::unique_ptr<CandidateModel>> Load(
+      const Bundle& bundle);
+
+  // The tower's input row for `features` (width `input_dim()`): watch bag
+  // mean, token bag mean, region, device, dense features.
+  void BuildInput(const CandidateFeatures& features, float* out) const;
+  int input_dim() const { return tower_.input_dim(); }
+
+  // Features of a serving request (example age at its serving value).
+  CandidateFeatures Features(const UserContext& context) const;
+  // The user vector `u` (width `output_dim()`).
+  std::vector<float> UserVector(const CandidateFeatures& features) const;
+  // `u` with a trailing 1: its inner product with `AnnVector(v)` is the
+  // logit u.v + b_v.
+  std::vector<float> AnnQuery(const UserContext& context) const;
+
+  // Row-major [num_videos, output_dim + 1]: each video's output embedding
+  // followed by its bias (the vectors the ANN index holds).
+  std::vector<float> AnnVectors() const;
+  // The model's logit for `video` (an index in `videos()`).
+  float Logit(const std::vector<float>& user_vector, int32_t video) const;
+
+  const Vocabulary& videos() const { return videos_; }
+  int output_dim() const { return output_dim_; }
+
+ private:
+  CandidateModel() = default;
+
+  Vocabulary videos_, tokens_, regions_, devices_;
+  CandidateFeatureOptions options_;
+  float serving_example_age_ = 0;
+  int embedding_dim_ = 0, region_dim_ = 0, device_dim_ = 0, output_dim_ = 0;
+  std::vector<float> watch_embedding_, token_embedding_, region_embedding_,
+      device_embedding_, video_embedding_, video_bias_;
+  Mlp tower_;
+};
+
+// The ranking network: scores each candidate with the user's and the
+// impression's features. Immutable after `Load`; thread-safe.
+class RankingModel {
+ public:
+  static absl::StatusOr<std::unique_ptr<RankingModel>> Load(
+      const Bundle& bundle);
+
+  // Feature rows for `candidates` as the network reads them, row-major
+  // [n, input_dim()]: impressed video, seed video and last-watched bag (all
+  // one shared table), channel, normalised continuous features.
+  std::vector<float> BuildInputs(const UserContext& context,
+                                 const std::vector<Candidate>& candidates,
+                                 int64_t now_s) const;
+  int input_dim() const { return tower_.input_dim(); }
+
+  // The network's logits, one per candidate, in order.
+  std::vector<float> Logits(const UserContext& context,
+                            const std::vector<Candidate>& candidates,
+                            int64_t now_s) const;
+  // exp(logit): predicted expected watch time per impression, seconds (for
+  // the "watch_time" objective; a click odds for "ctr").
+  std::vector<float> PredictWatchSeconds(const UserContext& context,
+                                         const std::vector<Candidate>& candidates,
+                                         int64_t now_s) const;
+
+  const VideoCatalog& catalog() const { return catalog_; }
+
+ private:
+  RankingModel() = default;
+
+  Vocabulary videos_, channels_;
+  VideoCatalog catalog_;
+  std::vector<QuantileNormalizer> normalizers_;
+  bool use_powers_ = true;
+  int max_watches_ = 50;
+  int video_dim_ = 0, channel_dim_ = 0;
+  std::vector<float> video_embedding_, channel_embedding_;
+  Mlp tower_;
+};
+
+// Reads "<prefix>/<i>/weight|bias" for i = 0.. until absent.
+absl::StatusOr<Mlp> LoadMlp(const Bundle& bundle, const std::string& prefix);
+
+// Loads the catalogue (videos.csv and their training-window popularity).
+absl::StatusOr<VideoCatalog> LoadCatalog(const Bundle& bundle,
+                                         const Vocabulary& channels);
+
+}  // namespace recsys
+
+#endif  // RECSYS_COMMON_MODELS_H_

@@ -1,0 +1,33 @@
+#ifndef RECSYS_COMMON_REQUEST_VALIDATION_H_
+#define RECSYS_COMMON_REQUEST_VALIDATION_H_
+
+// Checks requests before any work: a malformed request gets
+// InvalidArgument naming the offending field (e.g.
+// "context.watches[3].video_id: must not be empty"). Unknown video IDs are
+// not malformed: the models ignore them.
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "proto/recsys.pb.h"
+
+namespace recsys {
+
+// Limits of one request.
+inline constexpr int kMaxContextEvents = 10000;
+inline constexpr int kMaxQueryBytes = 1000;
+inline constexpr int kMaxVideoIdBytes = 256;
+inline constexpr int kMaxCandidates = 2000;
+inline constexpr int kMaxResults = 500;
+
+// `field` is the context's path in the request, e.g. "context".
+absl::Status ValidateUserContext(const UserContext& context,
+                                 absl::string_view field);
+
+absl::Status ValidateRecommendRequest(const RecommendRequest& request);
+absl::Status ValidateGenerateCandidatesRequest(
+    const GenerateCandidatesRequest& request);
+absl::Status ValidateRankRequest(const RankRequest& request);
+
+}  // namespace recsys
+
+#endif  // RECSYS_COMMON_REQUEST_VALIDATION_H_

@@ -1,0 +1,180 @@
+#include "trainer/candidate_net.h"
+
+#include <algorithm>
+
+#include "common/models.h"
+
+namespace recsys {
+namespace {
+
+// [B, L] int64 of `ids` + 1, zero-padded to the longest row (at least 1).
+torch::Tensor PaddedIds(const std::vector<const std::vector<int32_t>*>& rows) {
+  size_t width = 1;
+  for (const auto* r : rows) width = std::max(width, r->size());
+  torch::Tensor t = torch::zeros({static_cast<int64_t>(rows.size()),
+                                  static_cast<int64_t>(width)},
+                                 torch::kLong);
+  auto a = t.accessor<int64_t, 2>();
+  for (size_t i = 0; i < rows.size(); ++i) {
+    for (size_t j = 0; j < rows[i]->size(); ++j) a[i][j] = (*rows[i])[j] + 1;
+  }
+  return t;
+}
+
+torch::nn::Embedding ShiftedEmbedding(int64_t n, int dim, bool sparse) {
+  auto e = torch::nn::Embedding(
+      torch::nn::EmbeddingOptions(n + 1, dim).padding_idx(0).sparse(sparse));
+  torch::NoGradGuard no_grad;
+  e->weight.normal_(0, 0.05);
+  e->weight[0].zero_();
+  return e;
+}
+
+}  // namespace
+
+CandidateBatch MakeCandidateBatch(
+    const std::vector<const CandidateFeatures*>& features) {
+  const int64_t b = features.size();
+  std::vector<const std::vector<int32_t>*> watches, tokens;
+  CandidateBatch batch;
+  batch.region = torch::zeros({b}, torch::kLong);
+  batch.device = torch::zeros({b}, torch::kLong);
+  batch.dense = torch::zeros({b, kNumCandidateDense});
+  auto region = batch.region.accessor<int64_t, 1>();
+  auto device = batch.device.accessor<int64_t, 1>();
+  auto dense = batch.dense.accessor<float, 2>();
+  for (int64_t i = 0; i < b; ++i) {
+    const CandidateFeatures& f = *features[i];
+    watches.push_back(&f.watch_ids);
+    tokens.push_back(&f.token_ids);
+    region[i] = f.region + 1;  // kOov (-1) -> row 0
+    device[i] = f.device + 1;
+    for (int j = 0; j < kNumCandidateDense; ++j) dense[i][j] = f.dense[j];
+  }
+  batch.watch_ids = PaddedIds(watches);
+  batch.token_ids = PaddedIds(tokens);
+  return batch;
+}
+
+torch::Tensor BagMean(torch::nn::Embedding& embedding, const torch::Tensor& ids) {
+  torch::Tensor sum = embedding->forward(ids).sum(1);
+  torch::Tensor count = (ids > 0).sum(1, /*keepdim=*/true).clamp_min(1);
+  return sum / count.to(torch::kFloat);
+}
+
+CandidateNetImpl::CandidateNetImpl(const CandidateNetOptions& options)
+    : options_(options) {
+  const int d = options.embedding_dim;
+  watch_embedding_ = register_module(
+      "watch_embedding", ShiftedEmbedding(options.num_videos, d, true));
+  token_embedding_ = register_module(
+      "token_embedding", ShiftedEmbedding(options.num_tokens, d, true));
+  region_embedding_ = register_module(
+      "region_embedding",
+      ShiftedEmbedding(options.num_regions, options.region_dim, true));
+  device_embedding_ = register_module(
+      "device_embedding",
+      ShiftedEmbedding(options.num_devices, options.device_dim, true));
+  int in = 2 * d + options.region_dim + options.device_dim + kNumCandidateDense;
+  tower_ = register_module("tower", torch::nn::ModuleList());
+  for (int width : options.hidden_layers) {
+    tower_->push_back(torch::nn::Linear(in, width));
+    in = width;
+  }
+  tower_->push_back(torch::nn::Linear(in, options.output_dim));
+  video_embedding_ = register_module(
+      "video_embedding",
+      torch::nn::Embedding(
+          torch::nn::EmbeddingOptions(options.num_videos, options.output_dim)
+              .sparse(true)));
+  video_bias_ = register_module(
+      "video_bias",
+      torch::nn::Embedding(
+          torch::nn::EmbeddingOptions(options.num_videos, 1).sparse(true)));
+  torch::NoGradGuard no_grad;
+  video_embedding_->weight.normal_(0, 0.05);
+  video_bias_->weight.zero_();
+}
+
+torch::Tensor CandidateNetImpl::UserVectors(const CandidateBatch& batch) {
+  torch::Tensor x = torch::cat(
+      {BagMean(watch_embedding_, batch.watch_ids),
+       BagMean(token_embedding_, batch.token_ids),
+       region_embedding_->forward(batch.region),
+       device_embedding_->forward(batch.device), batch.dense},
+      1);
+  for (size_t i = 0; i < tower_->size(); ++i) {
+    x = tower_[i]->as<torch::nn::Linear>()->forward(x);
+    if (i + 1 < tower_->size()) x = torch::relu(x);
+  }
+  return x;
+}
+
+torch::Tensor CandidateNetImpl::SampledSoftmaxLoss(
+    const torch::Tensor& user_vectors, const torch::Tensor& labels,
+    const torch::Tensor& sampled, const torch::Tensor& log_q_labels,
+    const torch::Tensor& log_q_sampled, bool logq_correction) {
+  torch::Tensor v_pos = video_embedding_->forward(labels);          // [B, D]
+  torch::Tensor b_pos = video_bias_->forward(labels).squeeze(1);    // [B]
+  torch::Tensor v_neg = video_embedding_->forward(sampled);         // [S, D]
+  torch::Tensor b_neg = video_bias_->forward(sampled).squeeze(1);   // [S]
+  torch::Tensor pos = (user_vectors * v_pos).sum(1) + b_pos;        // [B]
+  torch::Tensor neg = torch::matmul(user_vectors, v_neg.t()) + b_neg;  // [B, S]
+  if (logq_correction) {
+    pos = pos - log_q_labels;
+    neg = neg - log_q_sampled.unsqueeze(0);
+  }
+  torch::Tensor hits = labels.unsqueeze(1) == sampled.unsqueeze(0);
+  neg = neg.masked_fill(hits, -1e9);
+  torch::Tensor logits = torch::cat({pos.unsqueeze(1), neg}, 1);
+  return torch::nn::functional::cross_entropy(
+      logits, torch::zeros({logits.size(0)}, torch::kLong));
+}
+
+torch::Tensor CandidateNetImpl::AllLogits(const torch::Tensor& user_vectors) {
+  return torch::matmul(user_vectors, video_embedding_->weight.t()) +
+         video_bias_->weight.squeeze(1);
+}
+
+absl::Status ExportLinears(torch::nn::ModuleList& layers,
+                           const std::string& prefix, BundleWriter* writer) {
+  for (size_t i = 0; i < layers->size(); ++i) {
+    auto linear = layers[i]->as<torch::nn::Linear>();
+    torch::Tensor w = linear->weight.detach().contiguous();
+    torch::Tensor b = linear->bias.detach().contiguous();
+    absl::Status s = writer->AddTensor(LayerTensorName(prefix, i, "weight"),
+                                       {w.size(0), w.size(1)},
+                                       w.data_ptr<float>());
+    if (!s.ok()) return s;
+    s = writer->AddTensor(LayerTensorName(prefix, i, "bias"), {b.size(0)},
+                          b.data_ptr<float>());
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ExportShiftedTable(const torch::Tensor& weight,
+                                const std::string& name, BundleWriter* writer) {
+  torch::Tensor t = weight.detach().slice(0, 1).contiguous();
+  return writer->AddTensor(name, {t.size(0), t.size(1)}, t.data_ptr<float>());
+}
+
+absl::Status CandidateNetImpl::Export(BundleWriter* writer) {
+  absl::Status s;
+  if (!(s = ExportShiftedTable(watch_embedding_->weight, kWatchEmbedding, writer)).ok() ||
+      !(s = ExportShiftedTable(token_embedding_->weight, kTokenEmbedding, writer)).ok() ||
+      !(s = ExportShiftedTable(region_embedding_->weight, kRegionEmbedding, writer)).ok() ||
+      !(s = ExportShiftedTable(device_embedding_->weight, kDeviceEmbedding, writer)).ok() ||
+      !(s = ExportLinears(tower_, kCandidateTower, writer)).ok()) {
+    return s;
+  }
+  torch::Tensor v = video_embedding_->weight.detach().contiguous();
+  if (!(s = writer->AddTensor(kVideoOutputEmbedding, {v.size(0), v.size(1)},
+                              v.data_ptr<float>())).ok()) {
+    return s;
+  }
+  torch::Tensor b = video_bias_->weight.detach().reshape({-1}).contiguous();
+  return writer->AddTensor(kVideoOutputBias, {b.size(0)}, b.data_ptr<float>());
+}
+
+}  // namespace recsys

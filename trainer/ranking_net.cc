@@ -1,0 +1,100 @@
+#include "trainer/ranking_net.h"
+
+#include <algorithm>
+
+#include "common/models.h"
+#include "trainer/candidate_net.h"
+
+namespace recsys {
+
+RankingBatch MakeRankingBatch(
+    const std::vector<const RankingExampleInputs*>& rows) {
+  const int64_t b = rows.size();
+  const int64_t width = rows.empty() ? 0 : rows[0]->normalized.size();
+  size_t bag = 1;
+  for (const auto* r : rows) bag = std::max(bag, r->query->last_watched.size());
+  RankingBatch batch;
+  batch.video = torch::zeros({b}, torch::kLong);
+  batch.seed = torch::zeros({b}, torch::kLong);
+  batch.channel = torch::zeros({b}, torch::kLong);
+  batch.last_watched = torch::zeros({b, static_cast<int64_t>(bag)}, torch::kLong);
+  batch.dense = torch::zeros({b, width});
+  auto video = batch.video.accessor<int64_t, 1>();
+  auto seed = batch.seed.accessor<int64_t, 1>();
+  auto channel = batch.channel.accessor<int64_t, 1>();
+  auto last = batch.last_watched.accessor<int64_t, 2>();
+  auto dense = batch.dense.accessor<float, 2>();
+  for (int64_t i = 0; i < b; ++i) {
+    const RankingExampleInputs& r = *rows[i];
+    video[i] = r.video + 1;
+    seed[i] = r.query->seed_video + 1;
+    channel[i] = r.channel + 1;
+    for (size_t j = 0; j < r.query->last_watched.size(); ++j) {
+      last[i][j] = r.query->last_watched[j] + 1;
+    }
+    for (int64_t j = 0; j < width; ++j) dense[i][j] = r.normalized[j];
+  }
+  return batch;
+}
+
+RankingNetImpl::RankingNetImpl(const RankingNetOptions& options)
+    : options_(options) {
+  auto shifted = [](int64_t n, int dim) {
+    auto e = torch::nn::Embedding(
+        torch::nn::EmbeddingOptions(n + 1, dim).padding_idx(0).sparse(true));
+    torch::NoGradGuard no_grad;
+    e->weight.normal_(0, 0.05);
+    e->weight[0].zero_();
+    return e;
+  };
+  video_embedding_ = register_module(
+      "video_embedding", shifted(options.num_videos, options.video_dim));
+  channel_embedding_ = register_module(
+      "channel_embedding", shifted(options.num_channels, options.channel_dim));
+  int in = 3 * options.video_dim + options.channel_dim +
+           NormalizedWidth(options.use_powers);
+  tower_ = register_module("tower", torch::nn::ModuleList());
+  for (int width : options.hidden_layers) {
+    tower_->push_back(torch::nn::Linear(in, width));
+    in = width;
+  }
+  tower_->push_back(torch::nn::Linear(in, 1));
+}
+
+torch::Tensor RankingNetImpl::Logits(const RankingBatch& batch) {
+  // One table, three separate inputs (paper section 4.1, "shared embeddings").
+  torch::Tensor x = torch::cat({video_embedding_->forward(batch.video),
+                                video_embedding_->forward(batch.seed),
+                                BagMean(video_embedding_, batch.last_watched),
+                                channel_embedding_->forward(batch.channel),
+                                batch.dense},
+                               1);
+  for (size_t i = 0; i < tower_->size(); ++i) {
+    x = tower_[i]->as<torch::nn::Linear>()->forward(x);
+    if (i + 1 < tower_->size()) x = torch::relu(x);
+  }
+  return x.squeeze(1);
+}
+
+absl::Status RankingNetImpl::Export(BundleWriter* writer) {
+  absl::Status s =
+      ExportShiftedTable(video_embedding_->weight, kRankingVideoEmbedding, writer);
+  if (!s.ok()) return s;
+  s = ExportShiftedTable(channel_embedding_->weight, kRankingChannelEmbedding,
+                         writer);
+  if (!s.ok()) return s;
+  return ExportLinears(tower_, kRankingTower, writer);
+}
+
+torch::Tensor WeightedLogisticLoss(const torch::Tensor& logits,
+                                   const torch::Tensor& clicked,
+                                   const torch::Tensor& weights) {
+  torch::Tensor per_example =
+      torch::nn::functional::binary_cross_entropy_with_logits(
+          logits, clicked,
+          torch::nn::functional::BinaryCrossEntropyWithLogitsFuncOptions()
+              .reduction(torch::kNone));
+  return (per_example * weights).sum() / weights.sum();
+}
+
+}  // namespace recsys

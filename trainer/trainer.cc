@@ -1,0 +1,646 @@
+#include "trainer/trainer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <numeric>
+#include <random>
+
+#include <torch/torch.h>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "common/ann_index.h"
+#include "common/bundle.h"
+#include "common/features.h"
+#include "common/metrics.h"
+#include "common/models.h"
+#include "common/progress.h"
+#include "common/status_macros.h"
+#include "common/tokenizer.h"
+#include "common/user_context.h"
+#include "common/vocabulary.h"
+#include "trainer/candidate_net.h"
+#include "trainer/ranking_net.h"
+
+namespace recsys {
+namespace {
+
+// Everything the pipeline derives from the logs before training.
+struct Prepared {
+  UserHistories histories;
+  // Per user: the held-out test and validation watches (last, second-to-last).
+  absl::flat_hash_map<std::string, WatchRecord> test, validation;
+  // Watches usable as labels and for counts (everything but the held-out).
+  std::vector<const WatchRecord*> train_watches;
+  int64_t window_end_s = 0;
+  Vocabulary videos, tokens, regions, devices, channels, ranking_videos;
+  absl::flat_hash_map<std::string, int64_t> video_counts;  // training watches
+};
+
+struct CandidateExample {
+  CandidateFeatures features;
+  int32_t label = 0;
+};
+
+struct Sampler {
+  torch::Tensor probs;  // [V]
+  torch::Tensor log_q;  // [V]: log(S * Q(j))
+  int64_t num_samples = 0;
+};
+
+std::string Pct(double x) { return absl::StrFormat("%.3f", x); }
+
+Prepared Prepare(const Logs& logs, const TrainerOptions& options) {
+  Prepared p;
+  p.histories = UserHistories::Build(logs);
+  absl::flat_hash_set<const WatchRecord*> held_out;
+  for (const std::string& user : p.histories.user_ids()) {
+    const std::vector<WatchRecord>& w = p.histories.watches(user);
+    if (w.size() >= 3) {
+      p.test[user] = w.back();
+      p.validation[user] = w[w.size() - 2];
+    }
+  }
+  absl::flat_hash_map<std::string, int64_t> token_counts, region_counts,
+      device_counts, channel_counts, ranking_counts;
+  for (const std::string& user : p.histories.user_ids()) {
+    const std::vector<WatchRecord>& w = p.histories.watches(user);
+    size_t n = w.size() >= 3 ? w.size() - 2 : w.size();
+    for (size_t i = 0; i < n; ++i) {
+      p.train_watches.push_back(&w[i]);
+      ++p.video_counts[w[i].video_id];
+      ++ranking_counts[w[i].video_id];
+    }
+  }
+  for (const WatchRecord& w : logs.watches) {
+    p.window_end_s = std::max(p.window_end_s, w.time_s);
+  }
+  for (const SearchRecord& s : logs.searches) {
+    for (const std::string& t : QueryTokens(s.query)) ++token_counts[t];
+  }
+  for (const UserRecord& u : logs.users) {
+    ++region_counts[u.region];
+    ++device_counts[u.device];
+  }
+  for (const VideoRecord& v : logs.videos) ++channel_counts[v.channel_id];
+  for (const ImpressionRecord& i : logs.impressions) {
+    if (i.clicked) ++ranking_counts[i.video_id];
+  }
+  p.videos = Vocabulary::FromCounts(p.video_counts, options.max_videos);
+  p.tokens = Vocabulary::FromCounts(token_counts, options.max_tokens);
+  p.regions = Vocabulary::FromCounts(region_counts, 0);
+  p.devices = Vocabulary::FromCounts(device_counts, 0);
+  p.channels = Vocabulary::FromCounts(channel_counts, 0);
+  p.ranking_videos = Vocabulary::FromCounts(ranking_counts, options.max_videos);
+  return p;
+}
+
+CandidateFeatureOptions FeatureOptions() { return CandidateFeatureOptions(); }
+
+float ExampleAge(const Prepared& p, int64_t time_s, float scale_days) {
+  return static_cast<float>(p.window_end_s - time_s) / kSecondsPerDay / scale_days;
+}
+
+float ExampleAgeScaleDays(const Logs& logs, const Prepared& p) {
+  int64_t start = p.window_end_s;
+  for (const WatchRecord& w : logs.watches) start = std::min(start, w.time_s);
+  return std::max(1.0f, static_cast<float>(p.window_end_s - start) / kSecondsPerDay);
+}
+
+// Rollback examples: each label is a training watch, its inputs everything
+// the user did strictly before it; at most `max_examples_per_user` per user.
+std::vector<CandidateExample> MakeCandidateExamples(const Prepared& p,
+                                                    const TrainerOptions& options,
+                                                    float scale_days,
+                                                    std::mt19937_64& rng) {
+  absl::flat_hash_map<std::string, std::vector<const WatchRecord*>> by_user;
+  for (const WatchRecord* w : p.train_watches) by_user[w->user_id].push_back(w);
+  CandidateVocabularies vocabs{&p.videos, &p.tokens, &p.regions, &p.devices};
+  std::vector<CandidateExample> examples;
+  for (const std::string& user : p.histories.user_ids()) {
+    auto it = by_user.find(user);
+    if (it == by_user.end()) continue;
+    std::vector<const WatchRecord*> labels = it->second;
+    if (options.max_examples_per_user > 0 &&
+        static_cast<int>(labels.size()) > options.max_examples_per_user) {
+      std::shuffle(labels.begin(), labels.end(), rng);
+      labels.resize(options.max_examples_per_user);
+    }
+    for (const WatchRecord* w : labels) {
+      int32_t label = p.videos.Lookup(w->video_id);
+      if (label == Vocabulary::kOov) continue;
+      UserContext context = *p.histories.ContextAt(user, w->time_s);
+      examples.push_back(
+          {ExtractCandidateFeatures(context, vocabs, FeatureOptions(),
+                                    ExampleAge(p, w->time_s, scale_days)),
+           label});
+    }
+  }
+  return examples;
+}
+
+Sampler MakeSampler(const Prepared& p, const TrainerOptions& options) {
+  const int64_t v = p.videos.size();
+  Sampler s;
+  s.num_samples = std::min<int64_t>(options.num_negatives, std::max<int64_t>(v - 1, 1));
+  std::vector<float> probs(v);
+  for (int64_t i = 0; i < v; ++i) {
+    double count = p.video_counts.at(p.videos.value(i));
+    probs[i] = options.sampling_alpha == 0 ? 1.0f
+                                           : std::pow(count, options.sampling_alpha);
+  }
+  s.probs = torch::tensor(probs);
+  s.probs = s.probs / s.probs.sum();
+  s.log_q = torch::log(s.probs * static_cast<float>(s.num_samples));
+  return s;
+}
+
+template <typename T>
+std::vector<std::vector<size_t>> Batches(size_t n, int batch_size,
+                                         std::mt19937_64& rng) {
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), rng);
+  std::vector<std::vector<size_t>> batches;
+  for (size_t i = 0; i < n; i += batch_size) {
+    batches.emplace_back(order.begin() + i,
+                         order.begin() + std::min(n, i + batch_size));
+  }
+  return batches;
+}
+
+void TrainCandidateNet(CandidateNet& net, const std::vector<CandidateExample>& examples,
+                       const Sampler& sampler, const TrainerOptions& options,
+                       std::mt19937_64& rng) {
+  torch::optim::Adagrad optimizer(
+      net->parameters(),
+      torch::optim::AdagradOptions(options.candidate_learning_rate));
+  net->train();
+  for (int epoch = 0; epoch < options.candidate_epochs; ++epoch) {
+    auto batches = Batches<CandidateExample>(examples.size(), options.batch_size, rng);
+    ProgressBar bar(absl::StrCat("candidates epoch ", epoch + 1, "/",
+                                 options.candidate_epochs),
+                    examples.size(), "ex");
+    double loss_sum = 0;
+    int64_t done = 0;
+    for (size_t b = 0; b < batches.size(); ++b) {
+      std::vector<const CandidateFeatures*> rows;
+      std::vector<int64_t> labels;
+      for (size_t i : batches[b]) {
+        rows.push_back(&examples[i].features);
+        labels.push_back(examples[i].label);
+      }
+      CandidateBatch batch = MakeCandidateBatch(rows);
+      torch::Tensor label_t = torch::tensor(labels, torch::kLong);
+      torch::Tensor sampled =
+          torch::multinomial(sampler.probs, sampler.num_samples, /*replacement=*/true);
+      optimizer.zero_grad();
+      torch::Tensor loss = net->SampledSoftmaxLoss(
+          net->UserVectors(batch), label_t, sampled,
+          sampler.log_q.index_select(0, label_t),
+          sampler.log_q.index_select(0, sampled), options.logq_correction);
+      loss.backward();
+      optimizer.step();
+      loss_sum += loss.item<double>() * rows.size();
+      done += rows.size();
+      if (options.progress) {
+        bar.Update(done, absl::StrFormat("loss %.4f", loss_sum / done));
+      }
+    }
+    if (options.progress) bar.Finish(absl::StrFormat("loss %.4f", loss_sum / std::max<int64_t>(done, 1)));
+  }
+  net->eval();
+}
+
+// Ranks every video for each held-out user through the serving model and
+// the ANN index, excluding what the user already watched.
+absl::Status EvaluateCandidates(const Prepared& p, const CandidateModel& model,
+                                const AnnIndex& ann, const TrainerOptions& options,
+                                TrainerReport* report, float* ann_recall) {
+  std::vector<int> ks = {10, 50, 100, 500};
+  RetrievalMetrics dnn(ks), popular(ks);
+  // Most-popular baseline: training watch counts.
+  std::vector<int64_t> by_popularity(p.videos.size());
+  std::iota(by_popularity.begin(), by_popularity.end(), 0);  // vocab is by count
+  int64_t recall_hits = 0, recall_total = 0;
+  std::unique_ptr<AnnIndex> exact;
+  if (ann.factory() != "Flat") {
+    std::vector<float> vectors = model.AnnVectors();
+    AnnIndex::Options exact_options;
+    exact_options.factory = "Flat";
+    auto built = AnnIndex::Build(vectors.data(), p.videos.size(),
+                                 model.output_dim() + 1, exact_options);
+    if (!built.ok()) return built.status();
+    exact = std::move(*built);
+  }
+  for (const std::string& user : p.histories.user_ids()) {
+    auto it = p.test.find(user);
+    if (it == p.test.end()) continue;
+    const WatchRecord& target = it->second;
+    UserContext context = *p.histories.ContextAt(user, target.time_s);
+    absl::flat_hash_set<int64_t> watched;
+    for (const Watch& w : context.watches()) {
+      int32_t id = p.videos.Lookup(w.video_id());
+      if (id != Vocabulary::kOov) watched.insert(id);
+    }
+    const int k = std::min<int64_t>(p.videos.size(), 500 + watched.size());
+    std::vector<float> query = model.AnnQuery(context);
+    auto found = ann.Search(query.data(), k);
+    if (!found.ok()) return found.status();
+    std::vector<int64_t> ranked;
+    for (const Neighbor& n : *found) {
+      if (!watched.contains(n.row)) ranked.push_back(n.row);
+    }
+    if (exact != nullptr && recall_total < 200 * 500) {
+      auto truth = exact->Search(query.data(), options.num_candidates);
+      if (!truth.ok()) return truth.status();
+      auto approx = ann.Search(query.data(), options.num_candidates);
+      if (!approx.ok()) return approx.status();
+      absl::flat_hash_set<int64_t> got;
+      for (const Neighbor& n : *approx) got.insert(n.row);
+      for (const Neighbor& n : *truth) recall_hits += got.contains(n.row);
+      recall_total += truth->size();
+    }
+    int64_t label = p.videos.Lookup(target.video_id);
+    dnn.Add(ranked, label);
+    std::vector<int64_t> pop;
+    for (int64_t id : by_popularity) {
+      if (!watched.contains(id)) pop.push_back(id);
+      if (pop.size() >= 500) break;
+    }
+    popular.Add(pop, label);
+  }
+  *ann_recall = recall_total > 0 ? static_cast<float>(recall_hits) / recall_total : 1.0f;
+  std::string& s = report->summary;
+  absl::StrAppend(&s, absl::StrFormat(
+      "Candidate generation: each user's held-out last watch, ranked among %d "
+      "videos (%lld users, already-watched excluded)\n",
+      p.videos.size(), static_cast<long long>(dnn.count())));
+  absl::StrAppend(&s, absl::StrFormat("  %-14s %7s %7s %7s %7s %8s %7s\n", "model",
+                                      "HR@10", "HR@50", "HR@100", "HR@500",
+                                      "NDCG@10", "MRR"));
+  for (auto [name, m] : {std::pair<const char*, RetrievalMetrics*>{"dnn", &dnn},
+                         {"most-popular", &popular}}) {
+    absl::StrAppend(&s, absl::StrFormat("  %-14s %7s %7s %7s %7s %8s %7s\n", name,
+                                        Pct(m->hit_rate(10)), Pct(m->hit_rate(50)),
+                                        Pct(m->hit_rate(100)), Pct(m->hit_rate(500)),
+                                        Pct(m->ndcg(10)), Pct(m->mrr())));
+    for (int k : ks) {
+      report->metrics.emplace_back(absl::StrCat("candidate/", name, "/hr@", k),
+                                   m->hit_rate(k));
+    }
+    report->metrics.emplace_back(absl::StrCat("candidate/", name, "/ndcg@10"),
+                                 m->ndcg(10));
+    report->metrics.emplace_back(absl::StrCat("candidate/", name, "/mrr"), m->mrr());
+  }
+  absl::StrAppend(&s, absl::StrFormat("  ANN index %s: recall of the exact top %d = %.4f\n",
+                                      ann.factory(), options.num_candidates,
+                                      *ann_recall));
+  report->metrics.emplace_back("candidate/ann_recall", *ann_recall);
+  return absl::OkStatus();
+}
+
+// One page of impressions with everything the ranking net needs.
+struct RankingPage {
+  std::unique_ptr<RankingQuery> query;
+  UserContext context;
+  std::vector<Candidate> candidates;
+  std::vector<RankingCandidateFeatures> raw;
+  std::vector<const ImpressionRecord*> impressions;
+};
+
+std::vector<RankingPage> MakeRankingPages(const Logs& logs, const Prepared& p,
+                                          const CandidateModel& candidate_model,
+                                          const VideoCatalog& catalog,
+                                          const TrainerOptions& options) {
+  absl::flat_hash_map<std::string, size_t> page_index;
+  std::vector<std::vector<const ImpressionRecord*>> grouped;
+  for (const ImpressionRecord& i : logs.impressions) {
+    auto [it, inserted] = page_index.try_emplace(i.page_id, grouped.size());
+    if (inserted) grouped.emplace_back();
+    grouped[it->second].push_back(&i);
+  }
+  RankingVocabularies vocabs{&p.ranking_videos, &p.channels};
+  std::vector<RankingPage> pages;
+  pages.reserve(grouped.size());
+  ProgressBar bar("ranking features", grouped.size(), "pages");
+  for (auto& rows : grouped) {
+    std::sort(rows.begin(), rows.end(),
+              [](auto* a, auto* b) { return a->position < b->position; });
+    RankingPage page;
+    const ImpressionRecord& first = *rows.front();
+    absl::StatusOr<UserContext> context = p.histories.ContextAt(first.user_id, first.time_s);
+    if (!context.ok()) continue;
+    page.context = std::move(*context);
+    // The retrieval score is what candidate generation would give at
+    // serving: the serving model's logit.
+    std::vector<float> u = candidate_model.UserVector(candidate_model.Features(page.context));
+    page.query = std::make_unique<RankingQuery>(ExtractRankingQuery(
+        page.context, vocabs, catalog, 50, first.time_s));
+    for (const ImpressionRecord* r : rows) {
+      Candidate c;
+      c.set_video_id(r->video_id);
+      int32_t id = candidate_model.videos().Lookup(r->video_id);
+      c.set_retrieval_score(id == Vocabulary::kOov ? 0.0f : candidate_model.Logit(u, id));
+      c.set_source(SOURCE_DNN);
+      page.raw.push_back(ExtractRankingCandidate(*page.query, c, vocabs, catalog));
+      page.candidates.push_back(std::move(c));
+      page.impressions.push_back(r);
+    }
+    pages.push_back(std::move(page));
+    if (options.progress) bar.Update(pages.size());
+  }
+  if (options.progress) bar.Finish();
+  return pages;
+}
+
+float ExampleWeight(const ImpressionRecord& r, const std::string& objective) {
+  if (objective == "ctr") return 1.0f;
+  return r.clicked ? std::max(r.watch_seconds, 1.0f) : 1.0f;
+}
+
+void TrainRankingNet(RankingNet& net, const std::vector<RankingExampleInputs>& rows,
+                     const std::vector<const ImpressionRecord*>& labels,
+                     const TrainerOptions& options, std::mt19937_64& rng) {
+  torch::optim::Adagrad optimizer(
+      net->parameters(), torch::optim::AdagradOptions(options.ranking_learning_rate));
+  net->train();
+  for (int epoch = 0; epoch < options.ranking_epochs; ++epoch) {
+    auto batches = Batches<RankingExampleInputs>(rows.size(), options.batch_size, rng);
+    ProgressBar bar(absl::StrCat("ranking epoch ", epoch + 1, "/", options.ranking_epochs),
+                    rows.size(), "ex");
+    double loss_sum = 0;
+    int64_t done = 0;
+    for (const auto& batch_rows : batches) {
+      std::vector<const RankingExampleInputs*> batch_inputs;
+      std::vector<float> clicked, weights;
+      for (size_t i : batch_rows) {
+        batch_inputs.push_back(&rows[i]);
+        clicked.push_back(labels[i]->clicked ? 1.0f : 0.0f);
+        weights.push_back(ExampleWeight(*labels[i], options.objective));
+      }
+      RankingBatch batch = MakeRankingBatch(batch_inputs);
+      optimizer.zero_grad();
+      torch::Tensor loss = WeightedLogisticLoss(
+          net->Logits(batch), torch::tensor(clicked), torch::tensor(weights));
+      loss.backward();
+      optimizer.step();
+      loss_sum += loss.item<double>() * batch_inputs.size();
+      done += batch_inputs.size();
+      if (options.progress) bar.Update(done, absl::StrFormat("loss %.4f", loss_sum / done));
+    }
+    if (options.progress) bar.Finish(absl::StrFormat("loss %.4f", loss_sum / std::max<int64_t>(done, 1)));
+  }
+  net->eval();
+}
+
+absl::Status EvaluateRanking(const std::vector<RankingPage*>& pages,
+                             const RankingModel& model, TrainerReport* report) {
+  std::vector<std::vector<ScoredImpression>> by_model, by_retrieval;
+  std::vector<float> model_scores, retrieval_scores, predicted, observed;
+  std::vector<bool> clicked;
+  for (RankingPage* page : pages) {
+    std::vector<float> logits =
+        model.Logits(page->context, page->candidates, page->query->request_time_s);
+    std::vector<ScoredImpression> m, r;
+    for (size_t i = 0; i < logits.size(); ++i) {
+      const ImpressionRecord& imp = *page->impressions[i];
+      float retrieval = page->candidates[i].retrieval_score();
+      m.push_back({logits[i], imp.clicked, imp.watch_seconds});
+      r.push_back({retrieval, imp.clicked, imp.watch_seconds});
+      model_scores.push_back(logits[i]);
+      retrieval_scores.push_back(retrieval);
+      predicted.push_back(std::exp(logits[i]));
+      observed.push_back(imp.clicked ? imp.watch_seconds : 0.0f);
+      clicked.push_back(imp.clicked);
+    }
+    by_model.push_back(std::move(m));
+    by_retrieval.push_back(std::move(r));
+  }
+  std::string& s = report->summary;
+  absl::StrAppend(&s, absl::StrFormat(
+      "Ranking: held-out last day, %zu pages, %zu impressions\n", pages.size(),
+      model_scores.size()));
+  absl::StrAppend(&s, absl::StrFormat("  %-18s %22s %7s\n", "order by",
+                                      "weighted per-user loss", "AUC"));
+  for (auto [name, scored, scores] :
+       {std::tuple<const char*, decltype(&by_model), std::vector<float>*>{
+            "ranking model", &by_model, &model_scores},
+        {"retrieval score", &by_retrieval, &retrieval_scores}}) {
+    double loss = WeightedPerUserLoss(*scored).loss();
+    absl::StatusOr<double> auc = Auc(*scores, clicked);
+    double auc_value = auc.ok() ? *auc : 0.5;
+    absl::StrAppend(&s, absl::StrFormat("  %-18s %22s %7s\n", name, Pct(loss),
+                                        Pct(auc_value)));
+    std::string key = name == std::string("ranking model") ? "model" : "retrieval";
+    report->metrics.emplace_back(absl::StrCat("ranking/", key, "/weighted_loss"), loss);
+    report->metrics.emplace_back(absl::StrCat("ranking/", key, "/auc"), auc_value);
+  }
+  double mean_pred = 0, mean_obs = 0;
+  for (size_t i = 0; i < predicted.size(); ++i) {
+    mean_pred += predicted[i];
+    mean_obs += observed[i];
+  }
+  if (!predicted.empty()) {
+    mean_pred /= predicted.size();
+    mean_obs /= predicted.size();
+  }
+  absl::StrAppend(&s, absl::StrFormat(
+      "  calibration: mean predicted watch time per impression %.1f s, "
+      "observed %.1f s\n", mean_pred, mean_obs));
+  report->metrics.emplace_back("ranking/mean_predicted_watch_seconds", mean_pred);
+  report->metrics.emplace_back("ranking/mean_observed_watch_seconds", mean_obs);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<TrainerReport> Train(const Logs& logs, const TrainerOptions& options) {
+  if (logs.watches.empty()) {
+    return absl::InvalidArgumentError("the logs hold no watches: nothing to train on");
+  }
+  if (options.objective != "watch_time" && options.objective != "ctr") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "objective must be 'watch_time' or 'ctr', got '", options.objective, "'"));
+  }
+  torch::manual_seed(options.seed);
+  torch::set_num_threads(std::max(1, options.num_threads));
+  std::mt19937_64 rng(options.seed);
+  TrainerReport report;
+
+  Prepared p = Prepare(logs, options);
+  if (p.videos.size() < 2) {
+    return absl::InvalidArgumentError("fewer than 2 distinct watched videos");
+  }
+  const float scale_days = ExampleAgeScaleDays(logs, p);
+
+  // --- Candidate generation -------------------------------------------------
+  std::vector<CandidateExample> examples =
+      MakeCandidateExamples(p, options, scale_days, rng);
+  std::fprintf(stderr,
+               "candidate generation: %zu examples, %d videos, %d search tokens\n",
+               examples.size(), p.videos.size(), p.tokens.size());
+  CandidateNetOptions cn;
+  cn.num_videos = p.videos.size();
+  cn.num_tokens = p.tokens.size();
+  cn.num_regions = p.regions.size();
+  cn.num_devices = p.devices.size();
+  cn.embedding_dim = options.embedding_dim;
+  cn.hidden_layers = options.candidate_hidden;
+  cn.output_dim = options.output_dim;
+  CandidateNet candidate_net(cn);
+  TrainCandidateNet(candidate_net, examples, MakeSampler(p, options), options, rng);
+
+  auto writer_or = BundleWriter::Create(options.bundles_dir);
+  if (!writer_or.ok()) return writer_or.status();
+  BundleWriter& writer = **writer_or;
+  bundle::BundleManifest& manifest = *writer.manifest();
+  manifest.set_training_data(options.training_data);
+  manifest.set_training_window_end_s(p.window_end_s);
+  for (const auto& [k, v] : options.hyperparameters) {
+    (*manifest.mutable_hyperparameters())[k] = v;
+  }
+  bundle::CandidateModelSpec* cspec = manifest.mutable_candidate();
+  cspec->set_embedding_dim(cn.embedding_dim);
+  cspec->set_output_dim(cn.output_dim);
+  for (int h : cn.hidden_layers) cspec->add_hidden_layers(h);
+  cspec->set_region_dim(cn.region_dim);
+  cspec->set_device_dim(cn.device_dim);
+  cspec->set_max_watches(FeatureOptions().max_watches);
+  cspec->set_max_searches(FeatureOptions().max_searches);
+  cspec->set_serving_example_age_days(options.serving_example_age_days);
+  cspec->set_example_age_scale_days(scale_days);
+  RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kVideoVocab, p.videos));
+  RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kTokenVocab, p.tokens));
+  RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kRegionVocab, p.regions));
+  RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kDeviceVocab, p.devices));
+  RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kChannelVocab, p.channels));
+  RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kRankingVideoVocab, p.ranking_videos));
+  RECSYS_RETURN_IF_ERROR(writer.AddVideos(logs.videos));
+  {
+    std::vector<float> popularity;
+    for (const VideoRecord& v : logs.videos) {
+      auto it = p.video_counts.find(v.video_id);
+      popularity.push_back(it == p.video_counts.end() ? 0.0f : it->second);
+    }
+    RECSYS_RETURN_IF_ERROR(writer.AddTensor(kCatalogPopularity,
+                                     {static_cast<int64_t>(popularity.size())},
+                                     popularity.data()));
+  }
+  RECSYS_RETURN_IF_ERROR(candidate_net->Export(&writer));
+  RECSYS_RETURN_IF_ERROR(writer.Flush());
+
+  auto interim = Bundle::Open(writer.dir());
+  if (!interim.ok()) return interim.status();
+  auto candidate_model = CandidateModel::Load(**interim);
+  if (!candidate_model.ok()) return candidate_model.status();
+
+  AnnIndex::Options ann_options;
+  ann_options.factory = options.ann_factory;
+  std::vector<float> ann_vectors = (*candidate_model)->AnnVectors();
+  auto ann = AnnIndex::Build(ann_vectors.data(), p.videos.size(),
+                             (*candidate_model)->output_dim() + 1, ann_options);
+  if (!ann.ok()) return ann.status();
+  const std::string ann_file = "ann.faiss";
+  RECSYS_RETURN_IF_ERROR((*ann)->Save(writer.dir() + "/" + ann_file));
+  float ann_recall = 1.0f;
+  RECSYS_RETURN_IF_ERROR(EvaluateCandidates(p, **candidate_model, **ann, options, &report,
+                                     &ann_recall));
+  bundle::AnnSpec* ann_spec = manifest.mutable_ann();
+  ann_spec->set_factory((*ann)->factory());
+  ann_spec->set_file(ann_file);
+  ann_spec->set_num_vectors((*ann)->size());
+  ann_spec->set_dimension((*ann)->dimension());
+  ann_spec->set_recall(ann_recall);
+  ann_spec->set_recall_at(options.num_candidates);
+
+  // --- Ranking --------------------------------------------------------------
+  int64_t impressions_end = 0;
+  for (const ImpressionRecord& i : logs.impressions) {
+    impressions_end = std::max(impressions_end, i.time_s);
+  }
+  const int64_t cut_s = impressions_end - options.holdout_days * kSecondsPerDay;
+  VideoCatalog catalog(logs.videos, p.video_counts, p.channels);
+  std::vector<RankingPage> pages =
+      MakeRankingPages(logs, p, **candidate_model, catalog, options);
+  std::vector<RankingPage*> train_pages, eval_pages;
+  for (RankingPage& page : pages) {
+    (page.query->request_time_s < cut_s ? train_pages : eval_pages).push_back(&page);
+  }
+  if (train_pages.empty()) {
+    return absl::InvalidArgumentError(
+        "no impressions before the held-out day: the ranking model needs "
+        "impressions.csv with more than one day of pages");
+  }
+  std::vector<QuantileNormalizer> normalizers;
+  bundle::RankingModelSpec* rspec = manifest.mutable_ranking();
+  for (int f = 0; f < kNumRankingContinuous; ++f) {
+    std::vector<float> values;
+    for (RankingPage* page : train_pages) {
+      for (const RankingCandidateFeatures& r : page->raw) values.push_back(r.raw[f]);
+    }
+    normalizers.push_back(QuantileNormalizer::Fit(std::move(values), options.num_quantiles));
+    bundle::QuantileSpec* q = rspec->add_quantiles();
+    q->set_feature(RankingContinuousName(f));
+    for (float b : normalizers.back().boundaries()) q->add_boundaries(b);
+  }
+  std::vector<RankingExampleInputs> rows;
+  std::vector<const ImpressionRecord*> labels;
+  for (RankingPage* page : train_pages) {
+    for (size_t i = 0; i < page->raw.size(); ++i) {
+      RankingExampleInputs in;
+      in.query = page->query.get();
+      in.video = page->raw[i].video;
+      in.channel = page->raw[i].channel;
+      in.normalized.resize(NormalizedWidth(options.use_powers));
+      NormalizeRankingContinuous(page->raw[i], normalizers, options.use_powers,
+                                 in.normalized.data());
+      rows.push_back(std::move(in));
+      labels.push_back(page->impressions[i]);
+    }
+  }
+  std::fprintf(stderr, "ranking: %zu training impressions on %zu pages, %zu held-out pages\n",
+               rows.size(), train_pages.size(), eval_pages.size());
+  RankingNetOptions rn;
+  rn.num_videos = p.ranking_videos.size();
+  rn.num_channels = p.channels.size();
+  rn.video_dim = options.ranking_video_dim;
+  rn.channel_dim = options.ranking_channel_dim;
+  rn.hidden_layers = options.ranking_hidden;
+  rn.use_powers = options.use_powers;
+  RankingNet ranking_net(rn);
+  TrainRankingNet(ranking_net, rows, labels, options, rng);
+  rspec->set_video_embedding_dim(rn.video_dim);
+  rspec->set_channel_embedding_dim(rn.channel_dim);
+  for (int h : rn.hidden_layers) rspec->add_hidden_layers(h);
+  rspec->set_max_watches(50);
+  rspec->set_use_powers(rn.use_powers);
+  rspec->set_objective(options.objective);
+  RECSYS_RETURN_IF_ERROR(ranking_net->Export(&writer));
+  RECSYS_RETURN_IF_ERROR(writer.Flush());
+
+  interim = Bundle::Open(writer.dir());
+  if (!interim.ok()) return interim.status();
+  auto ranking_model = RankingModel::Load(**interim);
+  if (!ranking_model.ok()) return ranking_model.status();
+  if (!eval_pages.empty()) {
+    RECSYS_RETURN_IF_ERROR(EvaluateRanking(eval_pages, **ranking_model, &report));
+  }
+
+  for (const auto& [name, value] : report.metrics) {
+    bundle::Metric* m = manifest.add_metrics();
+    m->set_name(name);
+    m->set_value(value);
+  }
+  auto committed = writer.Commit();
+  if (!committed.ok()) return committed.status();
+  report.bundle_dir = *committed;
+  return report;
+}
+
+}  // namespace recsys

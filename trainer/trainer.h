@@ -1,0 +1,87 @@
+#ifndef RECSYS_TRAINER_TRAINER_H_
+#define RECSYS_TRAINER_TRAINER_H_
+
+// The offline pipeline: logs -> examples (through the shared feature code)
+// -> candidate-generation and ranking networks trained by gradient descent
+// in libtorch -> a versioned model bundle with the ANN index -> offline
+// evaluation through the serving code itself.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/logs.h"
+
+namespace recsys {
+
+struct TrainerOptions {
+  // Where versions are written (`<bundles_dir>/<version>/`).
+  std::string bundles_dir = "bundles";
+  // A description of the training data, kept in the manifest.
+  std::string training_data;
+  uint64_t seed = 42;
+  // libtorch intra-op threads.
+  int num_threads = 2;
+  bool progress = true;
+
+  // Vocabularies: the most frequent N values (<= 0: all).
+  int max_videos = 1000000;
+  int max_tokens = 1000000;
+
+  // Candidate generation.
+  int embedding_dim = 64;
+  std::vector<int> candidate_hidden = {256};
+  int output_dim = 64;
+  int max_examples_per_user = 100;
+  int candidate_epochs = 6;
+  int batch_size = 256;
+  // Sampled negatives per batch, capped by the corpus.
+  int num_negatives = 2000;
+  // Proposal distribution: label frequency ^ alpha (0 = uniform).
+  double sampling_alpha = 0.75;
+  bool logq_correction = true;
+  float candidate_learning_rate = 0.08f;
+  // Example age fed at serving time, days.
+  float serving_example_age_days = 0;
+
+  // Retrieval.
+  std::string ann_factory = "auto";
+  // The candidate count the service retrieves (ANN recall is measured at it).
+  int num_candidates = 500;
+
+  // Ranking.
+  std::vector<int> ranking_hidden = {256};
+  int ranking_video_dim = 32;
+  int ranking_channel_dim = 8;
+  int ranking_epochs = 6;
+  float ranking_learning_rate = 0.05f;
+  bool use_powers = true;
+  // "watch_time" (weighted logistic regression) or "ctr".
+  std::string objective = "watch_time";
+  // Impressions in the last `holdout_days` days are held out for evaluation.
+  int holdout_days = 1;
+  int num_quantiles = 100;
+
+  // Recorded in the manifest verbatim (the command line's flags).
+  std::map<std::string, std::string> hyperparameters;
+};
+
+struct TrainerReport {
+  std::string bundle_dir;
+  // Offline metrics in the order printed, e.g. {"candidate/dnn/hr@50", 0.31}.
+  std::vector<std::pair<std::string, double>> metrics;
+  // A human-readable summary of the evaluation (tables).
+  std::string summary;
+};
+
+// Trains both models on `logs`, evaluates them on held-out data (each user's
+// last watch for candidate generation; the last day's impressions for
+// ranking) and commits a new bundle version.
+absl::StatusOr<TrainerReport> Train(const Logs& logs, const TrainerOptions& options);
+
+}  // namespace recsys
+
+#endif  // RECSYS_TRAINER_TRAINER_H_

@@ -1,0 +1,157 @@
+// trainer: trains the candidate-generation and ranking models on canonical
+// logs and writes a new model bundle version.
+//
+//   trainer --logs=data/world --bundles=bundles
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "common/logs.h"
+#include "trainer/trainer.h"
+
+ABSL_FLAG(std::string, logs, "", "Directory of canonical CSV logs (docs/data-format.md).");
+ABSL_FLAG(std::string, bundles, "bundles", "Directory that receives the new bundle version.");
+ABSL_FLAG(bool, skip_malformed, false,
+          "Skip and count malformed log rows instead of stopping at the first.");
+ABSL_FLAG(uint64_t, seed, 42, "Random seed: the same seed and logs give the same model.");
+ABSL_FLAG(int, threads, 2, "libtorch threads.");
+ABSL_FLAG(bool, progress, true, "Show progress bars on stderr.");
+ABSL_FLAG(int, max_videos, 1000000, "Video vocabulary size (most watched first).");
+ABSL_FLAG(int, max_tokens, 1000000, "Search-token vocabulary size.");
+ABSL_FLAG(int, embedding_dim, 64, "Candidate model: watch and token embedding width.");
+ABSL_FLAG(std::string, candidate_hidden, "256",
+          "Candidate tower hidden ReLU layers, comma-separated ('' = depth 0).");
+ABSL_FLAG(int, output_dim, 64, "Width of user vectors and video output embeddings.");
+ABSL_FLAG(int, max_examples_per_user, 100, "Cap on training examples per user.");
+ABSL_FLAG(int, candidate_epochs, 6, "Candidate model epochs.");
+ABSL_FLAG(int, batch_size, 256, "Mini-batch size (both models).");
+ABSL_FLAG(int, num_negatives, 2000, "Sampled negatives per batch (capped by the corpus).");
+ABSL_FLAG(double, sampling_alpha, 0.75,
+          "Negatives drawn by label frequency^alpha (0 = uniform).");
+ABSL_FLAG(bool, logq, true, "Subtract log Q(j) from sampled logits (logQ correction).");
+ABSL_FLAG(double, candidate_lr, 0.08, "Candidate model Adagrad learning rate.");
+ABSL_FLAG(double, serving_example_age_days, 0, "Example age fed at serving time, days.");
+ABSL_FLAG(std::string, ann_factory, "auto",
+          "FAISS index: auto, Flat, IVF<n>,Flat or HNSW<M>.");
+ABSL_FLAG(int, num_candidates, 500, "Candidates the service retrieves (ANN recall is measured at it).");
+ABSL_FLAG(std::string, ranking_hidden, "256", "Ranking tower hidden ReLU layers, comma-separated.");
+ABSL_FLAG(int, ranking_epochs, 6, "Ranking model epochs.");
+ABSL_FLAG(double, ranking_lr, 0.05, "Ranking model Adagrad learning rate.");
+ABSL_FLAG(bool, use_powers, true, "Feed x~^2 and sqrt(x~) of each normalised feature.");
+ABSL_FLAG(std::string, objective, "watch_time",
+          "Ranking objective: watch_time (weighted logistic) or ctr.");
+ABSL_FLAG(int, holdout_days, 1, "Days of impressions held out to evaluate ranking.");
+
+namespace {
+
+bool ParseLayers(const std::string& text, std::vector<int>* layers, std::string* error) {
+  layers->clear();
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    int width = 0;
+    if (!absl::SimpleAtoi(part, &width) || width <= 0) {
+      *error = std::string(part);
+      return false;
+    }
+    layers->push_back(width);
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Trains the candidate-generation and ranking models on canonical logs and "
+      "writes a new model bundle version.\n\n"
+      "  trainer --logs=data/world --bundles=bundles\n\n"
+      "Prints the offline evaluation (held-out last watch per user; held-out "
+      "last day of impressions) and the bundle's path.");
+  absl::ParseCommandLine(argc, argv);
+  const std::string logs_dir = absl::GetFlag(FLAGS_logs);
+  if (logs_dir.empty()) {
+    std::fprintf(stderr, "trainer: --logs is required (a directory of CSV logs; "
+                         "generate one with tools/world_gen). See --help.\n");
+    return 2;
+  }
+  recsys::TrainerOptions options;
+  std::string bad;
+  if (!ParseLayers(absl::GetFlag(FLAGS_candidate_hidden), &options.candidate_hidden, &bad) ||
+      !ParseLayers(absl::GetFlag(FLAGS_ranking_hidden), &options.ranking_hidden, &bad)) {
+    std::fprintf(stderr, "trainer: bad layer width '%s': use e.g. --candidate_hidden=1024,512,256\n",
+                 bad.c_str());
+    return 2;
+  }
+  auto start = std::chrono::steady_clock::now();
+  recsys::ReadLogsOptions read_options;
+  read_options.skip_malformed = absl::GetFlag(FLAGS_skip_malformed);
+  recsys::ReadLogsStats stats;
+  absl::StatusOr<recsys::Logs> logs = recsys::ReadLogs(logs_dir, read_options, &stats);
+  if (!logs.ok()) {
+    std::fprintf(stderr, "trainer: %s\n", std::string(logs.status().message()).c_str());
+    return 1;
+  }
+  if (stats.skipped_rows > 0) {
+    std::fprintf(stderr, "trainer: skipped %lld malformed rows, e.g. %s\n",
+                 static_cast<long long>(stats.skipped_rows),
+                 stats.skip_messages.empty() ? "" : stats.skip_messages[0].c_str());
+  }
+  std::fprintf(stderr, "read %s: %zu videos, %zu users, %zu watches, %zu searches, %zu impressions\n",
+               logs_dir.c_str(), logs->videos.size(), logs->users.size(),
+               logs->watches.size(), logs->searches.size(), logs->impressions.size());
+
+  options.bundles_dir = absl::GetFlag(FLAGS_bundles);
+  options.training_data = logs_dir;
+  options.seed = absl::GetFlag(FLAGS_seed);
+  options.num_threads = absl::GetFlag(FLAGS_threads);
+  options.progress = absl::GetFlag(FLAGS_progress);
+  options.max_videos = absl::GetFlag(FLAGS_max_videos);
+  options.max_tokens = absl::GetFlag(FLAGS_max_tokens);
+  options.embedding_dim = absl::GetFlag(FLAGS_embedding_dim);
+  options.output_dim = absl::GetFlag(FLAGS_output_dim);
+  options.max_examples_per_user = absl::GetFlag(FLAGS_max_examples_per_user);
+  options.candidate_epochs = absl::GetFlag(FLAGS_candidate_epochs);
+  options.batch_size = absl::GetFlag(FLAGS_batch_size);
+  options.num_negatives = absl::GetFlag(FLAGS_num_negatives);
+  options.sampling_alpha = absl::GetFlag(FLAGS_sampling_alpha);
+  options.logq_correction = absl::GetFlag(FLAGS_logq);
+  options.candidate_learning_rate = absl::GetFlag(FLAGS_candidate_lr);
+  options.serving_example_age_days = absl::GetFlag(FLAGS_serving_example_age_days);
+  options.ann_factory = absl::GetFlag(FLAGS_ann_factory);
+  options.num_candidates = absl::GetFlag(FLAGS_num_candidates);
+  options.ranking_epochs = absl::GetFlag(FLAGS_ranking_epochs);
+  options.ranking_learning_rate = absl::GetFlag(FLAGS_ranking_lr);
+  options.use_powers = absl::GetFlag(FLAGS_use_powers);
+  options.objective = absl::GetFlag(FLAGS_objective);
+  options.holdout_days = absl::GetFlag(FLAGS_holdout_days);
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (absl::StrContains(flag->Filename(), "trainer_main")) {
+      options.hyperparameters[std::string(name)] = flag->CurrentValue();
+    }
+  }
+  if (options.batch_size <= 0 || options.embedding_dim <= 0 || options.output_dim <= 0 ||
+      options.num_negatives <= 0) {
+    std::fprintf(stderr, "trainer: --batch_size, --embedding_dim, --output_dim and "
+                         "--num_negatives must be positive\n");
+    return 2;
+  }
+
+  absl::StatusOr<recsys::TrainerReport> report = recsys::Train(*logs, options);
+  if (!report.ok()) {
+    std::fprintf(stderr, "trainer: %s\n", std::string(report.status().message()).c_str());
+    return 1;
+  }
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("\n%s\nWrote bundle %s in %.1f s\n", report->summary.c_str(),
+              report->bundle_dir.c_str(), seconds);
+  return 0;
+}
