@@ -1,0 +1,198 @@
+// Train/serve parity: the trainer's libtorch forward passes and the
+// services' OpenBLAS forward passes (common/models) agree on the same
+// requests, through the same feature extraction.
+
+#include <cmath>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "common/bundle.h"
+#include "common/features.h"
+#include "common/models.h"
+#include "trainer/candidate_net.h"
+#include "trainer/ranking_net.h"
+
+namespace recsys {
+namespace {
+
+std::string TempDir() {
+  const char* t = std::getenv("TEST_TMPDIR");
+  return std::string(t != nullptr ? t : "/tmp") + "/parity_bundles";
+}
+
+Vocabulary Vocab(const std::string& prefix, int n) {
+  std::vector<std::string> values;
+  for (int i = 0; i < n; ++i) values.push_back(prefix + std::to_string(i));
+  return *Vocabulary::FromValues(values);
+}
+
+std::vector<UserContext> Requests() {
+  std::vector<UserContext> out;
+  for (int u = 0; u < 6; ++u) {
+    UserContext c;
+    c.set_request_time_s(1'000'000 + u);
+    for (int i = 0; i < u * 3; ++i) {
+      Watch* w = c.add_watches();
+      w->set_video_id("v" + std::to_string((u * 7 + i * 3) % 40));
+      w->set_time_s(900'000 + i * 100);
+    }
+    c.add_watches()->set_video_id("unknown-video");  // OOV: ignored
+    if (u % 2 == 0) {
+      c.add_searches()->set_query("t1 t2 t3");
+      c.add_searches()->set_query("t4 nothing");
+    }
+    c.add_impressions()->set_video_id("v" + std::to_string(u));
+    c.mutable_impressions(0)->set_time_s(950'000);
+    c.mutable_demographics()->set_region(u % 3 == 0 ? "r1" : "nowhere");
+    c.mutable_demographics()->set_device("d0");
+    c.mutable_demographics()->set_age(20 + u * 5);
+    c.mutable_demographics()->set_gender(static_cast<Gender>(u % 3));
+    c.mutable_demographics()->set_logged_in(u % 2 == 1);
+    out.push_back(c);
+  }
+  return out;
+}
+
+TEST(ParityTest, CandidateTowerAndLogitsMatchServing) {
+  torch::manual_seed(7);
+  Vocabulary videos = Vocab("v", 40), tokens = *Vocabulary::FromValues(
+      {"t1", "t2", "t3", "t4", "t1 t2", "t2 t3"});
+  Vocabulary regions = Vocab("r", 3), devices = Vocab("d", 2);
+  CandidateNetOptions o;
+  o.num_videos = videos.size();
+  o.num_tokens = tokens.size();
+  o.num_regions = regions.size();
+  o.num_devices = devices.size();
+  o.embedding_dim = 16;
+  o.hidden_layers = {32, 24};
+  o.output_dim = 12;
+  CandidateNet net(o);
+  net->eval();
+
+  auto writer = *BundleWriter::Create(TempDir());
+  bundle::CandidateModelSpec* spec = writer->manifest()->mutable_candidate();
+  spec->set_max_watches(50);
+  spec->set_max_searches(50);
+  spec->set_example_age_scale_days(30);
+  spec->set_serving_example_age_days(0);
+  ASSERT_TRUE(writer->AddVocabulary(kVideoVocab, videos).ok());
+  ASSERT_TRUE(writer->AddVocabulary(kTokenVocab, tokens).ok());
+  ASSERT_TRUE(writer->AddVocabulary(kRegionVocab, regions).ok());
+  ASSERT_TRUE(writer->AddVocabulary(kDeviceVocab, devices).ok());
+  ASSERT_TRUE(net->Export(writer.get()).ok());
+  ASSERT_TRUE(writer->Flush().ok());
+  auto bundle = *Bundle::Open(writer->dir());
+  auto model = CandidateModel::Load(*bundle);
+  ASSERT_TRUE(model.ok()) << model.status();
+
+  std::vector<UserContext> requests = Requests();
+  std::vector<CandidateFeatures> features;
+  for (const UserContext& c : requests) features.push_back((*model)->Features(c));
+  std::vector<const CandidateFeatures*> rows;
+  for (const auto& f : features) rows.push_back(&f);
+  torch::NoGradGuard no_grad;
+  torch::Tensor u = net->UserVectors(MakeCandidateBatch(rows));
+  torch::Tensor logits = net->AllLogits(u);
+  // Values large enough that 1e-4 agreement means something.
+  ASSERT_GT(u.abs().max().item<float>(), 0.05f);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    std::vector<float> served = (*model)->UserVector(features[i]);
+    ASSERT_EQ(served.size(), static_cast<size_t>(o.output_dim));
+    for (int j = 0; j < o.output_dim; ++j) {
+      EXPECT_NEAR(served[j], u[i][j].item<float>(), 1e-4) << "request " << i;
+    }
+    for (int v = 0; v < videos.size(); ++v) {
+      EXPECT_NEAR((*model)->Logit(served, v), logits[i][v].item<float>(), 1e-4);
+    }
+  }
+}
+
+TEST(ParityTest, RankingLogitsMatchServing) {
+  torch::manual_seed(11);
+  Vocabulary videos = Vocab("v", 30), channels = Vocab("c", 5);
+  std::vector<VideoRecord> catalog_videos;
+  std::vector<float> popularity;
+  for (int i = 0; i < 40; ++i) {
+    VideoRecord v;
+    v.video_id = "v" + std::to_string(i);
+    v.title = "title " + std::to_string(i);
+    v.channel_id = "c" + std::to_string(i % 6);  // c5 is out of vocabulary
+    v.upload_time_s = 800'000 + i * 1000;
+    v.duration_s = 60 + i * 10;
+    catalog_videos.push_back(v);
+    popularity.push_back(i % 7);
+  }
+  RankingNetOptions o;
+  o.num_videos = videos.size();
+  o.num_channels = channels.size();
+  o.video_dim = 8;
+  o.channel_dim = 4;
+  o.hidden_layers = {32, 16};
+  RankingNet net(o);
+  net->eval();
+
+  std::vector<QuantileNormalizer> normalizers;
+  auto writer = *BundleWriter::Create(TempDir());
+  bundle::RankingModelSpec* spec = writer->manifest()->mutable_ranking();
+  spec->set_max_watches(50);
+  spec->set_use_powers(true);
+  for (int f = 0; f < kNumRankingContinuous; ++f) {
+    std::vector<float> values;
+    for (int i = 0; i < 100; ++i) values.push_back(std::sin(i * (f + 1)) * 50 + 10);
+    normalizers.push_back(QuantileNormalizer::Fit(values, 20));
+    bundle::QuantileSpec* q = spec->add_quantiles();
+    q->set_feature(RankingContinuousName(f));
+    for (float b : normalizers.back().boundaries()) q->add_boundaries(b);
+  }
+  ASSERT_TRUE(writer->AddVocabulary(kRankingVideoVocab, videos).ok());
+  ASSERT_TRUE(writer->AddVocabulary(kChannelVocab, channels).ok());
+  ASSERT_TRUE(writer->AddVideos(catalog_videos).ok());
+  ASSERT_TRUE(writer->AddTensor(kCatalogPopularity, {40}, popularity.data()).ok());
+  ASSERT_TRUE(net->Export(writer.get()).ok());
+  ASSERT_TRUE(writer->Flush().ok());
+  auto bundle = *Bundle::Open(writer->dir());
+  auto model = RankingModel::Load(*bundle);
+  ASSERT_TRUE(model.ok()) << model.status();
+
+  RankingVocabularies vocabs{&videos, &channels};
+  torch::NoGradGuard no_grad;
+  for (const UserContext& context : Requests()) {
+    std::vector<Candidate> candidates;
+    for (int i = 0; i < 40; i += 3) {
+      Candidate c;
+      c.set_video_id("v" + std::to_string(i));
+      c.set_retrieval_score(i * 0.37f - 4);
+      c.set_source(i % 2 ? SOURCE_DNN : SOURCE_POPULAR);
+      candidates.push_back(c);
+    }
+    std::vector<float> served = (*model)->Logits(context, candidates, 0);
+    RankingQuery query = ExtractRankingQuery(context, vocabs, (*model)->catalog(), 50, 0);
+    std::vector<RankingExampleInputs> inputs;
+    for (const Candidate& c : candidates) {
+      RankingCandidateFeatures f =
+          ExtractRankingCandidate(query, c, vocabs, (*model)->catalog());
+      RankingExampleInputs in;
+      in.query = &query;
+      in.video = f.video;
+      in.channel = f.channel;
+      in.normalized.resize(NormalizedWidth(true));
+      NormalizeRankingContinuous(f, normalizers, true, in.normalized.data());
+      inputs.push_back(std::move(in));
+    }
+    std::vector<const RankingExampleInputs*> rows;
+    for (const auto& in : inputs) rows.push_back(&in);
+    torch::Tensor logits = net->Logits(MakeRankingBatch(rows));
+    ASSERT_GT(logits.abs().max().item<float>(), 0.01f);
+    ASSERT_EQ(served.size(), candidates.size());
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      EXPECT_NEAR(served[i], logits[i].item<float>(), 1e-4) << candidates[i].video_id();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace recsys
