@@ -1,0 +1,194 @@
+#ifndef RECSYS_TOOLS_WORLD_H_
+#define RECSYS_TOOLS_WORLD_H_
+
+// A simulated video platform: a catalogue, a user population with hidden
+// topic interests, and the logs those users leave (watches, searches, and
+// impressions shown by a logging policy). The hidden truth is returned too,
+// so tests can check that a model learns what the world is made of.
+//
+// Generation is a pure function of `WorldOptions`: the same options (seed
+// included) give byte-identical logs on every run and machine. All
+// randomness comes from std::mt19937_64 streams derived from `seed`, through
+// distributions implemented here (not std::*_distribution, whose output may
+// differ between standard libraries).
+//
+// How the logs are made (docs/data-format.md has the full story):
+//  - Each topic has a word list; a video has one main topic (its `topics`
+//    column may add a second label), a channel, a language, a lognormal
+//    duration, an intrinsic quality and an attractiveness in [0, 1], and an
+//    upload time (some before the window, so the catalogue is never empty).
+//  - Each user has 1-3 favourite topics that hold `favourite_interest_mass`
+//    of their interest, chosen with tilts by region, age group and gender.
+//  - A user's activity is a time-ordered sequence of steps. At each step the
+//    user either searches (1-3 words of the upcoming watch's topic) and then
+//    watches, or is shown a page by the logging policy and watches the
+//    clicked videos, or simply watches. An organic watch picks a topic by
+//    interest, then an unwatched, already uploaded video of that topic by a
+//    popularity that is Zipf-like within the topic and decays with time
+//    since upload. Nobody watches a video twice.
+//  - Every clicked impression has exactly one watches.csv row (same user,
+//    video and watch_seconds) starting a few seconds after the page; no
+//    other watch comes from a page.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/logs.h"
+
+namespace recsys {
+
+// Every knob of the world. Defaults are the "small" preset.
+struct WorldOptions {
+  // Seeds every random choice.
+  uint64_t seed = 42;
+
+  // --- Size.
+  int num_users = 2000;
+  int num_videos = 3000;
+  // Topics 1-30 have hand-written names and words ("cooking", ...); more
+  // get synthetic ones ("topic31").
+  int num_topics = 20;
+  int num_channels = 300;
+
+  // --- Time window: [start_time_s, start_time_s + num_days * 86400).
+  // Unix seconds; the default is 2026-01-01 00:00:00 UTC.
+  int64_t start_time_s = 1767225600;
+  int num_days = 30;
+  // Share of videos uploaded before the window, uniformly over the
+  // `pre_window_days` days before `start_time_s`; the rest uniformly inside.
+  double pre_window_upload_fraction = 0.4;
+  int pre_window_days = 60;
+
+  // --- Videos.
+  // Duration is lognormal: median `median_duration_s` seconds, log-space
+  // standard deviation `duration_log_sigma`, clipped to [30 s, 3 h], whole
+  // seconds. Defaults give ~2-16 minutes for 90% of the videos.
+  double median_duration_s = 360;
+  double duration_log_sigma = 0.6;
+  // Probability that a video's main topic is its channel's main topic
+  // (otherwise any topic, by overall topic popularity).
+  double channel_topic_affinity = 0.85;
+  // Probability that the `topics` column lists a second, random topic.
+  double second_topic_probability = 0.25;
+  // Share of "clickbait" videos: attractiveness in [0.75, 1], quality in
+  // [0, 0.3]. They get clicked and abandoned.
+  double clickbait_fraction = 0.08;
+  // Base popularity within a topic is (rank + 1)^-exponent, rank 0 the most
+  // popular of the topic (ranks follow attractiveness and quality, noisily).
+  double popularity_zipf_exponent = 0.8;
+  // Popularity at time t is base * (evergreen + (1 - evergreen) *
+  // 2^(-(t - upload) / half_life)): a spike after upload that decays to a
+  // floor of `evergreen_popularity`.
+  double popularity_half_life_days = 4;
+  double evergreen_popularity = 0.15;
+
+  // --- Users.
+  // Share of interest mass on the user's 1-3 favourite topics.
+  double favourite_interest_mass = 0.85;
+  // Log-space standard deviation of the per-region, per-age-group and
+  // per-gender multipliers on the topic prior from which favourites are
+  // drawn: 0 = demographics say nothing about tastes.
+  double demographic_tilt = 1.0;
+  // Logged-out users have gender "" and age 0 in users.csv (their hidden
+  // demographics still shape their tastes).
+  double logged_in_probability = 0.8;
+
+  // --- Activity.
+  // Watches per user are lognormal with this mean and log-space standard
+  // deviation (heavy-tailed), at least `min_watches_per_user` (when the
+  // catalogue allows) and at most `max_watches_per_user`.
+  double mean_watches_per_user = 40;
+  double watches_log_sigma = 1.0;
+  int min_watches_per_user = 3;
+  int max_watches_per_user = 1000;
+
+  // --- Searches and pages, per step (mutually exclusive: a step with a
+  // search has no page).
+  // Probability that a step starts with a search for the upcoming watch's
+  // topic, 10 s - 3 min before the watch.
+  double search_probability = 0.2;
+  // Probability that a step (without search) starts with a page of
+  // `page_size` impressions; clicked ones become the step's watches, and a
+  // page without clicks is followed by an organic watch.
+  double page_probability = 0.3;
+  int page_size = 10;
+  // Logging policy: shares of the page's slots filled with globally popular
+  // videos and with fresh uploads (last 3 days); the rest come from the
+  // topic of the user's previous watch. Slots are then shuffled.
+  double page_popular_fraction = 0.3;
+  double page_fresh_fraction = 0.2;
+  // Click probability = max_click_probability * sqrt(relative interest in
+  // the video's topic) * attractiveness / (1 + position_bias * position).
+  double max_click_probability = 0.6;
+  double position_bias = 0.1;
+};
+
+// The small world: the demo and most tests (about 2,000 users, 3,000
+// videos, 20 topics, 30 days, ~40 watches per user). Same as `WorldOptions{}`.
+WorldOptions SmallWorldOptions();
+// A tiny world for fast unit tests of other components: 200 users, 400
+// videos, 8 topics, 14 days, ~20 watches per user.
+WorldOptions TinyWorldOptions();
+// A medium world for load and quality runs: 20,000 users, 30,000 videos,
+// 30 topics, 60 days, ~50 watches per user.
+WorldOptions MediumWorldOptions();
+// "tiny", "small" or "medium"; InvalidArgumentError otherwise.
+absl::StatusOr<WorldOptions> WorldOptionsForPreset(absl::string_view preset);
+
+// Checks ranges (counts > 0, probabilities in [0, 1], ...); the error names
+// the knob.
+absl::Status ValidateWorldOptions(const WorldOptions& options);
+
+// The hidden parameters of a generated world. `users` and `videos` are
+// parallel to `Logs::users` and `Logs::videos`.
+struct GroundTruth {
+  struct Topic {
+    std::string name;
+    std::vector<std::string> words;
+  };
+  struct User {
+    // Interest per topic, indexed like `topics`; non-negative, sums to 1.
+    std::vector<double> topic_interest;
+    // Indices into `topics`, most interesting first.
+    std::vector<int> favourite_topics;
+  };
+  struct Video {
+    // Index into `topics` of the main topic.
+    int topic = 0;
+    int channel = 0;
+    // How much of the video people watch, [0, 1].
+    double quality = 0;
+    // How likely people click it when shown, [0, 1].
+    double attractiveness = 0;
+    // Within-topic Zipf weight, (0, 1].
+    double base_popularity = 0;
+    int64_t upload_time_s = 0;
+  };
+
+  std::vector<Topic> topics;
+  std::vector<User> users;
+  std::vector<Video> videos;
+  // Main topic of each channel, indexed like channel IDs c0000, c0001, ...
+  std::vector<int> channel_topics;
+  // Copied from the options, for `PopularityAt`.
+  double popularity_half_life_s = 0;
+  double evergreen_popularity = 0;
+
+  // The popularity weight with which the world picks video `video` (an
+  // index into `videos`) within its topic at `time_s`; 0 before its upload.
+  double PopularityAt(int video, int64_t time_s) const;
+};
+
+// Generates the world described by `options`: videos (in upload order),
+// users, and watches, searches and impressions (each sorted by time). Fills
+// `truth` if not null. InvalidArgumentError for invalid options.
+absl::StatusOr<Logs> GenerateWorld(const WorldOptions& options,
+                                   GroundTruth* truth = nullptr);
+
+}  // namespace recsys
+
+#endif  // RECSYS_TOOLS_WORLD_H_
