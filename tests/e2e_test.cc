@@ -1,0 +1,255 @@
+// End to end, with the real binaries: generate a small world whose users have
+// clear topic preferences, train both models, start both gRPC servers on free
+// ports, and check over gRPC that the recommendations learned something and
+// that bad requests get clear answers.
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "common/grpc_server.h"
+#include "common/logs.h"
+#include "common/user_context.h"
+#include "proto/recsys.grpc.pb.h"
+#include "tests/test_util.h"
+
+namespace recsys {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::ChildProcess;
+using testing::FileTail;
+using testing::RunfilePath;
+using testing::RunToCompletion;
+using testing::TestTempDir;
+using testing::WaitForPortFile;
+
+class EndToEndTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const std::string tmp = TestTempDir();
+    world_dir_ = new std::string(tmp + "/world");
+    const std::string bundles = tmp + "/bundles";
+    const std::string log = tmp + "/e2e.log";
+    ASSERT_EQ(RunToCompletion({RunfilePath("tools/world_gen"), "--out=" + *world_dir_,
+                               "--preset=small", "--seed=7"},
+                              log),
+              0)
+        << FileTail(log);
+    ASSERT_EQ(RunToCompletion({RunfilePath("trainer/trainer"), "--logs=" + *world_dir_,
+                               "--bundles=" + bundles, "--progress=false", "--seed=7"},
+                              log),
+              0)
+        << FileTail(log);
+    ranking_ = new ChildProcess(
+        {RunfilePath("ranking_service/ranking_server"), "--bundles=" + bundles,
+         "--address=127.0.0.1:0", "--port_file=" + tmp + "/ranking.port"},
+        tmp + "/ranking.log");
+    int ranking_port = WaitForPortFile(tmp + "/ranking.port", 60);
+    ASSERT_GT(ranking_port, 0) << FileTail(tmp + "/ranking.log");
+    candidate_ = new ChildProcess(
+        {RunfilePath("candidate_service/candidate_server"), "--bundles=" + bundles,
+         "--address=127.0.0.1:0", "--port_file=" + tmp + "/candidate.port",
+         absl::StrCat("--ranking_address=127.0.0.1:", ranking_port),
+         "--ranking_deadline_ms=5000"},
+        tmp + "/candidate.log");
+    int candidate_port = WaitForPortFile(tmp + "/candidate.port", 60);
+    ASSERT_GT(candidate_port, 0) << FileTail(tmp + "/candidate.log");
+    candidate_channel_ = new std::shared_ptr<grpc::Channel>(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", candidate_port), grpc::InsecureChannelCredentials()));
+    ranking_channel_ = new std::shared_ptr<grpc::Channel>(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", ranking_port), grpc::InsecureChannelCredentials()));
+  }
+
+  static void TearDownTestSuite() {
+    // Both servers shut down gracefully on SIGTERM.
+    if (candidate_ != nullptr) EXPECT_EQ(candidate_->Stop(), 0);
+    if (ranking_ != nullptr) EXPECT_EQ(ranking_->Stop(), 0);
+    delete candidate_;
+    delete ranking_;
+    delete candidate_channel_;
+    delete ranking_channel_;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(candidate_channel_, nullptr) << "the suite set-up failed";
+  }
+
+  static std::unique_ptr<grpc::ClientContext> Context() {
+    auto c = std::make_unique<grpc::ClientContext>();
+    c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return c;
+  }
+
+  static std::string* world_dir_;
+  static ChildProcess* ranking_;
+  static ChildProcess* candidate_;
+  static std::shared_ptr<grpc::Channel>* candidate_channel_;
+  static std::shared_ptr<grpc::Channel>* ranking_channel_;
+};
+
+std::string* EndToEndTest::world_dir_ = nullptr;
+ChildProcess* EndToEndTest::ranking_ = nullptr;
+ChildProcess* EndToEndTest::candidate_ = nullptr;
+std::shared_ptr<grpc::Channel>* EndToEndTest::candidate_channel_ = nullptr;
+std::shared_ptr<grpc::Channel>* EndToEndTest::ranking_channel_ = nullptr;
+
+TEST_F(EndToEndTest, HeldOutNextWatchBeatsMostPopularTwice) {
+  absl::StatusOr<Logs> logs = ReadLogs(*world_dir_);
+  ASSERT_TRUE(logs.ok()) << logs.status();
+  UserHistories histories = UserHistories::Build(*logs);
+  // Most popular over the training part (every watch but each user's last two).
+  absl::flat_hash_map<std::string, int64_t> counts;
+  for (const std::string& user : histories.user_ids()) {
+    const auto& w = histories.watches(user);
+    for (size_t i = 0; i + 2 < w.size(); ++i) ++counts[w[i].video_id];
+  }
+  std::vector<std::pair<int64_t, std::string>> popular;
+  for (const auto& [id, n] : counts) popular.emplace_back(-n, id);
+  std::sort(popular.begin(), popular.end());
+
+  auto stub = CandidateService::NewStub(*candidate_channel_);
+  int users = 0, dnn_hits = 0, popular_hits = 0;
+  for (const std::string& user : histories.user_ids()) {
+    const auto& w = histories.watches(user);
+    if (w.size() < 3) continue;
+    const WatchRecord& target = w.back();
+    RecommendRequest request;
+    *request.mutable_context() = *histories.ContextAt(user, target.time_s);
+    request.set_num_results(50);
+    request.set_num_candidates(500);
+    RecommendResponse response;
+    grpc::Status status = stub->Recommend(Context().get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_FALSE(response.degraded()) << "ranking must answer";
+    ASSERT_LE(response.videos_size(), 50);
+    ++users;
+    for (const RankedVideo& v : response.videos()) {
+      if (v.video_id() == target.video_id) ++dnn_hits;
+    }
+    absl::flat_hash_set<std::string> watched;
+    for (const Watch& x : request.context().watches()) watched.insert(x.video_id());
+    int shown = 0;
+    for (const auto& [neg, id] : popular) {
+      if (watched.contains(id)) continue;
+      if (id == target.video_id) ++popular_hits;
+      if (++shown == 50) break;
+    }
+    if (users == 400) break;
+  }
+  ASSERT_GE(users, 100);
+  double dnn_rate = static_cast<double>(dnn_hits) / users;
+  double popular_rate = static_cast<double>(popular_hits) / users;
+  std::printf("held-out next watch in top 50 over gRPC: recommender %.3f, most-popular "
+              "%.3f (%d users)\n", dnn_rate, popular_rate, users);
+  EXPECT_GT(dnn_hits, 0);
+  EXPECT_GE(dnn_rate, 2 * popular_rate);
+}
+
+TEST_F(EndToEndTest, RecommendationsAreOrderedAndNeverAlreadyWatched) {
+  absl::StatusOr<Logs> logs = ReadLogs(*world_dir_);
+  ASSERT_TRUE(logs.ok());
+  UserHistories histories = UserHistories::Build(*logs);
+  const std::string& user = histories.user_ids().front();
+  RecommendRequest request;
+  *request.mutable_context() = *histories.ContextAt(user, 1LL << 40);
+  request.set_num_results(20);
+  RecommendResponse response;
+  auto stub = CandidateService::NewStub(*candidate_channel_);
+  ASSERT_TRUE(stub->Recommend(Context().get(), request, &response).ok());
+  ASSERT_EQ(response.videos_size(), 20);
+  EXPECT_FALSE(response.model_version().empty());
+  EXPECT_FALSE(response.ranking_model_version().empty());
+  absl::flat_hash_set<std::string> watched;
+  for (const Watch& w : request.context().watches()) watched.insert(w.video_id());
+  for (int i = 0; i < response.videos_size(); ++i) {
+    const RankedVideo& v = response.videos(i);
+    EXPECT_FALSE(watched.contains(v.video_id())) << v.video_id();
+    EXPECT_FALSE(v.title().empty());
+    EXPECT_GT(v.predicted_watch_seconds(), 0);
+    if (i > 0) {
+      EXPECT_LE(v.predicted_watch_seconds(),
+                response.videos(i - 1).predicted_watch_seconds());
+    }
+  }
+
+  GenerateCandidatesRequest gen;
+  *gen.mutable_context() = request.context();
+  gen.set_num_candidates(300);
+  GenerateCandidatesResponse candidates;
+  ASSERT_TRUE(stub->GenerateCandidates(Context().get(), gen, &candidates).ok());
+  ASSERT_EQ(candidates.candidates_size(), 300);
+  for (int i = 1; i < candidates.candidates_size(); ++i) {
+    EXPECT_LE(candidates.candidates(i).retrieval_score(),
+              candidates.candidates(i - 1).retrieval_score());
+  }
+}
+
+TEST_F(EndToEndTest, BadRequestsGetInvalidArgumentNamingTheField) {
+  auto candidate = CandidateService::NewStub(*candidate_channel_);
+  RecommendResponse response;
+  grpc::Status status = candidate->Recommend(Context().get(), RecommendRequest(), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("context"));
+
+  RecommendRequest bad;
+  bad.mutable_context()->add_watches()->set_video_id("");
+  status = candidate->Recommend(Context().get(), bad, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("context.watches[0].video_id"));
+
+  auto ranking = RankingService::NewStub(*ranking_channel_);
+  RankRequest rank;
+  rank.mutable_context();
+  RankResponse ranked;
+  status = ranking->Rank(Context().get(), rank, &ranked);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("candidates"));
+}
+
+TEST_F(EndToEndTest, UnknownVideoIdsAreIgnoredNotFatal) {
+  auto candidate = CandidateService::NewStub(*candidate_channel_);
+  RecommendRequest request;
+  request.mutable_context()->add_watches()->set_video_id("no-such-video");
+  request.mutable_context()->add_searches()->set_query("zzzz qqqq");
+  request.set_num_results(5);
+  RecommendResponse response;
+  grpc::Status status = candidate->Recommend(Context().get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.videos_size(), 5);
+
+  auto ranking = RankingService::NewStub(*ranking_channel_);
+  RankRequest rank;
+  rank.mutable_context();
+  rank.add_candidates()->set_video_id("no-such-video");
+  rank.add_candidates()->set_video_id(response.videos(0).video_id());
+  RankResponse ranked;
+  status = ranking->Rank(Context().get(), rank, &ranked);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(ranked.videos_size(), 2);
+}
+
+TEST_F(EndToEndTest, BothServersReportHealthy) {
+  for (auto* channel : {candidate_channel_, ranking_channel_}) {
+    absl::StatusOr<GrpcHealthStatus> health =
+        CheckGrpcHealth(*channel, "", absl::Seconds(5));
+    ASSERT_TRUE(health.ok()) << health.status();
+    EXPECT_EQ(*health, GrpcHealthStatus::kServing);
+  }
+  absl::StatusOr<GrpcHealthStatus> health =
+      CheckGrpcHealth(*candidate_channel_, "recsys.CandidateService", absl::Seconds(5));
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(*health, GrpcHealthStatus::kServing);
+}
+
+}  // namespace
+}  // namespace recsys

@@ -1,0 +1,52 @@
+#ifndef RECSYS_TESTS_TEST_UTIL_H_
+#define RECSYS_TESTS_TEST_UTIL_H_
+
+// Helpers for end-to-end tests: the project's real binaries (Bazel data
+// dependencies) run as child processes.
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace recsys::testing {
+
+// Path of a binary of this workspace in the test's runfiles, e.g.
+// "tools/world_gen".
+std::string RunfilePath(const std::string& workspace_relative);
+
+// A scratch directory private to the test.
+std::string TestTempDir();
+
+// Runs `argv` to completion with stdout and stderr appended to `log_path`;
+// returns the exit code (or -signal).
+int RunToCompletion(const std::vector<std::string>& argv, const std::string& log_path);
+
+// A child process, sent SIGTERM and reaped when destroyed.
+class ChildProcess {
+ public:
+  ChildProcess(const std::vector<std::string>& argv, const std::string& log_path);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  bool running();
+  // SIGTERM, then waits; returns the exit code (or -signal).
+  int Stop();
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  int exit_code_ = 0;
+  bool reaped_ = false;
+};
+
+// Waits up to `timeout_s` for `path` to hold a port number; 0 on timeout.
+int WaitForPortFile(const std::string& path, double timeout_s);
+
+// The last `max_bytes` of a file, for failure messages.
+std::string FileTail(const std::string& path, size_t max_bytes = 2000);
+
+}  // namespace recsys::testing
+
+#endif  // RECSYS_TESTS_TEST_UTIL_H_
