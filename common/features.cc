@@ -91,6 +91,11 @@ VideoCatalog::VideoCatalog(
   for (const VideoRecord& v : videos) {
     VideoInfo info;
     info.channel = channels.Lookup(v.channel_id);
+    std::string topic = v.topics.substr(0, v.topics.find('|'));
+    if (!topic.empty()) {
+      info.topic = topics_.try_emplace(topic, static_cast<int32_t>(topics_.size()))
+                       .first->second;
+    }
     info.upload_time_s = v.upload_time_s;
     info.duration_s = v.duration_s;
     auto it = watch_counts.find(v.video_id);
@@ -116,6 +121,7 @@ const char* RankingContinuousName(int feature) {
       "previous_impressions", "days_since_impression",
       "retrieval_score",      "days_since_upload",
       "duration_minutes",     "log_popularity",
+      "topic_watch_share",    "days_since_topic_watch",
   };
   return kNames[feature];
 }
@@ -136,9 +142,15 @@ RankingQuery ExtractRankingQuery(const UserContext& context,
       int32_t id = vocabs.videos->Lookup(w.video_id());
       if (id != Vocabulary::kOov) q.last_watched.push_back(id);
     }
-    if (const VideoInfo* info = catalog.Find(w.video_id());
-        info != nullptr && info->channel != Vocabulary::kOov) {
+    ++q.num_watches;
+    const VideoInfo* info = catalog.Find(w.video_id());
+    if (info != nullptr && info->channel != Vocabulary::kOov) {
       auto& [count, latest] = q.channel_watches[info->channel];
+      ++count;
+      latest = std::max(latest, w.time_s());
+    }
+    if (info != nullptr && info->topic >= 0) {
+      auto& [count, latest] = q.topic_watches[info->topic];
       ++count;
       latest = std::max(latest, w.time_s());
     }
@@ -164,7 +176,15 @@ RankingCandidateFeatures ExtractRankingCandidate(
   float* raw = f.raw;
   raw[kDaysSinceChannelWatch] = kNeverDays;
   raw[kDaysSinceImpression] = kNeverDays;
+  raw[kDaysSinceTopicWatch] = kNeverDays;
   if (info != nullptr) {
+    if (auto t = query.topic_watches.find(info->topic);
+        info->topic >= 0 && t != query.topic_watches.end()) {
+      raw[kTopicWatchShare] =
+          static_cast<float>(t->second.first) / std::max(query.num_watches, 1);
+      raw[kDaysSinceTopicWatch] = std::clamp<float>(
+          (now - t->second.second) / kSecondsPerDay, 0.0f, kNeverDays);
+    }
     f.channel = info->channel;
     auto it = query.channel_watches.find(info->channel);
     if (info->channel != Vocabulary::kOov && it != query.channel_watches.end()) {

@@ -80,6 +80,9 @@ CandidateFeatures ExtractCandidateFeatures(const UserContext& context,
 // bundle's video metadata and the training window's watch counts.
 struct VideoInfo {
   int32_t channel = Vocabulary::kOov;  // index in the channel vocabulary
+  // The main topic (first label of `topics`), numbered by the catalogue;
+  // -1 when the video has none.
+  int32_t topic = -1;
   int64_t upload_time_s = 0;
   float duration_s = 0;
   // Watches in the training window.
@@ -102,6 +105,7 @@ class VideoCatalog {
  private:
   absl::flat_hash_map<std::string, VideoInfo> info_;
   absl::flat_hash_map<std::string, VideoRecord> records_;
+  absl::flat_hash_map<std::string, int32_t> topics_;
 };
 
 // Continuous ranking features, raw (before normalisation), in this order.
@@ -114,6 +118,8 @@ enum RankingContinuous : int {
   kDaysSinceUpload,
   kDurationMinutes,
   kLogPopularity,            // log(1 + watches in the training window)
+  kTopicWatchShare,          // share of the user's watches in this topic
+  kDaysSinceTopicWatch,      // since the user's last watch in this topic
   kNumRankingContinuous,
 };
 
@@ -129,6 +135,9 @@ struct RankingQuery {
   int64_t request_time_s = 0;
   // Per channel index: number of watches and time of the latest.
   absl::flat_hash_map<int32_t, std::pair<int32_t, int64_t>> channel_watches;
+  // Per topic: the same.
+  absl::flat_hash_map<int32_t, std::pair<int32_t, int64_t>> topic_watches;
+  int32_t num_watches = 0;
   // Per video ID: number of impressions and time of the latest.
   absl::flat_hash_map<std::string, std::pair<int32_t, int64_t>> impressions;
 };

@@ -283,6 +283,12 @@ absl::Status RunGrpcServer(const GrpcServerOptions& options,
   spdlog::info("{}: signal {} received, shutting down (deadline {} s)",
                options.name, signal_number,
                std::chrono::seconds(kShutdownDeadline).count());
+  // Health checks answer NOT_SERVING from now on, so that load balancers
+  // that poll them stop routing here while calls in flight finish.
+  if (grpc::HealthCheckServiceInterface* health =
+          started->server->GetHealthCheckService()) {
+    health->Shutdown();
+  }
   started->server->Shutdown(std::chrono::system_clock::now() +
                             kShutdownDeadline);
   started->server->Wait();

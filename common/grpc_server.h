@@ -56,8 +56,9 @@ absl::StatusOr<StartedGrpcServer> StartGrpcServer(
     const std::vector<grpc::Service*>& services);
 
 // `StartGrpcServer`, then blocks until the process receives SIGINT or
-// SIGTERM, then shuts the server down gracefully: new calls are refused and
-// calls in flight get up to 5 seconds to finish before they are cancelled.
+// SIGTERM, then shuts the server down gracefully: health checks answer
+// NOT_SERVING, new calls are refused and calls in flight get up to 5 seconds
+// to finish before they are cancelled.
 // The signal handlers are installed for the duration of the call only, and a
 // second signal during shutdown terminates the process the default way. At
 // most one `RunGrpcServer` may run in a process at a time.
