@@ -36,7 +36,7 @@ struct TrainerOptions {
   std::vector<int> candidate_hidden = {256};
   int output_dim = 64;
   int max_examples_per_user = 100;
-  int candidate_epochs = 6;
+  int candidate_epochs = 3;
   int batch_size = 256;
   // Sampled negatives per batch, capped by the corpus.
   int num_negatives = 2000;
@@ -56,7 +56,7 @@ struct TrainerOptions {
   std::vector<int> ranking_hidden = {256};
   int ranking_video_dim = 32;
   int ranking_channel_dim = 8;
-  int ranking_epochs = 6;
+  int ranking_epochs = 2;
   float ranking_learning_rate = 0.05f;
   bool use_powers = true;
   // "watch_time" (weighted logistic regression) or "ctr".

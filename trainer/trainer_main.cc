@@ -32,7 +32,7 @@ ABSL_FLAG(std::string, candidate_hidden, "256",
           "Candidate tower hidden ReLU layers, comma-separated ('' = depth 0).");
 ABSL_FLAG(int, output_dim, 64, "Width of user vectors and video output embeddings.");
 ABSL_FLAG(int, max_examples_per_user, 100, "Cap on training examples per user.");
-ABSL_FLAG(int, candidate_epochs, 6, "Candidate model epochs.");
+ABSL_FLAG(int, candidate_epochs, 3, "Candidate model epochs.");
 ABSL_FLAG(int, batch_size, 256, "Mini-batch size (both models).");
 ABSL_FLAG(int, num_negatives, 2000, "Sampled negatives per batch (capped by the corpus).");
 ABSL_FLAG(double, sampling_alpha, 0.75,
@@ -44,7 +44,7 @@ ABSL_FLAG(std::string, ann_factory, "auto",
           "FAISS index: auto, Flat, IVF<n>,Flat or HNSW<M>.");
 ABSL_FLAG(int, num_candidates, 500, "Candidates the service retrieves (ANN recall is measured at it).");
 ABSL_FLAG(std::string, ranking_hidden, "256", "Ranking tower hidden ReLU layers, comma-separated.");
-ABSL_FLAG(int, ranking_epochs, 6, "Ranking model epochs.");
+ABSL_FLAG(int, ranking_epochs, 2, "Ranking model epochs.");
 ABSL_FLAG(double, ranking_lr, 0.05, "Ranking model Adagrad learning rate.");
 ABSL_FLAG(bool, use_powers, true, "Feed x~^2 and sqrt(x~) of each normalised feature.");
 ABSL_FLAG(std::string, objective, "watch_time",
