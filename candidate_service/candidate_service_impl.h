@@ -18,7 +18,7 @@
 namespace recsys {
 
 struct CandidateServiceOptions {
-  int default_num_candidates = 500;
+  int default_num_candidates = 200;
   int default_num_results = 20;
   // Deadline of the call to the RankingService.
   int ranking_deadline_ms = 500;

@@ -25,7 +25,8 @@ ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written here on
 ABSL_FLAG(std::string, ranking_address, "127.0.0.1:50052", "The RankingService, host:port.");
 ABSL_FLAG(int, ranking_deadline_ms, 500,
           "Deadline of each ranking call; past it the response is in retrieval order.");
-ABSL_FLAG(int, num_candidates, 500, "Candidates retrieved per request by default.");
+ABSL_FLAG(int, num_candidates, 200,
+          "Candidates retrieved and ranked per request by default (the paper: hundreds).");
 ABSL_FLAG(int, num_results, 20, "Videos returned by Recommend by default.");
 ABSL_FLAG(int, nprobe, 16, "IVF lists visited per search (IVF indexes only).");
 ABSL_FLAG(int, ef_search, 512, "HNSW search width (HNSW indexes only).");

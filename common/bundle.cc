@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "google/protobuf/text_format.h"
 
 namespace recsys {
@@ -45,18 +46,33 @@ bool Exists(const std::string& path) {
   return stat(path.c_str(), &st) == 0;
 }
 
-// UTC "YYYYMMDD-HHMMSS", made unique under `root` with a ".N" suffix.
-std::string NewVersion(const std::string& root) {
+// Reserves a new version under `root`: UTC "YYYYMMDD-HHMMSS", with a
+// zero-padded ".NNN" suffix when that second is taken (so versions still
+// sort as strings). The reservation is the exclusive creation of the
+// temporary directory, so concurrent writers, in one process or several,
+// never share a version. Returns the version and sets `tmp_dir`.
+absl::StatusOr<std::string> ReserveVersion(const std::string& root,
+                                           std::string* tmp_dir) {
   std::time_t now = std::time(nullptr);
   std::tm tm;
   gmtime_r(&now, &tm);
   char buf[32];
   std::strftime(buf, sizeof(buf), "%Y%m%d-%H%M%S", &tm);
-  std::string version = buf;
-  for (int n = 1; Exists(absl::StrCat(root, "/", version)); ++n) {
-    version = absl::StrCat(buf, ".", n);
+  for (int n = 0; n < 1000; ++n) {
+    std::string version = n == 0 ? std::string(buf) : absl::StrFormat("%s.%03d", buf, n);
+    if (Exists(absl::StrCat(root, "/", version))) continue;
+    std::string tmp = absl::StrCat(root, "/", kTmpPrefix, version);
+    if (mkdir(tmp.c_str(), 0755) == 0) {
+      *tmp_dir = tmp;
+      return version;
+    }
+    if (errno != EEXIST) {
+      return absl::InternalError(
+          absl::StrCat("cannot create ", tmp, ": ", std::strerror(errno)));
+    }
   }
-  return version;
+  return absl::ResourceExhaustedError(
+      absl::StrCat("more than 1000 bundle versions in one second under ", root));
 }
 
 void SyncPath(const std::string& path) {
@@ -89,16 +105,16 @@ int64_t Tensor::cols() const {
 absl::StatusOr<std::unique_ptr<BundleWriter>> BundleWriter::Create(
     const std::string& root) {
   if (absl::Status s = MakeDirs(root); !s.ok()) return s;
-  std::string version = NewVersion(root);
-  std::string tmp = absl::StrCat(root, "/", kTmpPrefix, version, "-", getpid());
-  if (absl::Status s = MakeDirs(tmp); !s.ok()) return s;
+  std::string tmp;
+  absl::StatusOr<std::string> version = ReserveVersion(root, &tmp);
+  if (!version.ok()) return version.status();
   std::FILE* weights = std::fopen((tmp + "/" + kWeights).c_str(), "wb");
   if (weights == nullptr) {
     return absl::InternalError(absl::StrCat("cannot create ", tmp, "/", kWeights));
   }
   auto writer = std::unique_ptr<BundleWriter>(
-      new BundleWriter(root, version, tmp, weights));
-  writer->manifest_.set_version(version);
+      new BundleWriter(root, *version, tmp, weights));
+  writer->manifest_.set_version(*version);
   writer->manifest_.set_created_unix_s(std::time(nullptr));
   return writer;
 }

@@ -6,7 +6,7 @@
 // manifest.txt (the same, as text for humans), weights.bin (float32 tensors),
 // one vocabulary file per categorical feature, videos.csv and the ANN index.
 //
-// Writers build the bundle in `<root>/.tmp-<version>-<pid>/` and rename it
+// Writers build the bundle in `<root>/.tmp-<version>/` and rename it
 // into place as the last step, so a reader never sees half a bundle.
 
 #include <cstdint>

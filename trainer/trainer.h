@@ -50,7 +50,7 @@ struct TrainerOptions {
   // Retrieval.
   std::string ann_factory = "auto";
   // The candidate count the service retrieves (ANN recall is measured at it).
-  int num_candidates = 500;
+  int num_candidates = 200;
 
   // Ranking.
   std::vector<int> ranking_hidden = {256};

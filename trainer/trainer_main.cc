@@ -42,7 +42,7 @@ ABSL_FLAG(double, candidate_lr, 0.08, "Candidate model Adagrad learning rate.");
 ABSL_FLAG(double, serving_example_age_days, 0, "Example age fed at serving time, days.");
 ABSL_FLAG(std::string, ann_factory, "auto",
           "FAISS index: auto, Flat, IVF<n>,Flat or HNSW<M>.");
-ABSL_FLAG(int, num_candidates, 500, "Candidates the service retrieves (ANN recall is measured at it).");
+ABSL_FLAG(int, num_candidates, 200, "Candidates the service retrieves (ANN recall is measured at it).");
 ABSL_FLAG(std::string, ranking_hidden, "256", "Ranking tower hidden ReLU layers, comma-separated.");
 ABSL_FLAG(int, ranking_epochs, 2, "Ranking model epochs.");
 ABSL_FLAG(double, ranking_lr, 0.05, "Ranking model Adagrad learning rate.");
