@@ -7,10 +7,12 @@
 
 namespace recsys {
 
-ProgressBar::ProgressBar(std::string label, int64_t total, std::string unit)
+ProgressBar::ProgressBar(std::string label, int64_t total, std::string unit,
+                         bool enabled)
     : label_(std::move(label)),
       unit_(std::move(unit)),
       total_(std::max<int64_t>(total, 1)),
+      enabled_(enabled),
       tty_(isatty(fileno(stderr)) != 0),
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
@@ -41,6 +43,7 @@ void ProgressBar::Finish(const std::string& status) {
 }
 
 void ProgressBar::Draw(bool final) {
+  if (!enabled_) return;
   last_draw_ = std::chrono::steady_clock::now();
   double seconds =
       std::chrono::duration<double>(last_draw_ - start_).count();

@@ -13,7 +13,9 @@ namespace recsys {
 // Not thread-safe: one owner updates it.
 class ProgressBar {
  public:
-  ProgressBar(std::string label, int64_t total, std::string unit = "it");
+  // A disabled bar draws nothing (for scripts: `--progress=false`).
+  ProgressBar(std::string label, int64_t total, std::string unit = "it",
+              bool enabled = true);
   ~ProgressBar();
 
   // Sets the number of items done so far and an optional status text.
@@ -26,7 +28,7 @@ class ProgressBar {
 
   std::string label_, unit_, status_;
   int64_t total_ = 0, done_ = 0;
-  bool tty_ = false, finished_ = false;
+  bool enabled_ = true, tty_ = false, finished_ = false;
   int last_decile_ = -1;
   std::chrono::steady_clock::time_point start_, last_draw_;
 };

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "candidate_service/retriever.h"
 #include "common/ann_index.h"
 #include "common/bundle.h"
 #include "common/features.h"
@@ -185,7 +186,7 @@ void TrainCandidateNet(CandidateNet& net, const std::vector<CandidateExample>& e
     auto batches = Batches<CandidateExample>(examples.size(), options.batch_size, rng);
     ProgressBar bar(absl::StrCat("candidates epoch ", epoch + 1, "/",
                                  options.candidate_epochs),
-                    examples.size(), "ex");
+                    examples.size(), "ex", options.progress);
     double loss_sum = 0;
     int64_t done = 0;
     for (size_t b = 0; b < batches.size(); ++b) {
@@ -212,70 +213,78 @@ void TrainCandidateNet(CandidateNet& net, const std::vector<CandidateExample>& e
         bar.Update(done, absl::StrFormat("loss %.4f", loss_sum / done));
       }
     }
-    if (options.progress) bar.Finish(absl::StrFormat("loss %.4f", loss_sum / std::max<int64_t>(done, 1)));
+    bar.Finish(absl::StrFormat("loss %.4f", loss_sum / std::max<int64_t>(done, 1)));
   }
   net->eval();
 }
 
-// Ranks every video for each held-out user through the serving model and
-// the ANN index, excluding what the user already watched.
-absl::Status EvaluateCandidates(const Prepared& p, const CandidateModel& model,
-                                const AnnIndex& ann, const TrainerOptions& options,
-                                TrainerReport* report, float* ann_recall) {
+// The recall of the ANN index's top `num_candidates` against exact search,
+// over the first `max_users` held-out users (1 for an exact index).
+absl::StatusOr<float> MeasureAnnRecall(const Prepared& p, const CandidateModel& model,
+                                       const AnnIndex& ann, int num_candidates,
+                                       int max_users) {
+  if (ann.factory() == "Flat") return 1.0f;
+  std::vector<float> vectors = model.AnnVectors();
+  AnnIndex::Options exact_options;
+  exact_options.factory = "Flat";
+  RECSYS_ASSIGN_OR_RETURN(std::unique_ptr<AnnIndex> exact,
+                          AnnIndex::Build(vectors.data(), p.videos.size(),
+                                          model.output_dim() + 1, exact_options));
+  int64_t hits = 0, total = 0;
+  int users = 0;
+  for (const std::string& user : p.histories.user_ids()) {
+    auto it = p.test.find(user);
+    if (it == p.test.end()) continue;
+    if (++users > max_users) break;
+    std::vector<float> query =
+        model.AnnQuery(*p.histories.ContextAt(user, it->second.time_s));
+    RECSYS_ASSIGN_OR_RETURN(std::vector<Neighbor> truth,
+                            exact->Search(query.data(), num_candidates));
+    RECSYS_ASSIGN_OR_RETURN(std::vector<Neighbor> approx,
+                            ann.Search(query.data(), num_candidates));
+    absl::flat_hash_set<int64_t> got;
+    for (const Neighbor& n : approx) got.insert(n.row);
+    for (const Neighbor& n : truth) hits += got.contains(n.row);
+    total += truth.size();
+  }
+  return total > 0 ? static_cast<float>(hits) / total : 1.0f;
+}
+
+// Vocabulary indices of `candidates` (all in the vocabulary: they come from
+// the ANN over it).
+std::vector<int64_t> Rows(const Prepared& p, const std::vector<Candidate>& candidates) {
+  std::vector<int64_t> rows;
+  rows.reserve(candidates.size());
+  for (const Candidate& c : candidates) rows.push_back(p.videos.Lookup(c.video_id()));
+  return rows;
+}
+
+// Ranks the corpus for each held-out user through the serving retrieval
+// path (`Retriever`: user tower, ANN, already-watched excluded) and compares
+// with most-popular.
+absl::Status EvaluateCandidates(const Prepared& p, const Retriever& retriever,
+                                const std::string& ann_factory, float ann_recall,
+                                const TrainerOptions& options, TrainerReport* report) {
   std::vector<int> ks = {10, 50, 100, 500};
   RetrievalMetrics dnn(ks), popular(ks);
-  // Most-popular baseline: training watch counts.
-  std::vector<int64_t> by_popularity(p.videos.size());
-  std::iota(by_popularity.begin(), by_popularity.end(), 0);  // vocab is by count
-  int64_t recall_hits = 0, recall_total = 0;
-  std::unique_ptr<AnnIndex> exact;
-  if (ann.factory() != "Flat") {
-    std::vector<float> vectors = model.AnnVectors();
-    AnnIndex::Options exact_options;
-    exact_options.factory = "Flat";
-    auto built = AnnIndex::Build(vectors.data(), p.videos.size(),
-                                 model.output_dim() + 1, exact_options);
-    if (!built.ok()) return built.status();
-    exact = std::move(*built);
-  }
   for (const std::string& user : p.histories.user_ids()) {
     auto it = p.test.find(user);
     if (it == p.test.end()) continue;
     const WatchRecord& target = it->second;
     UserContext context = *p.histories.ContextAt(user, target.time_s);
+    RECSYS_ASSIGN_OR_RETURN(std::vector<Candidate> candidates,
+                            retriever.Retrieve(context, 500));
+    const int64_t label = p.videos.Lookup(target.video_id);
+    dnn.Add(Rows(p, candidates), label);
+    // Most-popular: the vocabulary is ordered by training watch count.
     absl::flat_hash_set<int64_t> watched;
-    for (const Watch& w : context.watches()) {
-      int32_t id = p.videos.Lookup(w.video_id());
-      if (id != Vocabulary::kOov) watched.insert(id);
-    }
-    const int k = std::min<int64_t>(p.videos.size(), 500 + watched.size());
-    std::vector<float> query = model.AnnQuery(context);
-    auto found = ann.Search(query.data(), k);
-    if (!found.ok()) return found.status();
-    std::vector<int64_t> ranked;
-    for (const Neighbor& n : *found) {
-      if (!watched.contains(n.row)) ranked.push_back(n.row);
-    }
-    if (exact != nullptr && recall_total < 200 * 500) {
-      auto truth = exact->Search(query.data(), options.num_candidates);
-      if (!truth.ok()) return truth.status();
-      auto approx = ann.Search(query.data(), options.num_candidates);
-      if (!approx.ok()) return approx.status();
-      absl::flat_hash_set<int64_t> got;
-      for (const Neighbor& n : *approx) got.insert(n.row);
-      for (const Neighbor& n : *truth) recall_hits += got.contains(n.row);
-      recall_total += truth->size();
-    }
-    int64_t label = p.videos.Lookup(target.video_id);
-    dnn.Add(ranked, label);
+    for (const Watch& w : context.watches()) watched.insert(p.videos.Lookup(w.video_id()));
     std::vector<int64_t> pop;
-    for (int64_t id : by_popularity) {
+    for (int64_t id = 0; id < p.videos.size() && pop.size() < 500; ++id) {
       if (!watched.contains(id)) pop.push_back(id);
-      if (pop.size() >= 500) break;
     }
     popular.Add(pop, label);
   }
-  *ann_recall = recall_total > 0 ? static_cast<float>(recall_hits) / recall_total : 1.0f;
   std::string& s = report->summary;
   absl::StrAppend(&s, absl::StrFormat(
       "Candidate generation: each user's held-out last watch, ranked among %d "
@@ -299,9 +308,8 @@ absl::Status EvaluateCandidates(const Prepared& p, const CandidateModel& model,
     report->metrics.emplace_back(absl::StrCat("candidate/", name, "/mrr"), m->mrr());
   }
   absl::StrAppend(&s, absl::StrFormat("  ANN index %s: recall of the exact top %d = %.4f\n",
-                                      ann.factory(), options.num_candidates,
-                                      *ann_recall));
-  report->metrics.emplace_back("candidate/ann_recall", *ann_recall);
+                                      ann_factory, options.num_candidates, ann_recall));
+  report->metrics.emplace_back("candidate/ann_recall", ann_recall);
   return absl::OkStatus();
 }
 
@@ -328,7 +336,7 @@ std::vector<RankingPage> MakeRankingPages(const Logs& logs, const Prepared& p,
   RankingVocabularies vocabs{&p.ranking_videos, &p.channels};
   std::vector<RankingPage> pages;
   pages.reserve(grouped.size());
-  ProgressBar bar("ranking features", grouped.size(), "pages");
+  ProgressBar bar("ranking features", grouped.size(), "pages", options.progress);
   for (auto& rows : grouped) {
     std::sort(rows.begin(), rows.end(),
               [](auto* a, auto* b) { return a->position < b->position; });
@@ -353,9 +361,9 @@ std::vector<RankingPage> MakeRankingPages(const Logs& logs, const Prepared& p,
       page.impressions.push_back(r);
     }
     pages.push_back(std::move(page));
-    if (options.progress) bar.Update(pages.size());
+    bar.Update(pages.size());
   }
-  if (options.progress) bar.Finish();
+  bar.Finish();
   return pages;
 }
 
@@ -373,7 +381,7 @@ void TrainRankingNet(RankingNet& net, const std::vector<RankingExampleInputs>& r
   for (int epoch = 0; epoch < options.ranking_epochs; ++epoch) {
     auto batches = Batches<RankingExampleInputs>(rows.size(), options.batch_size, rng);
     ProgressBar bar(absl::StrCat("ranking epoch ", epoch + 1, "/", options.ranking_epochs),
-                    rows.size(), "ex");
+                    rows.size(), "ex", options.progress);
     double loss_sum = 0;
     int64_t done = 0;
     for (const auto& batch_rows : batches) {
@@ -392,9 +400,9 @@ void TrainRankingNet(RankingNet& net, const std::vector<RankingExampleInputs>& r
       optimizer.step();
       loss_sum += loss.item<double>() * batch_inputs.size();
       done += batch_inputs.size();
-      if (options.progress) bar.Update(done, absl::StrFormat("loss %.4f", loss_sum / done));
+      bar.Update(done, absl::StrFormat("loss %.4f", loss_sum / done));
     }
-    if (options.progress) bar.Finish(absl::StrFormat("loss %.4f", loss_sum / std::max<int64_t>(done, 1)));
+    bar.Finish(absl::StrFormat("loss %.4f", loss_sum / std::max<int64_t>(done, 1)));
   }
   net->eval();
 }
@@ -459,40 +467,20 @@ absl::Status EvaluateRanking(const std::vector<RankingPage*>& pages,
 }
 
 // The whole serving path offline: each held-out user's top `num_candidates`
-// retrieved videos (already-watched excluded), ordered by the ranking model;
-// HR@K of the final list for the held-out last watch.
-absl::Status EvaluateTwoStage(const Prepared& p, const CandidateModel& candidate_model,
-                              const AnnIndex& ann, const RankingModel& ranking_model,
+// retrieved videos, ordered by the ranking model; HR@K of the final list for
+// the held-out last watch.
+absl::Status EvaluateTwoStage(const Prepared& p, const Retriever& retriever,
+                              const RankingModel& ranking_model,
                               const TrainerOptions& options, TrainerReport* report) {
-  std::vector<int> ks = {10, 50};
-  RetrievalMetrics two_stage(ks);
+  RetrievalMetrics two_stage({10, 50});
   for (const std::string& user : p.histories.user_ids()) {
     auto it = p.test.find(user);
     if (it == p.test.end()) continue;
     const WatchRecord& target = it->second;
     UserContext context = *p.histories.ContextAt(user, target.time_s);
-    absl::flat_hash_set<int64_t> watched;
-    for (const Watch& w : context.watches()) {
-      int32_t id = p.videos.Lookup(w.video_id());
-      if (id != Vocabulary::kOov) watched.insert(id);
-    }
-    const int k = std::min<int64_t>(p.videos.size(),
-                                    options.num_candidates + watched.size());
-    std::vector<float> query = candidate_model.AnnQuery(context);
-    auto found = ann.Search(query.data(), k);
-    if (!found.ok()) return found.status();
-    std::vector<Candidate> candidates;
-    std::vector<int64_t> rows;
-    for (const Neighbor& n : *found) {
-      if (watched.contains(n.row)) continue;
-      Candidate c;
-      c.set_video_id(p.videos.value(n.row));
-      c.set_retrieval_score(n.score);
-      c.set_source(SOURCE_DNN);
-      candidates.push_back(std::move(c));
-      rows.push_back(n.row);
-      if (static_cast<int>(rows.size()) >= options.num_candidates) break;
-    }
+    RECSYS_ASSIGN_OR_RETURN(std::vector<Candidate> candidates,
+                            retriever.Retrieve(context, options.num_candidates));
+    std::vector<int64_t> rows = Rows(p, candidates);
     std::vector<float> logits = ranking_model.Logits(context, candidates, target.time_s);
     std::vector<size_t> order(rows.size());
     std::iota(order.begin(), order.end(), 0);
@@ -601,9 +589,9 @@ absl::StatusOr<TrainerReport> Train(const Logs& logs, const TrainerOptions& opti
   if (!ann.ok()) return ann.status();
   const std::string ann_file = "ann.faiss";
   RECSYS_RETURN_IF_ERROR((*ann)->Save(writer.dir() + "/" + ann_file));
-  float ann_recall = 1.0f;
-  RECSYS_RETURN_IF_ERROR(EvaluateCandidates(p, **candidate_model, **ann, options, &report,
-                                     &ann_recall));
+  RECSYS_ASSIGN_OR_RETURN(
+      float ann_recall,
+      MeasureAnnRecall(p, **candidate_model, **ann, options.num_candidates, 200));
   bundle::AnnSpec* ann_spec = manifest.mutable_ann();
   ann_spec->set_factory((*ann)->factory());
   ann_spec->set_file(ann_file);
@@ -611,6 +599,14 @@ absl::StatusOr<TrainerReport> Train(const Logs& logs, const TrainerOptions& opti
   ann_spec->set_dimension((*ann)->dimension());
   ann_spec->set_recall(ann_recall);
   ann_spec->set_recall_at(options.num_candidates);
+  RECSYS_RETURN_IF_ERROR(writer.Flush());
+  // Evaluation retrieves through the serving code, from the bundle itself.
+  interim = Bundle::Open(writer.dir());
+  if (!interim.ok()) return interim.status();
+  RECSYS_ASSIGN_OR_RETURN(std::unique_ptr<Retriever> retriever,
+                          Retriever::Load(**interim, ann_options));
+  RECSYS_RETURN_IF_ERROR(EvaluateCandidates(p, *retriever, (*ann)->factory(), ann_recall,
+                                            options, &report));
 
   // --- Ranking --------------------------------------------------------------
   int64_t impressions_end = 0;
@@ -684,8 +680,7 @@ absl::StatusOr<TrainerReport> Train(const Logs& logs, const TrainerOptions& opti
   if (!eval_pages.empty()) {
     RECSYS_RETURN_IF_ERROR(EvaluateRanking(eval_pages, **ranking_model, &report));
   }
-  RECSYS_RETURN_IF_ERROR(EvaluateTwoStage(p, **candidate_model, **ann, **ranking_model,
-                                          options, &report));
+  RECSYS_RETURN_IF_ERROR(EvaluateTwoStage(p, *retriever, **ranking_model, options, &report));
 
   for (const auto& [name, value] : report.metrics) {
     bundle::Metric* m = manifest.add_metrics();
