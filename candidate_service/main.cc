@@ -1,7 +1,7 @@
 // candidate_server: serves CandidateService from the newest model bundle,
 // ranking through a RankingService.
 //
-//   candidate_server --bundles=bundles --address=0.0.0.0:50051 \
+//   candidate_server --bundles=bundles --address=0.0.0.0:50051
 //       --ranking_address=127.0.0.1:50052
 
 #include <cstdio>
