@@ -496,7 +496,10 @@ class CrossChecker {
 // that errors can name the line on which a record starts.
 class CsvReader {
  public:
-  explicit CsvReader(absl::string_view text) : text_(text) {}
+  // `first_line` is the line number of the first line of `text` (a chunk of
+  // a larger file starts past line 1).
+  explicit CsvReader(absl::string_view text, int64_t first_line = 1)
+      : text_(text), line_(first_line), record_line_(first_line) {}
 
   // Reads the next record into `fields` and returns true, or returns false
   // at the end of the text. Blank lines are skipped. On a syntax error sets
@@ -531,6 +534,8 @@ class CsvReader {
 
   // The line on which the last record returned by `Next` started.
   int64_t record_line() const { return record_line_; }
+  // The line the reader is on (one past the last record's end).
+  int64_t line() const { return line_; }
 
  private:
   bool AtLineEnd() const {
@@ -627,24 +632,6 @@ void AppendCsvRow(const std::vector<absl::string_view>& fields,
 // ---------------------------------------------------------------------------
 // Files.
 
-absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) {
-      return absl::NotFoundError(absl::StrCat(path, ": no such file"));
-    }
-    return absl::PermissionDeniedError(
-        absl::StrCat(path, ": cannot be opened for reading"));
-  }
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (in.bad()) {
-    return absl::DataLossError(absl::StrCat(path, ": read failed"));
-  }
-  return std::move(contents).str();
-}
-
 // Writes `contents` to `path` through `path`.tmp and a rename, so readers
 // never see a half-written file.
 absl::Status WriteStringToFile(const std::string& path,
@@ -673,24 +660,125 @@ std::string HeaderLine() {
   return absl::StrJoin(ColumnsOf<Record>(), ",");
 }
 
-// Reads one CSV file of `Record`s into `out`. `accept` runs the cross-record
-// checks on each parsed row and remembers it. Row errors stop the read, or
-// with `options.skip_malformed` are counted in `stats` and skipped.
-template <typename Record>
-absl::Status ReadTable(const std::string& path, const ReadLogsOptions& options,
-                       ReadLogsStats* stats, CrossChecker* checker,
-                       std::vector<Record>* out) {
-  absl::StatusOr<std::string> text = ReadFileToString(path);
-  if (!text.ok()) return text.status();
+// Reads a CSV file in blocks, handing out whole records only, so that a
+// file of any size is read in bounded memory (a block plus one record).
+class CsvFileReader {
+ public:
+  static constexpr size_t kBlockBytes = 1 << 20;
+
+  static absl::StatusOr<std::unique_ptr<CsvFileReader>> Open(const std::string& path) {
+    auto r = std::unique_ptr<CsvFileReader>(new CsvFileReader());
+    r->in_.open(path, std::ios::binary);
+    if (!r->in_) {
+      std::error_code ec;
+      if (!std::filesystem::exists(path, ec)) {
+        return absl::NotFoundError(absl::StrCat(path, ": no such file"));
+      }
+      return absl::PermissionDeniedError(
+          absl::StrCat(path, ": cannot be opened for reading"));
+    }
+    return r;
+  }
+
+  // As `CsvReader::Next`; `*read_error` is set when the file cannot be read.
+  bool Next(Fields* fields, absl::Status* error, absl::Status* read_error) {
+    while (true) {
+      if (reader_ != nullptr && reader_->Next(fields, error)) {
+        record_line_ = reader_->record_line();
+        return true;
+      }
+      if (reader_ != nullptr) {
+        line_ = reader_->line();
+        buffer_.erase(0, chunk_end_);
+        scanned_ -= chunk_end_;
+        last_end_ = std::string::npos;
+        reader_.reset();
+      }
+      if (!Fill(read_error)) return false;
+    }
+  }
+
+  int64_t record_line() const { return record_line_; }
+
+ private:
+  CsvFileReader() = default;
+
+  // Reads blocks until `buffer_` holds at least one whole record (or the
+  // rest of the file) and points a `CsvReader` at the whole records.
+  bool Fill(absl::Status* read_error) {
+    while (true) {
+      size_t end = eof_ ? buffer_.size() : LastRecordEnd();
+      if (end > 0 && (end != std::string::npos)) {
+        chunk_end_ = end;
+        absl::string_view chunk(buffer_.data(), end);
+        if (first_chunk_) {
+          absl::ConsumePrefix(&chunk, "\xEF\xBB\xBF");  // A UTF-8 byte order mark.
+          first_chunk_ = false;
+        }
+        reader_ = std::make_unique<CsvReader>(chunk, line_);
+        return true;
+      }
+      if (eof_) return false;
+      const size_t old = buffer_.size();
+      buffer_.resize(old + kBlockBytes);
+      in_.read(&buffer_[old], kBlockBytes);
+      buffer_.resize(old + static_cast<size_t>(in_.gcount()));
+      if (in_.bad()) {
+        *read_error = absl::DataLossError("read failed");
+        return false;
+      }
+      if (in_.eof()) eof_ = true;
+    }
+  }
+
+  // One past the last '\n' of `buffer_` outside quotes, or npos. Scans
+  // only bytes not scanned before, so a long record costs linear time.
+  size_t LastRecordEnd() {
+    for (; scanned_ < buffer_.size(); ++scanned_) {
+      if (buffer_[scanned_] == '"') {
+        quoted_ = !quoted_;
+      } else if (buffer_[scanned_] == '\n' && !quoted_) {
+        last_end_ = scanned_ + 1;
+      }
+    }
+    return last_end_;
+  }
+
+  std::ifstream in_;
+  std::string buffer_;
+  std::unique_ptr<CsvReader> reader_;
+  size_t chunk_end_ = 0;
+  // Bytes of `buffer_` scanned for record ends, the quote state after them
+  // and the last record end found.
+  size_t scanned_ = 0;
+  bool quoted_ = false;
+  size_t last_end_ = std::string::npos;
+  int64_t line_ = 1;
+  int64_t record_line_ = 1;
+  bool eof_ = false;
+  bool first_chunk_ = true;
+};
+
+// Streams one CSV file of `Record`s to `emit`, in file order. `checker`
+// runs the cross-record checks on each parsed row and remembers it. Row
+// errors stop the read, or with `options.skip_malformed` are counted in
+// `stats` and skipped.
+template <typename Record, typename Emit>
+absl::Status StreamTable(const std::string& path, const ReadLogsOptions& options,
+                         ReadLogsStats* stats, CrossChecker* checker, Emit emit) {
+  absl::StatusOr<std::unique_ptr<CsvFileReader>> reader = CsvFileReader::Open(path);
+  if (!reader.ok()) return reader.status();
 
   const std::vector<absl::string_view>& columns = ColumnsOf<Record>();
   const std::string expected_header = HeaderLine<Record>();
-  absl::string_view contents = *text;
-  absl::ConsumePrefix(&contents, "\xEF\xBB\xBF");  // A UTF-8 byte order mark.
-  CsvReader reader(contents);
   Fields fields;
-  absl::Status syntax;
-  if (!reader.Next(&fields, &syntax)) {
+  absl::Status syntax, read_error;
+  auto check_read = [&]() -> absl::Status {
+    if (read_error.ok()) return absl::OkStatus();
+    return absl::DataLossError(absl::StrCat(path, ": ", read_error.message()));
+  };
+  if (!(*reader)->Next(&fields, &syntax, &read_error)) {
+    if (absl::Status s = check_read(); !s.ok()) return s;
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": the file is empty; its first line must be the "
                            "header \"",
@@ -700,13 +788,12 @@ absl::Status ReadTable(const std::string& path, const ReadLogsOptions& options,
     std::string found = syntax.ok() ? absl::StrJoin(fields, ",")
                                     : std::string(syntax.message());
     return absl::InvalidArgumentError(absl::StrCat(
-        path, ":", reader.record_line(), ": header is ", Quote(found),
+        path, ":", (*reader)->record_line(), ": header is ", Quote(found),
         " but must be exactly \"", expected_header,
         "\" (these columns, in this order)"));
   }
 
-  out->clear();
-  while (reader.Next(&fields, &syntax)) {
+  while ((*reader)->Next(&fields, &syntax, &read_error)) {
     absl::Status status = syntax;
     Record record;
     if (status.ok() && fields.size() != columns.size()) {
@@ -719,11 +806,11 @@ absl::Status ReadTable(const std::string& path, const ReadLogsOptions& options,
     if (status.ok()) status = CheckRecord(record);
     if (status.ok()) status = checker->Accept(record);
     if (status.ok()) {
-      out->push_back(std::move(record));
+      emit(std::move(record));
       continue;
     }
     std::string message =
-        absl::StrCat(path, ":", reader.record_line(), ": ", status.message());
+        absl::StrCat(path, ":", (*reader)->record_line(), ": ", status.message());
     if (!options.skip_malformed) {
       return absl::InvalidArgumentError(absl::StrCat(
           message, " (or read with skip_malformed to skip bad rows)"));
@@ -733,7 +820,17 @@ absl::Status ReadTable(const std::string& path, const ReadLogsOptions& options,
       stats->skip_messages.push_back(std::move(message));
     }
   }
-  return absl::OkStatus();
+  return check_read();
+}
+
+// Reads one CSV file of `Record`s into `out` (see `StreamTable`).
+template <typename Record>
+absl::Status ReadTable(const std::string& path, const ReadLogsOptions& options,
+                       ReadLogsStats* stats, CrossChecker* checker,
+                       std::vector<Record>* out) {
+  out->clear();
+  return StreamTable<Record>(path, options, stats, checker,
+                             [out](Record&& r) { out->push_back(std::move(r)); });
 }
 
 // As `ReadTable`, but an absent file leaves `out` empty.
@@ -785,39 +882,96 @@ std::string JoinPath(const std::string& dir, absl::string_view file) {
 
 }  // namespace
 
-absl::StatusOr<Logs> ReadLogs(const std::string& dir,
-                              const ReadLogsOptions& options,
-                              ReadLogsStats* stats) {
+struct LogStreamReader::State {
+  std::string dir;
+  ReadLogsOptions options;
+  ReadLogsStats* stats = nullptr;
+  ReadLogsStats unused_stats;
+  CrossChecker checker;
+  std::vector<VideoRecord> videos;
+  std::vector<UserRecord> users;
+
+  // Streams `file` (required or optional) to `fn`.
+  template <typename Record>
+  absl::Status Stream(absl::string_view file, bool required,
+                      const std::function<void(Record&&)>& fn) {
+    const std::string path = JoinPath(dir, file);
+    std::error_code ec;
+    if (!required && !std::filesystem::exists(path, ec)) return absl::OkStatus();
+    return StreamTable<Record>(path, options, stats, &checker,
+                               [&fn](Record&& r) { fn(std::move(r)); });
+  }
+};
+
+LogStreamReader::LogStreamReader(std::unique_ptr<State> state)
+    : state_(std::move(state)) {}
+LogStreamReader::~LogStreamReader() = default;
+
+absl::StatusOr<std::unique_ptr<LogStreamReader>> LogStreamReader::Open(
+    const std::string& dir, const ReadLogsOptions& options, ReadLogsStats* stats) {
   if (options.skip_malformed && stats == nullptr) {
     return absl::InvalidArgumentError(
         "ReadLogs: skip_malformed needs a ReadLogsStats to count skipped "
         "rows in; pass one");
   }
-  ReadLogsStats unused_stats;
-  if (stats == nullptr) stats = &unused_stats;
-  *stats = ReadLogsStats();
-
-  Logs logs;
-  CrossChecker checker;
+  auto state = std::make_unique<State>();
+  state->dir = dir;
+  state->options = options;
+  state->stats = stats != nullptr ? stats : &state->unused_stats;
+  *state->stats = ReadLogsStats();
   // Videos and users first: the other files are checked against them.
   absl::Status status = ReadTable(JoinPath(dir, kVideosFileName), options,
-                                  stats, &checker, &logs.videos);
+                                  state->stats, &state->checker, &state->videos);
   if (status.ok()) {
-    status = ReadOptionalTable(JoinPath(dir, kUsersFileName), options, stats,
-                               &checker, &logs.users);
+    status = ReadOptionalTable(JoinPath(dir, kUsersFileName), options, state->stats,
+                               &state->checker, &state->users);
   }
-  if (status.ok()) {
-    status = ReadTable(JoinPath(dir, kWatchesFileName), options, stats,
-                       &checker, &logs.watches);
-  }
-  if (status.ok()) {
-    status = ReadOptionalTable(JoinPath(dir, kSearchesFileName), options,
-                               stats, &checker, &logs.searches);
-  }
-  if (status.ok()) {
-    status = ReadOptionalTable(JoinPath(dir, kImpressionsFileName), options,
-                               stats, &checker, &logs.impressions);
-  }
+  if (!status.ok()) return status;
+  return std::unique_ptr<LogStreamReader>(new LogStreamReader(std::move(state)));
+}
+
+const std::vector<VideoRecord>& LogStreamReader::videos() const {
+  return state_->videos;
+}
+const std::vector<UserRecord>& LogStreamReader::users() const {
+  return state_->users;
+}
+
+absl::Status LogStreamReader::ForEachWatch(
+    const std::function<void(WatchRecord&&)>& fn) {
+  return state_->Stream<WatchRecord>(kWatchesFileName, true, fn);
+}
+absl::Status LogStreamReader::ForEachSearch(
+    const std::function<void(SearchRecord&&)>& fn) {
+  return state_->Stream<SearchRecord>(kSearchesFileName, false, fn);
+}
+absl::Status LogStreamReader::ForEachImpression(
+    const std::function<void(ImpressionRecord&&)>& fn) {
+  return state_->Stream<ImpressionRecord>(kImpressionsFileName, false, fn);
+}
+
+absl::StatusOr<Logs> ReadLogs(const std::string& dir,
+                              const ReadLogsOptions& options,
+                              ReadLogsStats* stats) {
+  absl::StatusOr<std::unique_ptr<LogStreamReader>> reader =
+      LogStreamReader::Open(dir, options, stats);
+  if (!reader.ok()) return reader.status();
+  Logs logs;
+  logs.videos = (*reader)->videos();
+  logs.users = (*reader)->users();
+  absl::Status status = FirstError(
+      [&] {
+        return (*reader)->ForEachWatch(
+            [&](WatchRecord&& r) { logs.watches.push_back(std::move(r)); });
+      },
+      [&] {
+        return (*reader)->ForEachSearch(
+            [&](SearchRecord&& r) { logs.searches.push_back(std::move(r)); });
+      },
+      [&] {
+        return (*reader)->ForEachImpression(
+            [&](ImpressionRecord&& r) { logs.impressions.push_back(std::move(r)); });
+      });
   if (!status.ok()) return status;
   return logs;
 }
@@ -832,38 +986,125 @@ absl::Status ValidateLogs(const Logs& logs) {
       [&] { return ValidateTable("impressions", logs.impressions, &checker); });
 }
 
-absl::Status WriteLogs(const std::string& dir, const Logs& logs) {
-  if (absl::Status status = ValidateLogs(logs); !status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("WriteLogs(", dir, "): ", status.message()));
+struct LogWriter::State {
+  // One open temporary file per table, in kind order.
+  struct Table {
+    std::string path;
+    std::ofstream out;
+  };
+  Table tables[5];
+  CrossChecker checker;
+  bool finished = false;
+  std::string row;
+
+  template <typename Record>
+  absl::Status Write(int table, absl::string_view label, const Record& record) {
+    absl::Status status = CheckRecord(record);
+    if (status.ok()) status = checker.Accept(record);
+    if (!status.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "LogWriter: ", label, " row for ", tables[table].path, ": ",
+          status.message()));
+    }
+    const Fields fields = FormatRecord(record);
+    std::vector<absl::string_view> views(fields.begin(), fields.end());
+    row.clear();
+    AppendCsvRow(views, &row);
+    tables[table].out.write(row.data(), static_cast<std::streamsize>(row.size()));
+    if (!tables[table].out) {
+      return absl::InternalError(absl::StrCat(tables[table].path,
+                                              ".tmp: write failed (disk full?)"));
+    }
+    return absl::OkStatus();
   }
+};
+
+LogWriter::LogWriter(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+LogWriter::~LogWriter() {
+  if (state_->finished) return;
+  for (State::Table& t : state_->tables) {
+    t.out.close();
+    std::error_code ec;
+    std::filesystem::remove(t.path + ".tmp", ec);
+  }
+}
+
+absl::StatusOr<std::unique_ptr<LogWriter>> LogWriter::Create(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) {
     return absl::InternalError(
         absl::StrCat("cannot create directory ", dir, ": ", ec.message()));
   }
-  return FirstError(
-      [&] {
-        return WriteStringToFile(JoinPath(dir, kVideosFileName),
-                                 FormatTable(logs.videos));
-      },
-      [&] {
-        return WriteStringToFile(JoinPath(dir, kUsersFileName),
-                                 FormatTable(logs.users));
-      },
-      [&] {
-        return WriteStringToFile(JoinPath(dir, kWatchesFileName),
-                                 FormatTable(logs.watches));
-      },
-      [&] {
-        return WriteStringToFile(JoinPath(dir, kSearchesFileName),
-                                 FormatTable(logs.searches));
-      },
-      [&] {
-        return WriteStringToFile(JoinPath(dir, kImpressionsFileName),
-                                 FormatTable(logs.impressions));
-      });
+  auto state = std::make_unique<State>();
+  const std::pair<absl::string_view, std::string> files[5] = {
+      {kVideosFileName, HeaderLine<VideoRecord>()},
+      {kUsersFileName, HeaderLine<UserRecord>()},
+      {kWatchesFileName, HeaderLine<WatchRecord>()},
+      {kSearchesFileName, HeaderLine<SearchRecord>()},
+      {kImpressionsFileName, HeaderLine<ImpressionRecord>()},
+  };
+  auto writer = std::unique_ptr<LogWriter>(new LogWriter(std::move(state)));
+  for (int i = 0; i < 5; ++i) {
+    State::Table& t = writer->state_->tables[i];
+    t.path = JoinPath(dir, files[i].first);
+    t.out.open(t.path + ".tmp", std::ios::binary | std::ios::trunc);
+    t.out << files[i].second << '\n';
+    if (!t.out) {
+      return absl::InternalError(absl::StrCat(t.path, ".tmp: cannot be written"));
+    }
+  }
+  return writer;
+}
+
+absl::Status LogWriter::Add(const VideoRecord& r) { return state_->Write(0, "videos", r); }
+absl::Status LogWriter::Add(const UserRecord& r) { return state_->Write(1, "users", r); }
+absl::Status LogWriter::Add(const WatchRecord& r) { return state_->Write(2, "watches", r); }
+absl::Status LogWriter::Add(const SearchRecord& r) { return state_->Write(3, "searches", r); }
+absl::Status LogWriter::Add(const ImpressionRecord& r) {
+  return state_->Write(4, "impressions", r);
+}
+
+absl::Status LogWriter::Finish() {
+  if (state_->finished) return absl::FailedPreconditionError("LogWriter: already finished");
+  for (State::Table& t : state_->tables) {
+    t.out.close();
+    if (!t.out) {
+      return absl::InternalError(absl::StrCat(t.path, ".tmp: write failed (disk full?)"));
+    }
+  }
+  for (State::Table& t : state_->tables) {
+    std::error_code ec;
+    std::filesystem::rename(t.path + ".tmp", t.path, ec);
+    if (ec) {
+      return absl::InternalError(absl::StrCat("cannot rename ", t.path, ".tmp to ",
+                                              t.path, ": ", ec.message()));
+    }
+  }
+  state_->finished = true;
+  return absl::OkStatus();
+}
+
+absl::Status WriteLogs(const std::string& dir, const Logs& logs) {
+  if (absl::Status status = ValidateLogs(logs); !status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("WriteLogs(", dir, "): ", status.message()));
+  }
+  absl::StatusOr<std::unique_ptr<LogWriter>> writer = LogWriter::Create(dir);
+  if (!writer.ok()) return writer.status();
+  auto add_all = [&](const auto& records) -> absl::Status {
+    for (const auto& r : records) {
+      if (absl::Status s = (*writer)->Add(r); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  };
+  return FirstError([&] { return add_all(logs.videos); },
+                    [&] { return add_all(logs.users); },
+                    [&] { return add_all(logs.watches); },
+                    [&] { return add_all(logs.searches); },
+                    [&] { return add_all(logs.impressions); },
+                    [&] { return (*writer)->Finish(); });
 }
 
 absl::StatusOr<std::vector<VideoRecord>> ReadVideos(const std::string& path) {

@@ -13,6 +13,8 @@
 // back to the same `float`, so `ReadLogs(WriteLogs(x)) == x` exactly.
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -151,6 +153,61 @@ absl::StatusOr<std::vector<VideoRecord>> ReadVideos(const std::string& path);
 // Writes `videos` to `path` in videos.csv format, after the same checks.
 absl::Status WriteVideos(const std::string& path,
                          const std::vector<VideoRecord>& videos);
+
+// Reads logs one row at a time in bounded memory, for logs too large to hold:
+// videos.csv and users.csv (the catalogue and the user table, which every
+// other row references) are loaded by `Open`; watches, searches and
+// impressions are streamed to callbacks in file order, a block of the file
+// at a time, with every check `ReadLogs` makes. (The impression check that
+// a page's rows agree keeps one small entry per page.) Not thread-safe.
+class LogStreamReader {
+ public:
+  // NotFoundError if videos.csv is absent; users.csv may be absent.
+  static absl::StatusOr<std::unique_ptr<LogStreamReader>> Open(
+      const std::string& dir, const ReadLogsOptions& options = {},
+      ReadLogsStats* stats = nullptr);
+  ~LogStreamReader();
+
+  const std::vector<VideoRecord>& videos() const;
+  const std::vector<UserRecord>& users() const;
+
+  // Each streams its file once. watches.csv is required (NotFoundError);
+  // an absent searches.csv or impressions.csv streams nothing.
+  absl::Status ForEachWatch(const std::function<void(WatchRecord&&)>& fn);
+  absl::Status ForEachSearch(const std::function<void(SearchRecord&&)>& fn);
+  absl::Status ForEachImpression(
+      const std::function<void(ImpressionRecord&&)>& fn);
+
+ private:
+  struct State;
+  explicit LogStreamReader(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+// Writes logs one row at a time in bounded memory (the world generator's
+// large preset streams through it). Each row is checked as `ReadLogs` would
+// check it (videos and users before the rows that reference them), so what
+// is written reads back identical. Rows go to `<file>.tmp`; `Finish`
+// renames the five files into place. A writer destroyed before `Finish`
+// removes its temporary files. Not thread-safe.
+class LogWriter {
+ public:
+  static absl::StatusOr<std::unique_ptr<LogWriter>> Create(const std::string& dir);
+  ~LogWriter();
+
+  absl::Status Add(const VideoRecord& record);
+  absl::Status Add(const UserRecord& record);
+  absl::Status Add(const WatchRecord& record);
+  absl::Status Add(const SearchRecord& record);
+  absl::Status Add(const ImpressionRecord& record);
+
+  absl::Status Finish();
+
+ private:
+  struct State;
+  explicit LogWriter(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace recsys
 

@@ -472,3 +472,64 @@ TEST(LogsTest, VideosFileRoundTrip) {
 
 }  // namespace
 }  // namespace recsys
+
+namespace recsys {
+namespace {
+
+// Files several read blocks long, with quoted newlines that straddle block
+// boundaries: streaming reads every record whole and counts lines exactly.
+TEST(LogStreamTest, LargeFilesStreamAcrossBlocksWithExactLineNumbers) {
+  const std::string dir = NewTempDir("stream_large");
+  Logs logs;
+  for (int i = 0; i < 40000; ++i) {
+    logs.videos.push_back({absl::StrCat("v", i),
+                           absl::StrCat("Part ", i, ",\n\"quoted\" title"), "c1",
+                           "music", "en", 1000 + i, 60.5f});
+  }
+  logs.users.push_back({"u1", "US", "tv", "", 30, true});
+  for (int i = 0; i < 100000; ++i) {
+    logs.watches.push_back({"u1", absl::StrCat("v", i % 40000), 2000 + i, 1.5f});
+  }
+  ASSERT_TRUE(WriteLogs(dir, logs).ok());
+  ASSERT_GT(std::filesystem::file_size(dir + "/videos.csv"), 2u << 20);
+
+  absl::StatusOr<std::unique_ptr<LogStreamReader>> reader = LogStreamReader::Open(dir);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  ExpectSameRecords(logs.videos, (*reader)->videos());
+  std::vector<WatchRecord> watches;
+  ASSERT_TRUE((*reader)->ForEachWatch([&](WatchRecord&& w) {
+    watches.push_back(std::move(w));
+  }).ok());
+  ExpectSameRecords(logs.watches, watches);
+
+  // A bad row at the very end: the line number counts every quoted newline.
+  std::ofstream(dir + "/videos.csv", std::ios::app) << "v-bad,t,c,a,en,1,-60\n";
+  // Header line + 2 lines per video, so the bad row starts on line 80002.
+  absl::StatusOr<Logs> bad = ReadLogs(dir);
+  EXPECT_THAT(bad.status().message(), HasSubstr("videos.csv:80002:"));
+}
+
+TEST(LogStreamTest, WriterChecksRowsAndLeavesNothingWhenNotFinished) {
+  const std::string dir = NewTempDir("stream_writer");
+  {
+    absl::StatusOr<std::unique_ptr<LogWriter>> writer = LogWriter::Create(dir);
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE((*writer)->Add(VideoRecord{"v1", "t", "c", "a", "en", 1, 60}).ok());
+    absl::Status unknown = (*writer)->Add(WatchRecord{"u1", "v9", 5, 1});
+    EXPECT_EQ(unknown.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(unknown.message(), HasSubstr("unknown video"));
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(dir));
+
+  absl::StatusOr<std::unique_ptr<LogWriter>> writer = LogWriter::Create(dir);
+  ASSERT_TRUE(writer.ok());
+  ASSERT_TRUE((*writer)->Add(VideoRecord{"v1", "t", "c", "a", "en", 1, 60}).ok());
+  ASSERT_TRUE((*writer)->Add(WatchRecord{"u1", "v1", 5, 1}).ok());
+  ASSERT_TRUE((*writer)->Finish().ok());
+  absl::StatusOr<Logs> read = ReadLogs(dir);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->watches.size(), 1u);
+}
+
+}  // namespace
+}  // namespace recsys
