@@ -17,6 +17,8 @@
 //    column may add a second label), a channel, a language, a lognormal
 //    duration, an intrinsic quality and an attractiveness in [0, 1], and an
 //    upload time (some before the window, so the catalogue is never empty).
+//    Some videos are clickbait (attractive, poor), some are episodes of a
+//    series ("... (part 3)"), and a few go viral for a few days.
 //  - Each user has 1-3 favourite topics that hold `favourite_interest_mass`
 //    of their interest, chosen with tilts by region, age group and gender.
 //  - A user's activity is a time-ordered sequence of steps. At each step the
@@ -24,11 +26,19 @@
 //    watches, or is shown a page by the logging policy and watches the
 //    clicked videos, or simply watches. An organic watch picks a topic by
 //    interest, then an unwatched, already uploaded video of that topic by a
-//    popularity that is Zipf-like within the topic and decays with time
-//    since upload. Nobody watches a video twice.
+//    popularity that is Zipf-like within the topic, decays with time since
+//    upload and jumps while the video is viral. Series are entered at
+//    episode 1 and followed in order: after episode k the user often
+//    watches k+1 next (right away if it is out, else once it is).
+//    Nobody watches a video twice.
 //  - Every clicked impression has exactly one watches.csv row (same user,
 //    video and watch_seconds) starting a few seconds after the page; no
 //    other watch comes from a page.
+//
+// Two ways to get a world: `GenerateWorld` returns it in memory (each file
+// sorted by time; the small and medium presets), and `StreamWorld` writes
+// it to disk user by user, holding the catalogue and one user's events
+// (the large preset). Both make the same rows from the same options.
 
 #include <cstdint>
 #include <string>
@@ -60,6 +70,7 @@ struct WorldOptions {
   int num_days = 30;
   // Share of videos uploaded before the window, uniformly over the
   // `pre_window_days` days before `start_time_s`; the rest uniformly inside.
+  // (A series' later episodes follow its first one, see below.)
   double pre_window_upload_fraction = 0.4;
   int pre_window_days = 60;
 
@@ -74,17 +85,45 @@ struct WorldOptions {
   double channel_topic_affinity = 0.85;
   // Probability that the `topics` column lists a second, random topic.
   double second_topic_probability = 0.25;
-  // Share of "clickbait" videos: attractiveness in [0.75, 1], quality in
-  // [0, 0.3]. They get clicked and abandoned.
+  // Share of stand-alone videos that are "clickbait": attractiveness in
+  // [0.75, 1], quality in [0, 0.3]. They get clicked and abandoned.
   double clickbait_fraction = 0.08;
   // Base popularity within a topic is (rank + 1)^-exponent, rank 0 the most
   // popular of the topic (ranks follow attractiveness and quality, noisily).
   double popularity_zipf_exponent = 0.8;
   // Popularity at time t is base * (evergreen + (1 - evergreen) *
   // 2^(-(t - upload) / half_life)): a spike after upload that decays to a
-  // floor of `evergreen_popularity`.
+  // floor of `evergreen_popularity`. The half-life must be at least
+  // (num_days + pre_window_days) / 500 days.
   double popularity_half_life_days = 4;
   double evergreen_popularity = 0.15;
+
+  // --- Series.
+  // Share of videos that are episodes of a series. A series has
+  // `min_series_episodes`-`max_series_episodes` episodes (uniformly; fewer
+  // if the window ends first) of one channel and topic, titled "<name>
+  // (part k)", uploaded in order, consecutive episodes uniformly 0.5-1.5 x
+  // `series_episode_interval_days` days apart.
+  double series_fraction = 0.15;
+  int min_series_episodes = 3;
+  int max_series_episodes = 10;
+  double series_episode_interval_days = 2;
+  // Probability that a user who watched episode k watches k+1 next: right
+  // after episode k if it is uploaded by then, otherwise at the user's
+  // first activity after its upload. Organic watches only ever start a
+  // series at episode 1.
+  double series_continue_probability = 0.8;
+
+  // --- Virality.
+  // Share of stand-alone videos that go viral: for `viral_duration_days`
+  // days, starting 0-`viral_max_delay_days` days (uniformly) after their
+  // upload or the window start, whichever is later, their popularity gets
+  // `viral_popularity` added, in units of a topic's most popular video's
+  // base popularity (1).
+  double viral_fraction = 0.01;
+  double viral_popularity = 3;
+  double viral_duration_days = 3;
+  double viral_max_delay_days = 7;
 
   // --- Users.
   // Share of interest mass on the user's 1-3 favourite topics.
@@ -122,7 +161,9 @@ struct WorldOptions {
   double page_popular_fraction = 0.3;
   double page_fresh_fraction = 0.2;
   // Click probability = max_click_probability * sqrt(relative interest in
-  // the video's topic) * attractiveness / (1 + position_bias * position).
+  // the video's topic) * attractiveness / (1 + position_bias * position),
+  // and a third of that for a series episode whose previous episode the
+  // user has not watched.
   double max_click_probability = 0.6;
   double position_bias = 0.1;
 };
@@ -136,7 +177,11 @@ WorldOptions TinyWorldOptions();
 // A medium world for load and quality runs: 20,000 users, 30,000 videos,
 // 30 topics, 60 days, ~50 watches per user.
 WorldOptions MediumWorldOptions();
-// "tiny", "small" or "medium"; InvalidArgumentError otherwise.
+// A large world, meant for `StreamWorld`: 1,000,000 users, 1,000,000
+// videos, 50 topics, 50,000 channels, 60 days, ~40 watches per user
+// (~40M watches, ~90M impressions, several GB of CSV).
+WorldOptions LargeWorldOptions();
+// "tiny", "small", "medium" or "large"; InvalidArgumentError otherwise.
 absl::StatusOr<WorldOptions> WorldOptionsForPreset(absl::string_view preset);
 
 // Checks ranges (counts > 0, probabilities in [0, 1], ...); the error names
@@ -164,30 +209,101 @@ struct GroundTruth {
     double quality = 0;
     // How likely people click it when shown, [0, 1].
     double attractiveness = 0;
-    // Within-topic Zipf weight, (0, 1].
+    // Drawn as clickbait: attractive and poor (never a series episode).
+    bool clickbait = false;
+    // Within-topic Zipf weight, (0, 1]. A later episode of a series has its
+    // first episode's.
     double base_popularity = 0;
     int64_t upload_time_s = 0;
+    // Index into `GroundTruth::series`, or -1 for a stand-alone video.
+    int series = -1;
+    // 1-based episode number within the series; 0 for a stand-alone video.
+    int episode = 0;
+    // Whether the video goes viral (stand-alone videos only), and when:
+    // `PopularityAt` adds `viral_popularity` in [viral_start_s,
+    // viral_end_s).
+    bool viral = false;
+    int64_t viral_start_s = 0;
+    int64_t viral_end_s = 0;
   };
 
   std::vector<Topic> topics;
   std::vector<User> users;
   std::vector<Video> videos;
+  // Per series (IDs s00000, s00001, ...): its episodes' indices into
+  // `videos`, episode 1 first (and in upload order).
+  std::vector<std::vector<int>> series;
   // Main topic of each channel, indexed like channel IDs c0000, c0001, ...
   std::vector<int> channel_topics;
   // Copied from the options, for `PopularityAt`.
   double popularity_half_life_s = 0;
   double evergreen_popularity = 0;
+  double viral_popularity = 0;
 
   // The popularity weight with which the world picks video `video` (an
-  // index into `videos`) within its topic at `time_s`; 0 before its upload.
+  // index into `videos`) within its topic at `time_s` for an organic watch:
+  // 0 before its upload, and 0 for a series episode after the first (users
+  // reach those from the episode before).
   double PopularityAt(int video, int64_t time_s) const;
 };
 
 // Generates the world described by `options`: videos (in upload order),
-// users, and watches, searches and impressions (each sorted by time). Fills
-// `truth` if not null. InvalidArgumentError for invalid options.
+// users, and watches, searches and impressions (each sorted by time, then
+// user; pages named in that order). Fills `truth` if not null.
+// InvalidArgumentError for invalid options. Holds every event in memory:
+// use `StreamWorld` for worlds with tens of millions of events.
 absl::StatusOr<Logs> GenerateWorld(const WorldOptions& options,
                                    GroundTruth* truth = nullptr);
+
+// What `StreamWorld` wrote.
+struct WorldStats {
+  int64_t videos = 0;
+  int64_t users = 0;
+  int64_t watches = 0;
+  int64_t searches = 0;
+  int64_t impressions = 0;
+  int64_t clicks = 0;
+  int64_t series = 0;
+  int64_t viral_videos = 0;
+};
+
+// Generates the same world as `GenerateWorld(options)` and writes its five
+// CSV files into `dir` (created if missing) as it goes, through
+// common/logs' `LogWriter` (which checks every row as `ReadLogs` would),
+// and its ground truth into `truth_dir` (see `WriteGroundTruth`) unless
+// that is empty. The generator holds the catalogue and one user's events
+// at a time, never all events. Row order differs from `GenerateWorld`'s:
+// users.csv is in ID order, and watches, searches and impressions come user
+// by user (in ID order), each user's in time order; pages are named in that
+// order (`p` and a fixed number of digits). Files appear (renamed from
+// `name.tmp`) only once everything is written. InvalidArgumentError for
+// invalid options, InternalError when a file cannot be written.
+// Memory: the generator needs ~250 bytes per video (0.24 GB for the large
+// preset); `LogWriter` adds what its checks remember (every ID, and every
+// page: ~3.6 GB for the large preset's ~9M pages).
+
+absl::StatusOr<WorldStats> StreamWorld(const WorldOptions& options,
+                                       const std::string& dir,
+                                       const std::string& truth_dir = "");
+
+// Ground-truth file names, written into one directory (they do not clash
+// with the five log files, so it may be the logs' directory).
+inline constexpr char kTruthTopicsFileName[] = "truth_topics.csv";
+inline constexpr char kTruthUserInterestsFileName[] =
+    "truth_user_interests.csv";
+inline constexpr char kTruthVideosFileName[] = "truth_videos.csv";
+
+// Writes `truth` (of the world whose logs are `logs`) as three CSV files
+// into `dir` (created if missing), in the dialect of common/logs.h:
+//   truth_topics.csv          topic,words         (words space-separated)
+//   truth_user_interests.csv  user_id,topic,weight,favourite_rank
+//                             one row per topic with weight > 0
+//   truth_videos.csv          video_id,topic,quality,attractiveness,
+//                             clickbait,base_popularity,series_id,episode,
+//                             viral,viral_start_s,viral_end_s
+// docs/data-format.md describes every column.
+absl::Status WriteGroundTruth(const std::string& dir, const Logs& logs,
+                              const GroundTruth& truth);
 
 }  // namespace recsys
 

@@ -1,9 +1,12 @@
-// world_gen: generates a simulated world and writes its five CSV files.
+// world_gen: generates a simulated world and writes its five CSV files,
+// and with --truth_out its ground truth.
 //
 //   bazel run //tools:world_gen -- --out=/abs/dir --preset=small --seed=42
+//   bazel-bin/tools/world_gen --out=/tmp/large --preset=large
 //
 // The preset gives every knob a value; each knob flag, when given,
-// overrides the preset. See docs/data-format.md.
+// overrides the preset. The large preset is streamed to disk user by user
+// (see --stream). See docs/data-format.md.
 
 #include <chrono>
 #include <cstdint>
@@ -26,8 +29,17 @@ ABSL_FLAG(std::string, out, "",
           "searches.csv and impressions.csv to (created if missing). "
           "Required; use an absolute path under `bazel run`.");
 ABSL_FLAG(std::string, preset, "small",
-          "Base values of all knobs: tiny, small or medium.");
+          "Base values of all knobs: tiny, small, medium or large.");
 ABSL_FLAG(uint64_t, seed, 42, "Seed of every random choice.");
+ABSL_FLAG(std::string, truth_out, "",
+          "If set, the directory to write the ground truth to "
+          "(truth_topics.csv, truth_user_interests.csv, truth_videos.csv; "
+          "may be the same as --out). Unset: no ground truth is written.");
+ABSL_FLAG(std::optional<bool>, stream, std::nullopt,
+          "Write the world user by user as it is generated, holding the "
+          "catalogue and one user's events rather than all events (rows "
+          "grouped by user, not sorted by time). Unset: only for the large "
+          "preset.");
 
 // Knob overrides: unset means "as in the preset". Each fills the
 // WorldOptions field of the same name; tools/world.h documents each one.
@@ -61,6 +73,21 @@ WORLD_KNOB(double, popularity_half_life_days,
            "Half-life of the popularity spike after upload, days.");
 WORLD_KNOB(double, evergreen_popularity,
            "Popularity floor, as a share of the base popularity.");
+WORLD_KNOB(double, series_fraction,
+           "Share of videos that are episodes of a series.");
+WORLD_KNOB(int, min_series_episodes, "Fewest episodes of a series.");
+WORLD_KNOB(int, max_series_episodes, "Most episodes of a series.");
+WORLD_KNOB(double, series_episode_interval_days,
+           "Mean days between a series' consecutive uploads.");
+WORLD_KNOB(double, series_continue_probability,
+           "Probability of watching episode k+1 next after episode k.");
+WORLD_KNOB(double, viral_fraction,
+           "Share of stand-alone videos that go viral.");
+WORLD_KNOB(double, viral_popularity,
+           "Popularity added while viral (a topic's top video has 1).");
+WORLD_KNOB(double, viral_duration_days, "How long a video stays viral.");
+WORLD_KNOB(double, viral_max_delay_days,
+           "Latest start of virality, days after upload or window start.");
 WORLD_KNOB(double, favourite_interest_mass,
            "Share of each user's interest on their 1-3 favourite topics.");
 WORLD_KNOB(double, demographic_tilt,
@@ -98,6 +125,11 @@ void Override(const Flag& flag, T* field) {
   }
 }
 
+double Seconds(std::chrono::steady_clock::time_point from,
+               std::chrono::steady_clock::time_point to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
 absl::StatusOr<WorldOptions> OptionsFromFlags() {
   absl::StatusOr<WorldOptions> preset =
       WorldOptionsForPreset(absl::GetFlag(FLAGS_preset));
@@ -120,6 +152,16 @@ absl::StatusOr<WorldOptions> OptionsFromFlags() {
   Override(FLAGS_popularity_zipf_exponent, &o.popularity_zipf_exponent);
   Override(FLAGS_popularity_half_life_days, &o.popularity_half_life_days);
   Override(FLAGS_evergreen_popularity, &o.evergreen_popularity);
+  Override(FLAGS_series_fraction, &o.series_fraction);
+  Override(FLAGS_min_series_episodes, &o.min_series_episodes);
+  Override(FLAGS_max_series_episodes, &o.max_series_episodes);
+  Override(FLAGS_series_episode_interval_days,
+           &o.series_episode_interval_days);
+  Override(FLAGS_series_continue_probability, &o.series_continue_probability);
+  Override(FLAGS_viral_fraction, &o.viral_fraction);
+  Override(FLAGS_viral_popularity, &o.viral_popularity);
+  Override(FLAGS_viral_duration_days, &o.viral_duration_days);
+  Override(FLAGS_viral_max_delay_days, &o.viral_max_delay_days);
   Override(FLAGS_favourite_interest_mass, &o.favourite_interest_mass);
   Override(FLAGS_demographic_tilt, &o.demographic_tilt);
   Override(FLAGS_logged_in_probability, &o.logged_in_probability);
@@ -137,6 +179,70 @@ absl::StatusOr<WorldOptions> OptionsFromFlags() {
   return o;
 }
 
+// The in-memory path: files sorted by time.
+int GenerateAndWrite(const WorldOptions& options, const std::string& out,
+                     const std::string& truth_out) {
+  const auto start = std::chrono::steady_clock::now();
+  GroundTruth truth;
+  absl::StatusOr<Logs> logs = GenerateWorld(options, &truth);
+  if (!logs.ok()) {
+    std::cerr << "world_gen: " << logs.status().message() << "\n";
+    return 2;
+  }
+  const auto generated = std::chrono::steady_clock::now();
+  absl::Status status = WriteLogs(out, *logs);
+  if (status.ok() && !truth_out.empty()) {
+    status = WriteGroundTruth(truth_out, *logs, truth);
+  }
+  if (!status.ok()) {
+    std::cerr << "world_gen: " << status.message() << "\n";
+    return 1;
+  }
+  const auto written = std::chrono::steady_clock::now();
+
+  int64_t clicks = 0;
+  for (const ImpressionRecord& row : logs->impressions) clicks += row.clicked;
+  int64_t viral = 0;
+  for (const GroundTruth::Video& video : truth.videos) viral += video.viral;
+  std::cout << absl::StrFormat(
+      "world_gen: preset %s, seed %d: %d videos (%d series, %d viral), %d "
+      "users, %d watches (%.1f per user), %d searches, %d impressions (%d "
+      "clicked) over %d days from %d; generated in %.2f s, written to %s in "
+      "%.2f s.\n",
+      absl::GetFlag(FLAGS_preset), options.seed, logs->videos.size(),
+      truth.series.size(), viral, logs->users.size(), logs->watches.size(),
+      static_cast<double>(logs->watches.size()) /
+          static_cast<double>(logs->users.size()),
+      logs->searches.size(), logs->impressions.size(), clicks,
+      options.num_days, options.start_time_s, Seconds(start, generated), out,
+      Seconds(generated, written));
+  return 0;
+}
+
+// The streaming path: bounded memory, rows grouped by user.
+int Stream(const WorldOptions& options, const std::string& out,
+           const std::string& truth_out) {
+  const auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<WorldStats> stats = StreamWorld(options, out, truth_out);
+  if (!stats.ok()) {
+    std::cerr << "world_gen: " << stats.status().message() << "\n";
+    return stats.status().code() == absl::StatusCode::kInvalidArgument ? 2
+                                                                       : 1;
+  }
+  std::cout << absl::StrFormat(
+      "world_gen: preset %s, seed %d, streamed: %d videos (%d series, %d "
+      "viral), %d users, %d watches (%.1f per user), %d searches, %d "
+      "impressions (%d clicked) over %d days from %d; generated and written "
+      "to %s in %.2f s.\n",
+      absl::GetFlag(FLAGS_preset), options.seed, stats->videos, stats->series,
+      stats->viral_videos, stats->users, stats->watches,
+      static_cast<double>(stats->watches) / static_cast<double>(stats->users),
+      stats->searches, stats->impressions, stats->clicks, options.num_days,
+      options.start_time_s, out,
+      Seconds(start, std::chrono::steady_clock::now()));
+  return 0;
+}
+
 int Run() {
   const std::string out = absl::GetFlag(FLAGS_out);
   if (out.empty()) {
@@ -149,37 +255,11 @@ int Run() {
     std::cerr << "world_gen: " << options.status().message() << "\n";
     return 2;
   }
-
-  const auto start = std::chrono::steady_clock::now();
-  absl::StatusOr<Logs> logs = GenerateWorld(*options);
-  if (!logs.ok()) {
-    std::cerr << "world_gen: " << logs.status().message() << "\n";
-    return 2;
-  }
-  const auto generated = std::chrono::steady_clock::now();
-  if (absl::Status status = WriteLogs(out, *logs); !status.ok()) {
-    std::cerr << "world_gen: " << status.message() << "\n";
-    return 1;
-  }
-  const auto written = std::chrono::steady_clock::now();
-
-  auto seconds = [](auto from, auto to) {
-    return std::chrono::duration<double>(to - from).count();
-  };
-  int64_t clicks = 0;
-  for (const ImpressionRecord& row : logs->impressions) clicks += row.clicked;
-  std::cout << absl::StrFormat(
-      "world_gen: preset %s, seed %d: %d videos, %d users, %d watches "
-      "(%.1f per user), %d searches, %d impressions (%d clicked) over %d "
-      "days from %d; generated in %.2f s, written to %s in %.2f s.\n",
-      absl::GetFlag(FLAGS_preset), options->seed, logs->videos.size(),
-      logs->users.size(), logs->watches.size(),
-      static_cast<double>(logs->watches.size()) /
-          static_cast<double>(logs->users.size()),
-      logs->searches.size(), logs->impressions.size(), clicks,
-      options->num_days, options->start_time_s, seconds(start, generated),
-      out, seconds(generated, written));
-  return 0;
+  const bool stream = absl::GetFlag(FLAGS_stream).value_or(
+      absl::GetFlag(FLAGS_preset) == "large");
+  const std::string truth_out = absl::GetFlag(FLAGS_truth_out);
+  return stream ? Stream(*options, out, truth_out)
+                : GenerateAndWrite(*options, out, truth_out);
 }
 
 }  // namespace
@@ -190,7 +270,7 @@ int main(int argc, char** argv) {
       "Generates a simulated world (videos, users, watches, searches, "
       "impressions) and writes it as CSV.\n"
       "  world_gen --out=/abs/dir [--preset=small] [--seed=42] "
-      "[--num_users=N ...]\n"
+      "[--truth_out=/abs/dir] [--stream=true|false] [--num_users=N ...]\n"
       "Every knob flag overrides the preset's value; see "
       "docs/data-format.md.");
   absl::ParseCommandLine(argc, argv);

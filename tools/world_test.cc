@@ -4,15 +4,20 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <map>
+#include <numeric>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/logs.h"
 #include "gmock/gmock.h"
@@ -200,6 +205,10 @@ TEST_F(SmallWorldTest, CatalogueLooksLikeTheSpec) {
     EXPECT_LE(truth.quality, 1);
     EXPECT_GE(truth.attractiveness, 0);
     EXPECT_LE(truth.attractiveness, 1);
+    // Series episodes, and only they, end in "(part k)".
+    const std::string part = absl::StrCat("(part ", truth.episode, ")");
+    EXPECT_EQ(truth.episode > 0, absl::EndsWith(v.title, part)) << v.title;
+    EXPECT_EQ(truth.episode > 0, truth.series >= 0);
     if (i > 0) {
       EXPECT_GE(v.upload_time_s, logs.videos[i - 1].upload_time_s);
     }
@@ -395,10 +404,391 @@ TEST_F(SmallWorldTest, OracleBeatsMostPopularByAWideMargin) {
   EXPECT_GT(oracle_rate, 0.2);
 }
 
+// Series are entered at episode 1 and followed in order, mostly at once.
+TEST_F(SmallWorldTest, SeriesAreStartedAtEpisodeOneAndWatchedInOrder) {
+  const GroundTruth& truth = world().truth;
+  ASSERT_GT(truth.series.size(), 30);
+  for (size_t id = 0; id < truth.series.size(); ++id) {
+    const std::vector<int>& episodes = truth.series[id];
+    ASSERT_GE(episodes.size(), 2);
+    const GroundTruth::Video& first = truth.videos[episodes[0]];
+    for (size_t k = 0; k < episodes.size(); ++k) {
+      const GroundTruth::Video& v = truth.videos[episodes[k]];
+      EXPECT_EQ(v.series, id);
+      EXPECT_EQ(v.episode, k + 1);
+      EXPECT_EQ(v.topic, first.topic);
+      EXPECT_EQ(v.channel, first.channel);
+      EXPECT_FALSE(v.clickbait || v.viral);
+      if (k > 0) {
+        EXPECT_GT(v.upload_time_s, truth.videos[episodes[k - 1]].upload_time_s);
+        EXPECT_EQ(truth.PopularityAt(episodes[k], v.upload_time_s + 1), 0);
+      }
+    }
+  }
+
+  int64_t episode_watches = 0;
+  int64_t pairs = 0;           // Episodes k and k+1 both watched by a user.
+  int64_t ordered_pairs = 0;   // ... k first.
+  int64_t pairs_out = 0;       // ... k+1 uploaded when k was watched.
+  int64_t pairs_next = 0;      // ... and k+1 the very next watch.
+  int64_t started = 0;         // (user, series) pairs.
+  int64_t started_at_one = 0;  // ... whose first watch is episode 1.
+  for (const auto& [user, watches] : world().watches_by_user) {
+    // Series -> episode -> position in the user's watches.
+    std::map<int, std::map<int, size_t>> seen;
+    for (size_t i = 0; i < watches.size(); ++i) {
+      const GroundTruth::Video& v =
+          truth.videos[VideoIndex(watches[i]->video_id)];
+      if (v.series < 0) continue;
+      ++episode_watches;
+      seen[v.series][v.episode] = i;
+    }
+    for (const auto& [series, episodes] : seen) {
+      const auto first = std::min_element(
+          episodes.begin(), episodes.end(),
+          [](const auto& a, const auto& b) { return a.second < b.second; });
+      ++started;
+      started_at_one += first->first == 1;
+      for (const auto& [episode, position] : episodes) {
+        const auto next = episodes.find(episode + 1);
+        if (next == episodes.end()) continue;
+        ++pairs;
+        ordered_pairs += next->second > position;
+        const int next_video = truth.series[series][episode];
+        if (truth.videos[next_video].upload_time_s <=
+            watches[position]->time_s) {
+          ++pairs_out;
+          pairs_next += next->second == position + 1;
+        }
+      }
+    }
+  }
+  const double ordered = static_cast<double>(ordered_pairs) / pairs;
+  const double at_one = static_cast<double>(started_at_one) / started;
+  const double next = static_cast<double>(pairs_next) / pairs_out;
+  std::cout << truth.series.size() << " series, " << episode_watches
+            << " episode watches (of " << world().logs.watches.size()
+            << "); " << pairs << " (k, k+1) pairs watched by one user, "
+            << ordered << " in order; k+1 the very next watch when out: "
+            << next << "; series started at episode 1: " << at_one << "\n";
+  EXPECT_GT(pairs, 1000);
+  EXPECT_GT(ordered, 0.9);
+  EXPECT_GT(next, 0.7);
+  EXPECT_GT(at_one, 0.8);
+}
+
+// Most videos peak right after upload and decay: of a video's watches in
+// its first two weeks, a large share falls in its first three days.
+TEST_F(SmallWorldTest, VideosPeakRightAfterUploadAndDecay) {
+  const Logs& logs = world().logs;
+  const GroundTruth& truth = world().truth;
+  const int64_t start = world().options.start_time_s;
+  const int64_t end = start + world().options.num_days * kSecondsPerDay;
+  constexpr int kDays = 14;
+  constexpr int kEarlyDays = 3;
+  // Stand-alone and first episodes, never viral, with two weeks in the
+  // window after their upload.
+  auto eligible = [&](int v) {
+    const GroundTruth::Video& video = truth.videos[v];
+    return video.upload_time_s >= start &&
+           video.upload_time_s + kDays * kSecondsPerDay <= end &&
+           video.episode <= 1 && !video.viral;
+  };
+  std::vector<std::vector<int>> by_day(logs.videos.size(),
+                                       std::vector<int>(kDays, 0));
+  std::vector<int64_t> total_by_day(kDays, 0);
+  for (const WatchRecord& w : logs.watches) {
+    const int v = VideoIndex(w.video_id);
+    if (!eligible(v)) continue;
+    const int64_t day =
+        (w.time_s - truth.videos[v].upload_time_s) / kSecondsPerDay;
+    if (day < kDays) {
+      ++by_day[v][day];
+      ++total_by_day[day];
+    }
+  }
+  double share_sum = 0;
+  int videos = 0;
+  for (size_t v = 0; v < logs.videos.size(); ++v) {
+    int total = 0;
+    for (int n : by_day[v]) total += n;
+    if (total < 5) continue;
+    int early = 0;
+    for (int d = 0; d < kEarlyDays; ++d) early += by_day[v][d];
+    share_sum += static_cast<double>(early) / total;
+    ++videos;
+  }
+  const double mean_share = share_sum / videos;
+  std::cout << "mean share of a video's first-" << kDays
+            << "-day watches in its first " << kEarlyDays
+            << " days: " << mean_share << " over " << videos
+            << " videos (uniform: " << static_cast<double>(kEarlyDays) / kDays
+            << "); watches by day since upload:";
+  for (int64_t n : total_by_day) std::cout << " " << n;
+  std::cout << "\n";
+  EXPECT_GT(videos, 300);
+  EXPECT_GT(mean_share, 0.35);
+  EXPECT_EQ(std::max_element(total_by_day.begin(), total_by_day.end()),
+            total_by_day.begin());
+  EXPECT_GT(total_by_day[0], 2 * total_by_day[kDays / 2]);
+}
+
+// A few videos go viral: they take a share of all watches far above their
+// share of the catalogue, mostly while they are viral.
+TEST_F(SmallWorldTest, ViralVideosGetALargeShareOfWatches) {
+  const Logs& logs = world().logs;
+  const GroundTruth& truth = world().truth;
+  const int64_t end =
+      world().options.start_time_s + world().options.num_days * kSecondsPerDay;
+  int viral_videos = 0;
+  for (const GroundTruth::Video& v : truth.videos) viral_videos += v.viral;
+  int64_t viral_watches = 0;
+  int64_t during = 0;
+  for (const WatchRecord& w : logs.watches) {
+    const GroundTruth::Video& v = truth.videos[VideoIndex(w.video_id)];
+    if (!v.viral) continue;
+    ++viral_watches;
+    during += w.time_s >= v.viral_start_s && w.time_s < v.viral_end_s;
+  }
+  // Time (inside the window, after upload) that viral videos spent viral.
+  double viral_time = 0;
+  double available_time = 0;
+  const int64_t start = world().options.start_time_s;
+  for (const GroundTruth::Video& v : truth.videos) {
+    if (!v.viral) continue;
+    const int64_t from = std::max(start, v.upload_time_s);
+    available_time += static_cast<double>(end - from);
+    viral_time += static_cast<double>(
+        std::max<int64_t>(0, std::min(end, v.viral_end_s) - v.viral_start_s));
+  }
+  // Where the median viral video ranks by watches among all videos.
+  std::vector<int> watch_counts(logs.videos.size(), 0);
+  for (const WatchRecord& w : logs.watches) {
+    ++watch_counts[VideoIndex(w.video_id)];
+  }
+  std::vector<int> viral_counts;
+  for (size_t v = 0; v < logs.videos.size(); ++v) {
+    if (truth.videos[v].viral) viral_counts.push_back(watch_counts[v]);
+  }
+  ASSERT_FALSE(viral_counts.empty());
+  std::sort(viral_counts.begin(), viral_counts.end());
+  const int median_viral = viral_counts[viral_counts.size() / 2];
+  const double videos_above = static_cast<double>(std::count_if(
+      watch_counts.begin(), watch_counts.end(),
+      [&](int n) { return n > median_viral; }));
+  const double median_viral_top_share = videos_above / logs.videos.size();
+  const double catalogue_share =
+      static_cast<double>(viral_videos) / logs.videos.size();
+  const double watch_share =
+      static_cast<double>(viral_watches) / logs.watches.size();
+  const double during_share = static_cast<double>(during) / viral_watches;
+  const double time_share = viral_time / available_time;
+  std::cout << viral_videos << " viral videos (" << catalogue_share
+            << " of the catalogue) have " << watch_share
+            << " of all watches; " << during_share
+            << " of their watches fall in their viral period, which is "
+            << time_share << " of their time in the window; the median "
+            << "viral video (" << median_viral << " watches) is in the top "
+            << median_viral_top_share << " of videos by watches\n";
+  EXPECT_GE(viral_videos, 10);
+  EXPECT_GT(watch_share, 4 * catalogue_share);
+  EXPECT_LT(median_viral_top_share, 0.1);
+  EXPECT_GT(during_share, 3 * time_share);
+}
+
+// Clickbait is clicked more and watched less.
+TEST_F(SmallWorldTest, ClickbaitHasHigherCtrAndLowerWatchTimePerClick) {
+  const Logs& logs = world().logs;
+  const GroundTruth& truth = world().truth;
+  struct Tally {
+    int64_t shown = 0;
+    int64_t clicked = 0;
+    double watch_seconds = 0;
+    double watch_fraction = 0;
+  };
+  Tally tally[2];  // [clickbait]
+  for (const ImpressionRecord& row : logs.impressions) {
+    const int v = VideoIndex(row.video_id);
+    Tally& t = tally[truth.videos[v].clickbait];
+    ++t.shown;
+    if (!row.clicked) continue;
+    ++t.clicked;
+    t.watch_seconds += row.watch_seconds;
+    t.watch_fraction += row.watch_seconds / logs.videos[v].duration_s;
+  }
+  auto ctr = [](const Tally& t) {
+    return static_cast<double>(t.clicked) / t.shown;
+  };
+  auto seconds = [](const Tally& t) { return t.watch_seconds / t.clicked; };
+  auto fraction = [](const Tally& t) { return t.watch_fraction / t.clicked; };
+  std::cout << "clickbait: CTR " << ctr(tally[1]) << ", watch seconds per "
+            << "click " << seconds(tally[1]) << " (share of the video "
+            << fraction(tally[1]) << "); others: CTR " << ctr(tally[0])
+            << ", " << seconds(tally[0]) << " s (" << fraction(tally[0])
+            << ")\n";
+  EXPECT_GT(tally[1].clicked, 300);
+  EXPECT_GT(ctr(tally[1]), 1.3 * ctr(tally[0]));
+  EXPECT_LT(seconds(tally[1]), 0.8 * seconds(tally[0]));
+  EXPECT_LT(fraction(tally[1]), 0.8 * fraction(tally[0]));
+}
+
+// Activity is heavy-tailed: the top 1% of users make a large share of the
+// watches.
+TEST_F(SmallWorldTest, ActivityIsHeavyTailed) {
+  std::vector<int64_t> counts;
+  for (const auto& [user, watches] : world().watches_by_user) {
+    counts.push_back(static_cast<int64_t>(watches.size()));
+  }
+  std::sort(counts.rbegin(), counts.rend());
+  const size_t top = counts.size() / 100;
+  const int64_t total = std::accumulate(counts.begin(), counts.end(),
+                                        int64_t{0});
+  const int64_t top_total =
+      std::accumulate(counts.begin(), counts.begin() + top, int64_t{0});
+  const double share = static_cast<double>(top_total) / total;
+  std::cout << "the top 1% of users (" << top << ") make " << share
+            << " of the watches; watches per user: max " << counts.front()
+            << ", median " << counts[counts.size() / 2] << ", min "
+            << counts.back() << "\n";
+  EXPECT_GT(share, 0.08);
+}
+
+std::string ReadFileOrDie(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << path;
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+const char* const kTruthFiles[] = {kTruthTopicsFileName,
+                                   kTruthUserInterestsFileName,
+                                   kTruthVideosFileName};
+
+// Every row of `logs` as text, page IDs left out, sorted.
+std::vector<std::string> SortedRows(const Logs& logs) {
+  Logs copy = logs;
+  for (ImpressionRecord& row : copy.impressions) row.page_id.clear();
+  std::vector<std::string> rows = absl::StrSplit(Fingerprint(copy), '\n');
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+TEST_F(SmallWorldTest, StreamWorldWritesTheSameWorldAndTruth) {
+  const std::string dir = ::testing::TempDir() + "/streamed_world";
+  std::filesystem::remove_all(dir);
+  absl::StatusOr<WorldStats> stats =
+      StreamWorld(world().options, dir, /*truth_dir=*/dir);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  const Logs& logs = world().logs;
+  EXPECT_EQ(stats->videos, logs.videos.size());
+  EXPECT_EQ(stats->users, logs.users.size());
+  EXPECT_EQ(stats->watches, logs.watches.size());
+  EXPECT_EQ(stats->searches, logs.searches.size());
+  EXPECT_EQ(stats->impressions, logs.impressions.size());
+  EXPECT_EQ(stats->series, world().truth.series.size());
+
+  absl::StatusOr<Logs> read = ReadLogs(dir);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_TRUE(SortedRows(*read) == SortedRows(logs));
+  // Videos and users come in the same order both ways: same bytes.
+  const std::string written = ::testing::TempDir() + "/written_world";
+  std::filesystem::remove_all(written);
+  ASSERT_TRUE(WriteLogs(written, logs).ok());
+  for (const char* file : {kVideosFileName, kUsersFileName}) {
+    EXPECT_TRUE(ReadFileOrDie(dir + "/" + file) ==
+                ReadFileOrDie(written + "/" + file))
+        << file << " differs";
+  }
+  // Users in ID order; each user's watches in time order.
+  for (size_t i = 1; i < read->watches.size(); ++i) {
+    const WatchRecord& a = read->watches[i - 1];
+    const WatchRecord& b = read->watches[i];
+    ASSERT_TRUE(a.user_id < b.user_id ||
+                (a.user_id == b.user_id && a.time_s < b.time_s))
+        << "watches[" << i << "]";
+  }
+
+  const std::string truth_dir = ::testing::TempDir() + "/written_truth";
+  std::filesystem::remove_all(truth_dir);
+  ASSERT_TRUE(WriteGroundTruth(truth_dir, logs, world().truth).ok());
+  for (const char* file : kTruthFiles) {
+    EXPECT_TRUE(ReadFileOrDie(dir + "/" + file) ==
+                ReadFileOrDie(truth_dir + "/" + file))
+        << file << " differs";
+  }
+}
+
+// Rows of a CSV file without quoted fields, header first.
+std::vector<std::vector<std::string>> ReadSimpleCsv(const std::string& path) {
+  std::vector<std::vector<std::string>> rows;
+  for (absl::string_view line :
+       absl::StrSplit(ReadFileOrDie(path), '\n', absl::SkipEmpty())) {
+    rows.push_back(absl::StrSplit(line, ','));
+  }
+  return rows;
+}
+
+TEST_F(SmallWorldTest, GroundTruthFilesDescribeTheWorld) {
+  const Logs& logs = world().logs;
+  const GroundTruth& truth = world().truth;
+  const std::string dir = ::testing::TempDir() + "/truth";
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(WriteGroundTruth(dir, logs, truth).ok());
+
+  const auto topics = ReadSimpleCsv(dir + "/" + kTruthTopicsFileName);
+  ASSERT_EQ(topics.size(), truth.topics.size() + 1);
+  EXPECT_EQ(topics[0], std::vector<std::string>({"topic", "words"}));
+  EXPECT_EQ(topics[1][0], truth.topics[0].name);
+  EXPECT_EQ(topics[1][1], absl::StrJoin(truth.topics[0].words, " "));
+
+  const auto videos = ReadSimpleCsv(dir + "/" + kTruthVideosFileName);
+  ASSERT_EQ(videos.size(), logs.videos.size() + 1);
+  EXPECT_EQ(absl::StrJoin(videos[0], ","),
+            "video_id,topic,quality,attractiveness,clickbait,base_popularity,"
+            "series_id,episode,viral,viral_start_s,viral_end_s");
+  for (size_t v = 0; v < logs.videos.size(); ++v) {
+    const std::vector<std::string>& row = videos[v + 1];
+    const GroundTruth::Video& video = truth.videos[v];
+    ASSERT_EQ(row.size(), 11);
+    EXPECT_EQ(row[0], logs.videos[v].video_id);
+    EXPECT_EQ(row[1], truth.topics[video.topic].name);
+    EXPECT_NEAR(std::stod(row[2]), video.quality, 1e-6);
+    EXPECT_NEAR(std::stod(row[3]), video.attractiveness, 1e-6);
+    EXPECT_EQ(row[4], video.clickbait ? "1" : "0");
+    EXPECT_EQ(row[6].empty(), video.series < 0);
+    EXPECT_EQ(row[7], absl::StrCat(video.episode));
+    EXPECT_EQ(row[8], video.viral ? "1" : "0");
+    EXPECT_EQ(row[9], absl::StrCat(video.viral_start_s));
+  }
+  EXPECT_EQ(videos[truth.series[3][0] + 1][6], "s00003");
+
+  const auto interests =
+      ReadSimpleCsv(dir + "/" + kTruthUserInterestsFileName);
+  EXPECT_EQ(absl::StrJoin(interests[0], ","),
+            "user_id,topic,weight,favourite_rank");
+  std::map<std::string, double> weight_sum;
+  std::map<std::string, std::string> top_topic;
+  for (size_t i = 1; i < interests.size(); ++i) {
+    weight_sum[interests[i][0]] += std::stod(interests[i][2]);
+    if (interests[i][3] == "1") top_topic[interests[i][0]] = interests[i][1];
+  }
+  ASSERT_EQ(weight_sum.size(), logs.users.size());
+  for (size_t u = 0; u < logs.users.size(); ++u) {
+    const std::string& id = logs.users[u].user_id;
+    EXPECT_NEAR(weight_sum[id], 1.0, 1e-5) << id;
+    EXPECT_EQ(top_topic[id],
+              truth.topics[truth.users[u].favourite_topics[0]].name);
+  }
+}
+
 TEST(WorldTest, PresetsAndInvalidOptions) {
   EXPECT_EQ(WorldOptionsForPreset("small")->num_users, 2000);
   EXPECT_EQ(WorldOptionsForPreset("tiny")->num_users, 200);
   EXPECT_EQ(WorldOptionsForPreset("medium")->num_users, 20000);
+  EXPECT_EQ(WorldOptionsForPreset("large")->num_users, 1000000);
+  EXPECT_EQ(WorldOptionsForPreset("large")->num_videos, 1000000);
+  EXPECT_TRUE(ValidateWorldOptions(LargeWorldOptions()).ok());
   EXPECT_THAT(WorldOptionsForPreset("huge").status().message(),
               HasSubstr("unknown world preset \"huge\""));
 
@@ -412,6 +802,15 @@ TEST(WorldTest, PresetsAndInvalidOptions) {
   options.search_probability = 1.5;
   EXPECT_THAT(GenerateWorld(options).status().message(),
               HasSubstr("search_probability is 1.5; it must be in [0, 1]"));
+
+  options = TinyWorldOptions();
+  options.max_series_episodes = 1;
+  EXPECT_THAT(GenerateWorld(options).status().message(),
+              HasSubstr("max_series_episodes is 1; it must be >= 3"));
+  EXPECT_EQ(StreamWorld(options, ::testing::TempDir() + "/invalid")
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(WorldTest, TinyAndOddWorldsAreValid) {
@@ -436,6 +835,17 @@ TEST(WorldTest, TinyAndOddWorldsAreValid) {
   ASSERT_TRUE(logs.ok()) << logs.status();
   EXPECT_TRUE(ValidateLogs(*logs).ok()) << ValidateLogs(*logs);
   EXPECT_EQ(truth.topics[39].name, "topic40");
+
+  // Everything in series, everything viral, no evergreen popularity.
+  odd = TinyWorldOptions();
+  odd.series_fraction = 0.99;
+  odd.viral_fraction = 1;
+  odd.evergreen_popularity = 0;
+  odd.clickbait_fraction = 1;
+  logs = GenerateWorld(odd, &truth);
+  ASSERT_TRUE(logs.ok()) << logs.status();
+  EXPECT_TRUE(ValidateLogs(*logs).ok()) << ValidateLogs(*logs);
+  EXPECT_GT(truth.series.size(), 10);
 }
 
 }  // namespace
