@@ -437,11 +437,14 @@ class CrossChecker {
     absl::Status status = FirstError([&] { return CheckUser(r.user_id); },
                                      [&] { return CheckVideo(r.video_id); });
     if (!status.ok()) return status;
-    auto [it, inserted] = pages_.try_emplace(r.page_id);
-    Page& page = it->second;
-    if (inserted) {
+    // Rows of a page are adjacent, so only the current page is remembered
+    // and memory stays bounded however many pages a file holds.
+    Page& page = page_;
+    if (page.page_id != r.page_id) {
+      page.page_id = r.page_id;
       page.user_id = r.user_id;
       page.time_s = r.time_s;
+      page.positions.clear();
     } else if (page.user_id != r.user_id || page.time_s != r.time_s) {
       return ColumnError(
           "page_id",
@@ -462,6 +465,7 @@ class CrossChecker {
 
  private:
   struct Page {
+    std::string page_id;
     std::string user_id;
     int64_t time_s = 0;
     absl::flat_hash_set<int32_t> positions;
@@ -486,7 +490,8 @@ class CrossChecker {
 
   absl::flat_hash_set<std::string> video_ids_;
   absl::flat_hash_set<std::string> user_ids_;
-  absl::flat_hash_map<std::string, Page> pages_;
+  // The page of the last impression row.
+  Page page_;
 };
 
 // ---------------------------------------------------------------------------

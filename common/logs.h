@@ -158,8 +158,7 @@ absl::Status WriteVideos(const std::string& path,
 // videos.csv and users.csv (the catalogue and the user table, which every
 // other row references) are loaded by `Open`; watches, searches and
 // impressions are streamed to callbacks in file order, a block of the file
-// at a time, with every check `ReadLogs` makes. (The impression check that
-// a page's rows agree keeps one small entry per page.) Not thread-safe.
+// at a time, with every check `ReadLogs` makes. Not thread-safe.
 class LogStreamReader {
  public:
   // NotFoundError if videos.csv is absent; users.csv may be absent.
