@@ -110,7 +110,7 @@ torch::Tensor CandidateNetImpl::UserVectors(const CandidateBatch& batch) {
   return x;
 }
 
-torch::Tensor CandidateNetImpl::SampledSoftmaxLoss(
+torch::Tensor CandidateNetImpl::SampledLogits(
     const torch::Tensor& user_vectors, const torch::Tensor& labels,
     const torch::Tensor& sampled, const torch::Tensor& log_q_labels,
     const torch::Tensor& log_q_sampled, bool logq_correction) {
@@ -125,8 +125,16 @@ torch::Tensor CandidateNetImpl::SampledSoftmaxLoss(
     neg = neg - log_q_sampled.unsqueeze(0);
   }
   torch::Tensor hits = labels.unsqueeze(1) == sampled.unsqueeze(0);
-  neg = neg.masked_fill(hits, -1e9);
-  torch::Tensor logits = torch::cat({pos.unsqueeze(1), neg}, 1);
+  neg = neg.masked_fill(hits, kMaskedLogit);
+  return torch::cat({pos.unsqueeze(1), neg}, 1);
+}
+
+torch::Tensor CandidateNetImpl::SampledSoftmaxLoss(
+    const torch::Tensor& user_vectors, const torch::Tensor& labels,
+    const torch::Tensor& sampled, const torch::Tensor& log_q_labels,
+    const torch::Tensor& log_q_sampled, bool logq_correction) {
+  torch::Tensor logits = SampledLogits(user_vectors, labels, sampled, log_q_labels,
+                                       log_q_sampled, logq_correction);
   return torch::nn::functional::cross_entropy(
       logits, torch::zeros({logits.size(0)}, torch::kLong));
 }

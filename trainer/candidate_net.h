@@ -17,6 +17,9 @@
 
 namespace recsys {
 
+// The logit given to sampled negatives that equal the example's label.
+inline constexpr float kMaskedLogit = -1e9f;
+
 struct CandidateNetOptions {
   int64_t num_videos = 0;
   int64_t num_tokens = 0;
@@ -50,11 +53,22 @@ class CandidateNetImpl : public torch::nn::Module {
   // The user vectors `u`, [B, output_dim].
   torch::Tensor UserVectors(const CandidateBatch& batch);
 
-  // Sampled softmax loss (mean over the batch). `labels` [B] and `sampled`
+  // The sampled softmax's logits, [B, 1 + S]: column 0 the label, then the
+  // sampled negatives (see `SampledSoftmaxLoss`).
+  torch::Tensor SampledLogits(const torch::Tensor& user_vectors,
+                              const torch::Tensor& labels,
+                              const torch::Tensor& sampled,
+                              const torch::Tensor& log_q_labels,
+                              const torch::Tensor& log_q_sampled,
+                              bool logq_correction);
+
+  // Sampled softmax loss (mean over the batch): cross-entropy of
+  // `SampledLogits` with the label in column 0. `labels` [B] and `sampled`
   // [S] are video indices; `log_q_labels` / `log_q_sampled` are log of each
   // one's expected count among the S draws (log S + log Q(j)). With
   // `logq_correction`, those are subtracted from the logits; sampled
-  // negatives equal to the example's label ("accidental hits") are masked.
+  // negatives equal to the example's label ("accidental hits") are masked to
+  // `kMaskedLogit`.
   torch::Tensor SampledSoftmaxLoss(const torch::Tensor& user_vectors,
                                    const torch::Tensor& labels,
                                    const torch::Tensor& sampled,

@@ -26,6 +26,7 @@
 #include "common/user_context.h"
 #include "common/vocabulary.h"
 #include "trainer/candidate_net.h"
+#include "trainer/examples.h"
 #include "trainer/ranking_net.h"
 
 namespace recsys {
@@ -43,10 +44,6 @@ struct Prepared {
   absl::flat_hash_map<std::string, int64_t> video_counts;  // training watches
 };
 
-struct CandidateExample {
-  CandidateFeatures features;
-  int32_t label = 0;
-};
 
 struct Sampler {
   torch::Tensor probs;  // [V]
@@ -103,46 +100,10 @@ Prepared Prepare(const Logs& logs, const TrainerOptions& options) {
 
 CandidateFeatureOptions FeatureOptions() { return CandidateFeatureOptions(); }
 
-float ExampleAge(const Prepared& p, int64_t time_s, float scale_days) {
-  return static_cast<float>(p.window_end_s - time_s) / kSecondsPerDay / scale_days;
-}
-
 float ExampleAgeScaleDays(const Logs& logs, const Prepared& p) {
   int64_t start = p.window_end_s;
   for (const WatchRecord& w : logs.watches) start = std::min(start, w.time_s);
   return std::max(1.0f, static_cast<float>(p.window_end_s - start) / kSecondsPerDay);
-}
-
-// Rollback examples: each label is a training watch, its inputs everything
-// the user did strictly before it; at most `max_examples_per_user` per user.
-std::vector<CandidateExample> MakeCandidateExamples(const Prepared& p,
-                                                    const TrainerOptions& options,
-                                                    float scale_days,
-                                                    std::mt19937_64& rng) {
-  absl::flat_hash_map<std::string, std::vector<const WatchRecord*>> by_user;
-  for (const WatchRecord* w : p.train_watches) by_user[w->user_id].push_back(w);
-  CandidateVocabularies vocabs{&p.videos, &p.tokens, &p.regions, &p.devices};
-  std::vector<CandidateExample> examples;
-  for (const std::string& user : p.histories.user_ids()) {
-    auto it = by_user.find(user);
-    if (it == by_user.end()) continue;
-    std::vector<const WatchRecord*> labels = it->second;
-    if (options.max_examples_per_user > 0 &&
-        static_cast<int>(labels.size()) > options.max_examples_per_user) {
-      std::shuffle(labels.begin(), labels.end(), rng);
-      labels.resize(options.max_examples_per_user);
-    }
-    for (const WatchRecord* w : labels) {
-      int32_t label = p.videos.Lookup(w->video_id);
-      if (label == Vocabulary::kOov) continue;
-      UserContext context = *p.histories.ContextAt(user, w->time_s);
-      examples.push_back(
-          {ExtractCandidateFeatures(context, vocabs, FeatureOptions(),
-                                    ExampleAge(p, w->time_s, scale_days)),
-           label});
-    }
-  }
-  return examples;
 }
 
 Sampler MakeSampler(const Prepared& p, const TrainerOptions& options) {
@@ -521,8 +482,15 @@ absl::StatusOr<TrainerReport> Train(const Logs& logs, const TrainerOptions& opti
   const float scale_days = ExampleAgeScaleDays(logs, p);
 
   // --- Candidate generation -------------------------------------------------
-  std::vector<CandidateExample> examples =
-      MakeCandidateExamples(p, options, scale_days, rng);
+  ExampleOptions example_options;
+  example_options.max_examples_per_user = options.max_examples_per_user;
+  example_options.features = FeatureOptions();
+  example_options.window_end_s = p.window_end_s;
+  example_options.age_scale_days = scale_days;
+  std::vector<CandidateExample> examples = MakeRollbackExamples(
+      p.histories, p.train_watches,
+      CandidateVocabularies{&p.videos, &p.tokens, &p.regions, &p.devices},
+      example_options, rng);
   std::fprintf(stderr,
                "candidate generation: %zu examples, %d videos, %d search tokens\n",
                examples.size(), p.videos.size(), p.tokens.size());

@@ -1,0 +1,40 @@
+#include "trainer/examples.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_map.h"
+
+namespace recsys {
+
+std::vector<CandidateExample> MakeRollbackExamples(
+    const UserHistories& histories, const std::vector<const WatchRecord*>& labels,
+    const CandidateVocabularies& vocabs, const ExampleOptions& options,
+    std::mt19937_64& rng) {
+  absl::flat_hash_map<std::string, std::vector<const WatchRecord*>> by_user;
+  for (const WatchRecord* w : labels) by_user[w->user_id].push_back(w);
+  std::vector<CandidateExample> examples;
+  for (const std::string& user : histories.user_ids()) {
+    auto it = by_user.find(user);
+    if (it == by_user.end()) continue;
+    std::vector<const WatchRecord*> chosen = it->second;
+    if (options.max_examples_per_user > 0 &&
+        static_cast<int>(chosen.size()) > options.max_examples_per_user) {
+      std::shuffle(chosen.begin(), chosen.end(), rng);
+      chosen.resize(options.max_examples_per_user);
+    }
+    for (const WatchRecord* w : chosen) {
+      int32_t label = vocabs.videos->Lookup(w->video_id);
+      if (label == Vocabulary::kOov) continue;
+      absl::StatusOr<UserContext> context = histories.ContextAt(user, w->time_s);
+      if (!context.ok()) continue;
+      const float age = static_cast<float>(options.window_end_s - w->time_s) /
+                        kSecondsPerDay / options.age_scale_days;
+      examples.push_back(
+          {ExtractCandidateFeatures(*context, vocabs, options.features, age), label,
+           w->time_s});
+    }
+  }
+  return examples;
+}
+
+}  // namespace recsys

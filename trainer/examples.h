@@ -1,0 +1,46 @@
+#ifndef RECSYS_TRAINER_EXAMPLES_H_
+#define RECSYS_TRAINER_EXAMPLES_H_
+
+// Candidate-generation training examples (paper section 3.4): every label is
+// a watch, and its inputs are what the user did strictly before it
+// ("rollback", never a random hold-out that leaks the future), built
+// through the same `UserContext` and feature code the services use. A fixed
+// maximum of examples per user keeps heavy users from dominating the loss.
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/features.h"
+#include "common/logs.h"
+#include "common/user_context.h"
+
+namespace recsys {
+
+struct CandidateExample {
+  CandidateFeatures features;
+  // The label's index in the video vocabulary.
+  int32_t label = 0;
+  int64_t label_time_s = 0;
+};
+
+struct ExampleOptions {
+  // At most this many examples per user, chosen at random (<= 0: all).
+  int max_examples_per_user = 100;
+  CandidateFeatureOptions features;
+  // Example age = (window_end_s - label time) / (86400 * age_scale_days).
+  int64_t window_end_s = 0;
+  float age_scale_days = 1;
+};
+
+// One example per label watch (labels whose video is out of vocabulary are
+// skipped), users in `histories.user_ids()` order. Deterministic given `rng`.
+std::vector<CandidateExample> MakeRollbackExamples(
+    const UserHistories& histories, const std::vector<const WatchRecord*>& labels,
+    const CandidateVocabularies& vocabs, const ExampleOptions& options,
+    std::mt19937_64& rng);
+
+}  // namespace recsys
+
+#endif  // RECSYS_TRAINER_EXAMPLES_H_

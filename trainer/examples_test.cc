@@ -1,0 +1,106 @@
+#include "trainer/examples.h"
+
+#include <algorithm>
+#include <random>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "absl/container/flat_hash_map.h"
+#include "common/vocabulary.h"
+
+namespace recsys {
+namespace {
+
+// Two users; every watch is of a distinct video at a distinct time, with
+// a tie in time to check "strictly before".
+struct Fixture {
+  Logs logs;
+  Vocabulary videos, tokens, regions, devices;
+  UserHistories histories;
+  std::vector<const WatchRecord*> labels;
+
+  Fixture() {
+    std::vector<std::string> ids;
+    for (int u = 0; u < 2; ++u) {
+      for (int i = 0; i < 30; ++i) {
+        std::string v = "v" + std::to_string(u * 100 + i);
+        ids.push_back(v);
+        // Watches 10 and 11 share a time.
+        int64_t t = 1000 + (i == 11 ? 10 : i) * 100;
+        logs.watches.push_back({"u" + std::to_string(u), v, t, 10});
+      }
+    }
+    videos = *Vocabulary::FromValues(ids);
+    tokens = *Vocabulary::FromValues({});
+    regions = *Vocabulary::FromValues({});
+    devices = *Vocabulary::FromValues({});
+    histories = UserHistories::Build(logs);
+    for (const WatchRecord& w : logs.watches) labels.push_back(&w);
+  }
+
+  CandidateVocabularies vocabs() const {
+    return {&videos, &tokens, &regions, &devices};
+  }
+};
+
+TEST(RollbackExamplesTest, InputsAreOnlyEventsStrictlyBeforeTheLabel) {
+  Fixture f;
+  absl::flat_hash_map<std::string, int64_t> time_of;
+  for (const WatchRecord& w : f.logs.watches) time_of[w.video_id] = w.time_s;
+  std::mt19937_64 rng(1);
+  ExampleOptions options;
+  options.max_examples_per_user = 0;
+  std::vector<CandidateExample> examples =
+      MakeRollbackExamples(f.histories, f.labels, f.vocabs(), options, rng);
+  ASSERT_EQ(examples.size(), 60u);
+  int compared = 0;
+  for (const CandidateExample& e : examples) {
+    for (int32_t id : e.features.watch_ids) {
+      EXPECT_LT(time_of[f.videos.value(id)], e.label_time_s)
+          << "input watch at or after the label's time";
+      EXPECT_NE(id, e.label);
+      ++compared;
+    }
+  }
+  EXPECT_GT(compared, 500);
+  // The example at the tied time sees neither of the two tied watches.
+  for (const CandidateExample& e : examples) {
+    if (f.videos.value(e.label) == "v10" || f.videos.value(e.label) == "v11") {
+      EXPECT_EQ(e.features.watch_ids.size(), 10u);
+    }
+  }
+}
+
+TEST(RollbackExamplesTest, NeverMoreThanTheCapPerUser) {
+  Fixture f;
+  std::mt19937_64 rng(1);
+  ExampleOptions options;
+  options.max_examples_per_user = 7;
+  std::vector<CandidateExample> examples =
+      MakeRollbackExamples(f.histories, f.labels, f.vocabs(), options, rng);
+  absl::flat_hash_map<std::string, int> per_user;
+  for (const CandidateExample& e : examples) {
+    // u0 watched v0..v29, u1 v100..v129.
+    ++per_user[std::stoi(f.videos.value(e.label).substr(1)) >= 100 ? "u1" : "u0"];
+  }
+  ASSERT_EQ(examples.size(), 14u);
+  for (const auto& [user, n] : per_user) EXPECT_LE(n, 7) << user;
+}
+
+TEST(RollbackExamplesTest, ExampleAgeCountsBackFromTheWindowEnd) {
+  Fixture f;
+  std::mt19937_64 rng(1);
+  ExampleOptions options;
+  options.window_end_s = 1000 + 2 * kSecondsPerDay;
+  options.age_scale_days = 4;
+  std::vector<CandidateExample> examples =
+      MakeRollbackExamples(f.histories, f.labels, f.vocabs(), options, rng);
+  for (const CandidateExample& e : examples) {
+    EXPECT_FLOAT_EQ(e.features.dense[kExampleAge],
+                    (options.window_end_s - e.label_time_s) / 86400.0f / 4);
+  }
+}
+
+}  // namespace
+}  // namespace recsys
