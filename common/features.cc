@@ -57,6 +57,7 @@ CandidateFeatures ExtractCandidateFeatures(const UserContext& context,
   begin = searches.size() > static_cast<size_t>(options.max_searches)
               ? searches.size() - options.max_searches
               : 0;
+  if (!options.use_searches) begin = searches.size();
   // Most recent searches first, so the token cap drops the oldest.
   for (size_t i = searches.size(); i > begin; --i) {
     for (const std::string& token :
@@ -69,6 +70,8 @@ CandidateFeatures ExtractCandidateFeatures(const UserContext& context,
   // An unordered bag: order carries no information the model may use.
   std::sort(f.token_ids.begin(), f.token_ids.end());
 
+  f.dense[kExampleAge] = options.use_example_age ? example_age : 0.0f;
+  if (!options.use_demographics) return f;
   const Demographics& d = context.demographics();
   f.region = vocabs.regions->Lookup(d.region());
   f.device = vocabs.devices->Lookup(d.device());
@@ -78,7 +81,6 @@ CandidateFeatures ExtractCandidateFeatures(const UserContext& context,
   f.dense[kAge] = std::clamp(d.age() / 100.0f, 0.0f, 1.0f);
   f.dense[kAgeKnown] = d.age() > 0 ? 1.0f : 0.0f;
   f.dense[kLoggedIn] = d.logged_in() ? 1.0f : 0.0f;
-  f.dense[kExampleAge] = example_age;
   return f;
 }
 

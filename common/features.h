@@ -42,6 +42,12 @@ struct CandidateFeatureOptions {
   int max_searches = 50;
   // Cap on search tokens (unigrams and bigrams of those searches).
   int max_tokens = 200;
+  // Feature groups beyond the watch history (the paper's figure 6 adds them
+  // one by one). A disabled group reads as empty / zero, in training and at
+  // serving alike (the bundle records which groups a model uses).
+  bool use_searches = true;
+  bool use_example_age = true;
+  bool use_demographics = true;
 };
 
 // Dense inputs of the candidate tower, in this order.

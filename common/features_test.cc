@@ -22,6 +22,7 @@ using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::FloatEq;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::UnorderedElementsAre;
 
 constexpr int64_t kDay = kSecondsPerDay;
@@ -210,6 +211,36 @@ TEST_F(CandidateFeaturesTest, EmptyContextIsAColdStartUser) {
   EXPECT_EQ(f.device, Vocabulary::kOov);
   EXPECT_THAT(f.dense, ElementsAre(FloatEq(0.5f), FloatEq(0.0f), FloatEq(0.0f),
                                    FloatEq(0.0f), FloatEq(0.0f)));
+}
+
+TEST_F(CandidateFeaturesTest, DisabledFeatureGroupsReadAsEmptyOrZero) {
+  UserContext c;
+  Watch* w = c.add_watches();
+  w->set_video_id("v1");
+  w->set_time_s(10);
+  SearchQuery* q = c.add_searches();
+  q->set_query("funny dog");
+  q->set_time_s(11);
+  c.mutable_demographics()->set_region("DE");
+  c.mutable_demographics()->set_device("tv");
+  c.mutable_demographics()->set_gender(GENDER_MALE);
+  c.mutable_demographics()->set_age(40);
+  c.mutable_demographics()->set_logged_in(true);
+  options_.use_searches = false;
+  options_.use_example_age = false;
+  options_.use_demographics = false;
+  CandidateFeatures f = Extract(c, 3.0f);
+  EXPECT_THAT(f.watch_ids, ElementsAre(videos_.Lookup("v1")));
+  EXPECT_THAT(f.token_ids, IsEmpty());
+  EXPECT_EQ(f.region, Vocabulary::kOov);
+  EXPECT_EQ(f.device, Vocabulary::kOov);
+  EXPECT_THAT(f.dense, ElementsAre(FloatEq(0.0f), FloatEq(0.0f), FloatEq(0.0f),
+                                   FloatEq(0.0f), FloatEq(0.0f)));
+  options_.use_searches = true;
+  options_.use_example_age = true;
+  f = Extract(c, 3.0f);
+  EXPECT_THAT(f.token_ids, Not(IsEmpty()));
+  EXPECT_FLOAT_EQ(f.dense[kExampleAge], 3.0f);
 }
 
 TEST(RequestTimeTest, ZeroMeansNow) {

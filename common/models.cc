@@ -105,6 +105,18 @@ absl::StatusOr<std::unique_ptr<CandidateModel>> CandidateModel::Load(
   RECSYS_ASSIGN_OR_RETURN(m->devices_, bundle.ReadVocabulary(kDeviceVocab));
   m->options_.max_watches = spec.max_watches();
   m->options_.max_searches = spec.max_searches();
+  for (const std::string& group : spec.disabled_feature_groups()) {
+    if (group == "searches") {
+      m->options_.use_searches = false;
+    } else if (group == "example_age") {
+      m->options_.use_example_age = false;
+    } else if (group == "demographics") {
+      m->options_.use_demographics = false;
+    } else {
+      return absl::DataLossError(absl::StrCat("unknown feature group '", group,
+                                              "' in the candidate model spec"));
+    }
+  }
   m->serving_example_age_ =
       spec.example_age_scale_days() > 0
           ? spec.serving_example_age_days() / spec.example_age_scale_days()

@@ -98,7 +98,15 @@ Prepared Prepare(const Logs& logs, const TrainerOptions& options) {
   return p;
 }
 
-CandidateFeatureOptions FeatureOptions() { return CandidateFeatureOptions(); }
+CandidateFeatureOptions FeatureOptions(const TrainerOptions& options) {
+  CandidateFeatureOptions f;
+  for (const std::string& group : options.disabled_feature_groups) {
+    if (group == "searches") f.use_searches = false;
+    if (group == "example_age") f.use_example_age = false;
+    if (group == "demographics") f.use_demographics = false;
+  }
+  return f;
+}
 
 float ExampleAgeScaleDays(const Logs& logs, const Prepared& p) {
   int64_t start = p.window_end_s;
@@ -120,6 +128,16 @@ Sampler MakeSampler(const Prepared& p, const TrainerOptions& options) {
   s.probs = s.probs / s.probs.sum();
   s.log_q = torch::log(s.probs * static_cast<float>(s.num_samples));
   return s;
+}
+
+// A sparse gradient with no rows (every index in the batch was the padding
+// row) has a degenerate shape that libtorch 1.13's Adagrad rejects; such a
+// gradient changes nothing, so it is dropped before the step.
+void DropEmptySparseGradients(torch::nn::Module& module) {
+  for (torch::Tensor& p : module.parameters()) {
+    const torch::Tensor& g = p.grad();
+    if (g.defined() && g.is_sparse() && g._nnz() == 0) p.mutable_grad() = torch::Tensor();
+  }
 }
 
 template <typename T>
@@ -167,6 +185,7 @@ void TrainCandidateNet(CandidateNet& net, const std::vector<CandidateExample>& e
           sampler.log_q.index_select(0, label_t),
           sampler.log_q.index_select(0, sampled), options.logq_correction);
       loss.backward();
+      DropEmptySparseGradients(*net);
       optimizer.step();
       loss_sum += loss.item<double>() * rows.size();
       done += rows.size();
@@ -358,6 +377,7 @@ void TrainRankingNet(RankingNet& net, const std::vector<RankingExampleInputs>& r
       torch::Tensor loss = WeightedLogisticLoss(
           net->Logits(batch), torch::tensor(clicked), torch::tensor(weights));
       loss.backward();
+      DropEmptySparseGradients(*net);
       optimizer.step();
       loss_sum += loss.item<double>() * batch_inputs.size();
       done += batch_inputs.size();
@@ -466,6 +486,13 @@ absl::StatusOr<TrainerReport> Train(const Logs& logs, const TrainerOptions& opti
   if (logs.watches.empty()) {
     return absl::InvalidArgumentError("the logs hold no watches: nothing to train on");
   }
+  for (const std::string& group : options.disabled_feature_groups) {
+    if (group != "searches" && group != "example_age" && group != "demographics") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown feature group '", group,
+          "': use searches, example_age or demographics"));
+    }
+  }
   if (options.objective != "watch_time" && options.objective != "ctr") {
     return absl::InvalidArgumentError(absl::StrCat(
         "objective must be 'watch_time' or 'ctr', got '", options.objective, "'"));
@@ -484,7 +511,7 @@ absl::StatusOr<TrainerReport> Train(const Logs& logs, const TrainerOptions& opti
   // --- Candidate generation -------------------------------------------------
   ExampleOptions example_options;
   example_options.max_examples_per_user = options.max_examples_per_user;
-  example_options.features = FeatureOptions();
+  example_options.features = FeatureOptions(options);
   example_options.window_end_s = p.window_end_s;
   example_options.age_scale_days = scale_days;
   std::vector<CandidateExample> examples = MakeRollbackExamples(
@@ -520,8 +547,11 @@ absl::StatusOr<TrainerReport> Train(const Logs& logs, const TrainerOptions& opti
   for (int h : cn.hidden_layers) cspec->add_hidden_layers(h);
   cspec->set_region_dim(cn.region_dim);
   cspec->set_device_dim(cn.device_dim);
-  cspec->set_max_watches(FeatureOptions().max_watches);
-  cspec->set_max_searches(FeatureOptions().max_searches);
+  cspec->set_max_watches(example_options.features.max_watches);
+  cspec->set_max_searches(example_options.features.max_searches);
+  for (const std::string& group : options.disabled_feature_groups) {
+    cspec->add_disabled_feature_groups(group);
+  }
   cspec->set_serving_example_age_days(options.serving_example_age_days);
   cspec->set_example_age_scale_days(scale_days);
   RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kVideoVocab, p.videos));

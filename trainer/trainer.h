@@ -46,6 +46,9 @@ struct TrainerOptions {
   float candidate_learning_rate = 0.08f;
   // Example age fed at serving time, days.
   float serving_example_age_days = 0;
+  // Feature groups left out of the candidate model: any of "searches",
+  // "example_age", "demographics" (watches are always in).
+  std::vector<std::string> disabled_feature_groups;
 
   // Retrieval.
   std::string ann_factory = "auto";

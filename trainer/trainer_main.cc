@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -43,6 +44,8 @@ ABSL_FLAG(double, sampling_alpha, 0.75,
 ABSL_FLAG(bool, logq, true, "Subtract log Q(j) from sampled logits (logQ correction).");
 ABSL_FLAG(double, candidate_lr, 0.08, "Candidate model Adagrad learning rate.");
 ABSL_FLAG(double, serving_example_age_days, 0, "Example age fed at serving time, days.");
+ABSL_FLAG(std::string, features, "watches,searches,example_age,demographics",
+          "Candidate model feature groups, comma-separated; watches are required.");
 ABSL_FLAG(std::string, ann_factory, "auto",
           "FAISS index: auto, Flat, IVF<n>,Flat or HNSW<M>.");
 ABSL_FLAG(int, num_candidates, 200, "Candidates the service retrieves (ANN recall is measured at it).");
@@ -143,6 +146,29 @@ int main(int argc, char** argv) {
   options.use_powers = absl::GetFlag(FLAGS_use_powers);
   options.objective = absl::GetFlag(FLAGS_objective);
   options.holdout_days = absl::GetFlag(FLAGS_holdout_days);
+  {
+    std::vector<std::string> groups =
+        absl::StrSplit(absl::GetFlag(FLAGS_features), ',', absl::SkipWhitespace());
+    bool has_watches = false;
+    for (const std::string& g : groups) {
+      if (g == "watches") {
+        has_watches = true;
+      } else if (g != "searches" && g != "example_age" && g != "demographics") {
+        std::fprintf(stderr, "trainer: unknown feature group '%s' in --features: use "
+                             "watches, searches, example_age, demographics\n", g.c_str());
+        return 2;
+      }
+    }
+    if (!has_watches) {
+      std::fprintf(stderr, "trainer: --features must include watches\n");
+      return 2;
+    }
+    for (const char* g : {"searches", "example_age", "demographics"}) {
+      if (std::find(groups.begin(), groups.end(), g) == groups.end()) {
+        options.disabled_feature_groups.push_back(g);
+      }
+    }
+  }
   for (const auto& [name, flag] : absl::GetAllFlags()) {
     if (absl::StrContains(flag->Filename(), "trainer_main")) {
       options.hyperparameters[std::string(name)] = flag->CurrentValue();
