@@ -208,6 +208,11 @@ float CandidateModel::Logit(const std::vector<float>& user_vector,
 
 absl::StatusOr<std::unique_ptr<RankingModel>> RankingModel::Load(
     const Bundle& bundle) {
+  if (!bundle.manifest().has_ranking()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "bundle ", bundle.dir(),
+        " has no ranking model (it was trained on logs without impressions)"));
+  }
   const bundle::RankingModelSpec& spec = bundle.manifest().ranking();
   auto m = std::unique_ptr<RankingModel>(new RankingModel());
   RECSYS_ASSIGN_OR_RETURN(m->videos_, bundle.ReadVocabulary(kRankingVideoVocab));

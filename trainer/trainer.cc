@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "candidate_service/retriever.h"
 #include "common/ann_index.h"
+#include "common/baselines.h"
 #include "common/bundle.h"
 #include "common/features.h"
 #include "common/metrics.h"
@@ -35,6 +36,10 @@ namespace {
 // Everything the pipeline derives from the logs before training.
 struct Prepared {
   UserHistories histories;
+  // The same with every earlier watch in a context, so that evaluation
+  // excludes everything a user already watched (the models still read only
+  // their most recent events).
+  UserHistories eval_histories;
   // Per user: the held-out test and validation watches (last, second-to-last).
   absl::flat_hash_map<std::string, WatchRecord> test, validation;
   // Watches usable as labels and for counts (everything but the held-out).
@@ -56,6 +61,9 @@ std::string Pct(double x) { return absl::StrFormat("%.3f", x); }
 Prepared Prepare(const Logs& logs, const TrainerOptions& options) {
   Prepared p;
   p.histories = UserHistories::Build(logs);
+  UserHistories::Options all_watches;
+  all_watches.max_watches = 1 << 30;
+  p.eval_histories = UserHistories::Build(logs, all_watches);
   absl::flat_hash_set<const WatchRecord*> held_out;
   for (const std::string& user : p.histories.user_ids()) {
     const std::vector<WatchRecord>& w = p.histories.watches(user);
@@ -246,24 +254,24 @@ absl::Status EvaluateCandidates(const Prepared& p, const Retriever& retriever,
                                 const std::string& ann_factory, float ann_recall,
                                 const TrainerOptions& options, TrainerReport* report) {
   std::vector<int> ks = {10, 50, 100, 500};
-  RetrievalMetrics dnn(ks), popular(ks);
+  RetrievalMetrics dnn(ks), popular(ks), recent(ks), knn(ks);
+  // Baselines fitted on the same training watches, scored in the same run.
+  const MostPopular most_popular = MostPopular::Fit(p.train_watches, p.videos);
+  const RecentPopular recent_popular =
+      RecentPopular::Fit(p.train_watches, p.videos, p.window_end_s + 1, 7);
+  const ItemKnn item_knn = ItemKnn::Fit(p.train_watches, p.videos);
   for (const std::string& user : p.histories.user_ids()) {
     auto it = p.test.find(user);
     if (it == p.test.end()) continue;
     const WatchRecord& target = it->second;
-    UserContext context = *p.histories.ContextAt(user, target.time_s);
+    UserContext context = *p.eval_histories.ContextAt(user, target.time_s);
     RECSYS_ASSIGN_OR_RETURN(std::vector<Candidate> candidates,
                             retriever.Retrieve(context, 500));
     const int64_t label = p.videos.Lookup(target.video_id);
     dnn.Add(Rows(p, candidates), label);
-    // Most-popular: the vocabulary is ordered by training watch count.
-    absl::flat_hash_set<int64_t> watched;
-    for (const Watch& w : context.watches()) watched.insert(p.videos.Lookup(w.video_id()));
-    std::vector<int64_t> pop;
-    for (int64_t id = 0; id < p.videos.size() && pop.size() < 500; ++id) {
-      if (!watched.contains(id)) pop.push_back(id);
-    }
-    popular.Add(pop, label);
+    popular.Add(most_popular.Recommend(context, 500), label);
+    recent.Add(recent_popular.Recommend(context, 500), label);
+    knn.Add(item_knn.Recommend(context, 500), label);
   }
   std::string& s = report->summary;
   absl::StrAppend(&s, absl::StrFormat(
@@ -274,7 +282,9 @@ absl::Status EvaluateCandidates(const Prepared& p, const Retriever& retriever,
                                       "HR@10", "HR@50", "HR@100", "HR@500",
                                       "NDCG@10", "MRR"));
   for (auto [name, m] : {std::pair<const char*, RetrievalMetrics*>{"dnn", &dnn},
-                         {"most-popular", &popular}}) {
+                         {"most-popular", &popular},
+                         {"recent-popular", &recent},
+                         {"item-knn", &knn}}) {
     absl::StrAppend(&s, absl::StrFormat("  %-14s %7s %7s %7s %7s %8s %7s\n", name,
                                         Pct(m->hit_rate(10)), Pct(m->hit_rate(50)),
                                         Pct(m->hit_rate(100)), Pct(m->hit_rate(500)),
@@ -458,7 +468,7 @@ absl::Status EvaluateTwoStage(const Prepared& p, const Retriever& retriever,
     auto it = p.test.find(user);
     if (it == p.test.end()) continue;
     const WatchRecord& target = it->second;
-    UserContext context = *p.histories.ContextAt(user, target.time_s);
+    UserContext context = *p.eval_histories.ContextAt(user, target.time_s);
     RECSYS_ASSIGN_OR_RETURN(std::vector<Candidate> candidates,
                             retriever.Retrieve(context, options.num_candidates));
     std::vector<int64_t> rows = Rows(p, candidates);
@@ -477,6 +487,88 @@ absl::Status EvaluateTwoStage(const Prepared& p, const Retriever& retriever,
       options.num_candidates, Pct(two_stage.hit_rate(10)), Pct(two_stage.hit_rate(50))));
   report->metrics.emplace_back("two_stage/hr@10", two_stage.hit_rate(10));
   report->metrics.emplace_back("two_stage/hr@50", two_stage.hit_rate(50));
+  return absl::OkStatus();
+}
+
+// Trains the ranking network on the impressions before the held-out days,
+// adds it to `writer` and evaluates it (alone, and after retrieval).
+absl::Status TrainRanking(const Logs& logs, const Prepared& p,
+                          const CandidateModel& candidate_model, const Retriever& retriever,
+                          const TrainerOptions& options, BundleWriter& writer,
+                          std::mt19937_64& rng, TrainerReport* report) {
+  int64_t impressions_end = 0;
+  for (const ImpressionRecord& i : logs.impressions) {
+    impressions_end = std::max(impressions_end, i.time_s);
+  }
+  const int64_t cut_s = impressions_end - options.holdout_days * kSecondsPerDay;
+  VideoCatalog catalog(logs.videos, p.video_counts, p.channels);
+  std::vector<RankingPage> pages =
+      MakeRankingPages(logs, p, candidate_model, catalog, options);
+  std::vector<RankingPage*> train_pages, eval_pages;
+  for (RankingPage& page : pages) {
+    (page.query->request_time_s < cut_s ? train_pages : eval_pages).push_back(&page);
+  }
+  if (train_pages.empty()) {
+    return absl::InvalidArgumentError(
+        "no impressions before the held-out day: the ranking model needs "
+        "impressions.csv with more than one day of pages");
+  }
+  std::vector<QuantileNormalizer> normalizers;
+  bundle::RankingModelSpec* rspec = writer.manifest()->mutable_ranking();
+  for (int f = 0; f < kNumRankingContinuous; ++f) {
+    std::vector<float> values;
+    for (RankingPage* page : train_pages) {
+      for (const RankingCandidateFeatures& r : page->raw) values.push_back(r.raw[f]);
+    }
+    normalizers.push_back(QuantileNormalizer::Fit(std::move(values), options.num_quantiles));
+    bundle::QuantileSpec* q = rspec->add_quantiles();
+    q->set_feature(RankingContinuousName(f));
+    for (float b : normalizers.back().boundaries()) q->add_boundaries(b);
+  }
+  std::vector<RankingExampleInputs> rows;
+  std::vector<const ImpressionRecord*> labels;
+  for (RankingPage* page : train_pages) {
+    for (size_t i = 0; i < page->raw.size(); ++i) {
+      RankingExampleInputs in;
+      in.query = page->query.get();
+      in.video = page->raw[i].video;
+      in.channel = page->raw[i].channel;
+      in.normalized.resize(NormalizedWidth(options.use_powers));
+      NormalizeRankingContinuous(page->raw[i], normalizers, options.use_powers,
+                                 in.normalized.data());
+      rows.push_back(std::move(in));
+      labels.push_back(page->impressions[i]);
+    }
+  }
+  std::fprintf(stderr, "ranking: %zu training impressions on %zu pages, %zu held-out pages\n",
+               rows.size(), train_pages.size(), eval_pages.size());
+  RankingNetOptions rn;
+  rn.num_videos = p.ranking_videos.size();
+  rn.num_channels = p.channels.size();
+  rn.video_dim = options.ranking_video_dim;
+  rn.channel_dim = options.ranking_channel_dim;
+  rn.hidden_layers = options.ranking_hidden;
+  rn.use_powers = options.use_powers;
+  RankingNet ranking_net(rn);
+  TrainRankingNet(ranking_net, rows, labels, options, rng);
+  rspec->set_video_embedding_dim(rn.video_dim);
+  rspec->set_channel_embedding_dim(rn.channel_dim);
+  for (int h : rn.hidden_layers) rspec->add_hidden_layers(h);
+  rspec->set_max_watches(50);
+  rspec->set_use_powers(rn.use_powers);
+  rspec->set_objective(options.objective);
+  RECSYS_RETURN_IF_ERROR(ranking_net->Export(&writer));
+  RECSYS_RETURN_IF_ERROR(writer.Flush());
+
+  auto interim = Bundle::Open(writer.dir());
+  if (!interim.ok()) return interim.status();
+  auto ranking_model = RankingModel::Load(**interim);
+  if (!ranking_model.ok()) return ranking_model.status();
+  if (!eval_pages.empty()) {
+    RECSYS_RETURN_IF_ERROR(EvaluateRanking(eval_pages, **ranking_model, report));
+  }
+  RECSYS_RETURN_IF_ERROR(EvaluateTwoStage(p, retriever, **ranking_model, options, report));
+
   return absl::OkStatus();
 }
 
@@ -607,78 +699,14 @@ absl::StatusOr<TrainerReport> Train(const Logs& logs, const TrainerOptions& opti
                                             options, &report));
 
   // --- Ranking --------------------------------------------------------------
-  int64_t impressions_end = 0;
-  for (const ImpressionRecord& i : logs.impressions) {
-    impressions_end = std::max(impressions_end, i.time_s);
+  if (logs.impressions.empty()) {
+    absl::StrAppend(&report.summary,
+                    "Ranking: not trained (the logs have no impressions); the bundle "
+                    "serves candidate generation only\n");
+  } else {
+    RECSYS_RETURN_IF_ERROR(TrainRanking(logs, p, **candidate_model, *retriever, options,
+                                        writer, rng, &report));
   }
-  const int64_t cut_s = impressions_end - options.holdout_days * kSecondsPerDay;
-  VideoCatalog catalog(logs.videos, p.video_counts, p.channels);
-  std::vector<RankingPage> pages =
-      MakeRankingPages(logs, p, **candidate_model, catalog, options);
-  std::vector<RankingPage*> train_pages, eval_pages;
-  for (RankingPage& page : pages) {
-    (page.query->request_time_s < cut_s ? train_pages : eval_pages).push_back(&page);
-  }
-  if (train_pages.empty()) {
-    return absl::InvalidArgumentError(
-        "no impressions before the held-out day: the ranking model needs "
-        "impressions.csv with more than one day of pages");
-  }
-  std::vector<QuantileNormalizer> normalizers;
-  bundle::RankingModelSpec* rspec = manifest.mutable_ranking();
-  for (int f = 0; f < kNumRankingContinuous; ++f) {
-    std::vector<float> values;
-    for (RankingPage* page : train_pages) {
-      for (const RankingCandidateFeatures& r : page->raw) values.push_back(r.raw[f]);
-    }
-    normalizers.push_back(QuantileNormalizer::Fit(std::move(values), options.num_quantiles));
-    bundle::QuantileSpec* q = rspec->add_quantiles();
-    q->set_feature(RankingContinuousName(f));
-    for (float b : normalizers.back().boundaries()) q->add_boundaries(b);
-  }
-  std::vector<RankingExampleInputs> rows;
-  std::vector<const ImpressionRecord*> labels;
-  for (RankingPage* page : train_pages) {
-    for (size_t i = 0; i < page->raw.size(); ++i) {
-      RankingExampleInputs in;
-      in.query = page->query.get();
-      in.video = page->raw[i].video;
-      in.channel = page->raw[i].channel;
-      in.normalized.resize(NormalizedWidth(options.use_powers));
-      NormalizeRankingContinuous(page->raw[i], normalizers, options.use_powers,
-                                 in.normalized.data());
-      rows.push_back(std::move(in));
-      labels.push_back(page->impressions[i]);
-    }
-  }
-  std::fprintf(stderr, "ranking: %zu training impressions on %zu pages, %zu held-out pages\n",
-               rows.size(), train_pages.size(), eval_pages.size());
-  RankingNetOptions rn;
-  rn.num_videos = p.ranking_videos.size();
-  rn.num_channels = p.channels.size();
-  rn.video_dim = options.ranking_video_dim;
-  rn.channel_dim = options.ranking_channel_dim;
-  rn.hidden_layers = options.ranking_hidden;
-  rn.use_powers = options.use_powers;
-  RankingNet ranking_net(rn);
-  TrainRankingNet(ranking_net, rows, labels, options, rng);
-  rspec->set_video_embedding_dim(rn.video_dim);
-  rspec->set_channel_embedding_dim(rn.channel_dim);
-  for (int h : rn.hidden_layers) rspec->add_hidden_layers(h);
-  rspec->set_max_watches(50);
-  rspec->set_use_powers(rn.use_powers);
-  rspec->set_objective(options.objective);
-  RECSYS_RETURN_IF_ERROR(ranking_net->Export(&writer));
-  RECSYS_RETURN_IF_ERROR(writer.Flush());
-
-  interim = Bundle::Open(writer.dir());
-  if (!interim.ok()) return interim.status();
-  auto ranking_model = RankingModel::Load(**interim);
-  if (!ranking_model.ok()) return ranking_model.status();
-  if (!eval_pages.empty()) {
-    RECSYS_RETURN_IF_ERROR(EvaluateRanking(eval_pages, **ranking_model, &report));
-  }
-  RECSYS_RETURN_IF_ERROR(EvaluateTwoStage(p, *retriever, **ranking_model, options, &report));
 
   for (const auto& [name, value] : report.metrics) {
     bundle::Metric* m = manifest.add_metrics();
