@@ -699,10 +699,12 @@ absl::StatusOr<TrainerReport> Train(const Logs& logs, const TrainerOptions& opti
                                             options, &report));
 
   // --- Ranking --------------------------------------------------------------
-  if (logs.impressions.empty()) {
+  if (logs.impressions.empty() || !options.train_ranking) {
     absl::StrAppend(&report.summary,
-                    "Ranking: not trained (the logs have no impressions); the bundle "
-                    "serves candidate generation only\n");
+                    logs.impressions.empty()
+                        ? "Ranking: not trained (the logs have no impressions); the "
+                          "bundle serves candidate generation only\n"
+                        : "Ranking: not trained (--train_ranking=false)\n");
   } else {
     RECSYS_RETURN_IF_ERROR(TrainRanking(logs, p, **candidate_model, *retriever, options,
                                         writer, rng, &report));

@@ -56,6 +56,9 @@ struct TrainerOptions {
   int num_candidates = 200;
 
   // Ranking.
+  // false: the bundle holds candidate generation only (experiments on
+  // retrieval; logs without impressions are always so).
+  bool train_ranking = true;
   std::vector<int> ranking_hidden = {256};
   int ranking_video_dim = 32;
   int ranking_channel_dim = 8;

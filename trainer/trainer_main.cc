@@ -49,6 +49,10 @@ ABSL_FLAG(std::string, features, "watches,searches,example_age,demographics",
 ABSL_FLAG(std::string, ann_factory, "auto",
           "FAISS index: auto, Flat, IVF<n>,Flat or HNSW<M>.");
 ABSL_FLAG(int, num_candidates, 200, "Candidates the service retrieves (ANN recall is measured at it).");
+ABSL_FLAG(bool, train_ranking, true,
+          "Train the ranking model (false: candidate generation only).");
+ABSL_FLAG(std::string, metrics_out, "",
+          "If set, the offline metrics are also written here, one 'name value' per line.");
 ABSL_FLAG(std::string, ranking_hidden, "256", "Ranking tower hidden ReLU layers, comma-separated.");
 ABSL_FLAG(int, ranking_epochs, 2, "Ranking model epochs.");
 ABSL_FLAG(double, ranking_lr, 0.05, "Ranking model Adagrad learning rate.");
@@ -142,6 +146,7 @@ int main(int argc, char** argv) {
   options.ann_factory = absl::GetFlag(FLAGS_ann_factory);
   options.num_candidates = absl::GetFlag(FLAGS_num_candidates);
   options.ranking_epochs = absl::GetFlag(FLAGS_ranking_epochs);
+  options.train_ranking = absl::GetFlag(FLAGS_train_ranking);
   options.ranking_learning_rate = absl::GetFlag(FLAGS_ranking_lr);
   options.use_powers = absl::GetFlag(FLAGS_use_powers);
   options.objective = absl::GetFlag(FLAGS_objective);
@@ -185,6 +190,17 @@ int main(int argc, char** argv) {
   if (!report.ok()) {
     std::fprintf(stderr, "trainer: %s\n", std::string(report.status().message()).c_str());
     return 1;
+  }
+  if (const std::string path = absl::GetFlag(FLAGS_metrics_out); !path.empty()) {
+    std::FILE* out = std::fopen(path.c_str(), "w");
+    if (out == nullptr) {
+      std::fprintf(stderr, "trainer: cannot write --metrics_out=%s\n", path.c_str());
+      return 1;
+    }
+    for (const auto& [name, value] : report->metrics) {
+      std::fprintf(out, "%s %.6f\n", name.c_str(), value);
+    }
+    std::fclose(out);
   }
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
