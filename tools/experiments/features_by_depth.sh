@@ -58,7 +58,7 @@ set output "$out/features_by_depth.png"
 set title "Candidate generation: holdout MAP by features and tower depth"
 set xlabel "tower depth (0 = linear)"
 set ylabel "MAP (held-out last watch)"
-set key left top
+set key right top
 set xtics 0,1,4
 set grid
 plot $(IFS=,; echo "${plots[*]}")
