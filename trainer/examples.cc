@@ -1,6 +1,7 @@
 #include "trainer/examples.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/container/flat_hash_map.h"
 
@@ -25,8 +26,20 @@ std::vector<CandidateExample> MakeRollbackExamples(
     for (const WatchRecord* w : chosen) {
       int32_t label = vocabs.videos->Lookup(w->video_id);
       if (label == Vocabulary::kOov) continue;
-      absl::StatusOr<UserContext> context = histories.ContextAt(user, w->time_s);
+      absl::StatusOr<UserContext> context = histories.ContextAt(
+          user, options.random_holdout ? std::numeric_limits<int64_t>::max() : w->time_s);
       if (!context.ok()) continue;
+      if (options.random_holdout) {
+        // Everything but the label itself: the future leaks in.
+        auto* watches = context->mutable_watches();
+        for (int i = 0; i < watches->size(); ++i) {
+          if (watches->Get(i).video_id() == w->video_id &&
+              watches->Get(i).time_s() == w->time_s) {
+            watches->DeleteSubrange(i, 1);
+            break;
+          }
+        }
+      }
       const float age = static_cast<float>(options.window_end_s - w->time_s) /
                         kSecondsPerDay / options.age_scale_days;
       examples.push_back(

@@ -26,6 +26,10 @@ struct CandidateExample {
 };
 
 struct ExampleOptions {
+  // true: the paper's counter-example (figure 5): the label is held out at
+  // random and the inputs are the user's other events, before AND after it.
+  // Only for the rollback-vs-random-hold-out experiment.
+  bool random_holdout = false;
   // At most this many examples per user, chosen at random (<= 0: all).
   int max_examples_per_user = 100;
   CandidateFeatureOptions features;
@@ -36,6 +40,8 @@ struct ExampleOptions {
 
 // One example per label watch (labels whose video is out of vocabulary are
 // skipped), users in `histories.user_ids()` order. Deterministic given `rng`.
+// With `random_holdout`, `histories` should keep every event
+// (UserHistories::Options), since inputs then come from the whole history.
 std::vector<CandidateExample> MakeRollbackExamples(
     const UserHistories& histories, const std::vector<const WatchRecord*>& labels,
     const CandidateVocabularies& vocabs, const ExampleOptions& options,

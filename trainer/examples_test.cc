@@ -72,6 +72,27 @@ TEST(RollbackExamplesTest, InputsAreOnlyEventsStrictlyBeforeTheLabel) {
   }
 }
 
+TEST(RollbackExamplesTest, RandomHoldOutSeesTheFutureButNotTheLabel) {
+  Fixture f;
+  absl::flat_hash_map<std::string, int64_t> time_of;
+  for (const WatchRecord& w : f.logs.watches) time_of[w.video_id] = w.time_s;
+  std::mt19937_64 rng(1);
+  ExampleOptions options;
+  options.max_examples_per_user = 0;
+  options.random_holdout = true;
+  std::vector<CandidateExample> examples =
+      MakeRollbackExamples(f.histories, f.labels, f.vocabs(), options, rng);
+  ASSERT_EQ(examples.size(), 60u);
+  int future = 0;
+  for (const CandidateExample& e : examples) {
+    for (int32_t id : e.features.watch_ids) {
+      EXPECT_NE(id, e.label);
+      future += time_of[f.videos.value(id)] > e.label_time_s;
+    }
+  }
+  EXPECT_GT(future, 0);
+}
+
 TEST(RollbackExamplesTest, NeverMoreThanTheCapPerUser) {
   Fixture f;
   std::mt19937_64 rng(1);

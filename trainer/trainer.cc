@@ -585,6 +585,11 @@ absl::StatusOr<TrainerReport> Train(const Logs& logs, const TrainerOptions& opti
           "': use searches, example_age or demographics"));
     }
   }
+  if (options.example_inputs != "rollback" && options.example_inputs != "random_holdout") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "example_inputs must be 'rollback' or 'random_holdout', got '",
+        options.example_inputs, "'"));
+  }
   if (options.objective != "watch_time" && options.objective != "ctr") {
     return absl::InvalidArgumentError(absl::StrCat(
         "objective must be 'watch_time' or 'ctr', got '", options.objective, "'"));
@@ -603,11 +608,22 @@ absl::StatusOr<TrainerReport> Train(const Logs& logs, const TrainerOptions& opti
   // --- Candidate generation -------------------------------------------------
   ExampleOptions example_options;
   example_options.max_examples_per_user = options.max_examples_per_user;
+  example_options.random_holdout = options.example_inputs == "random_holdout";
   example_options.features = FeatureOptions(options);
   example_options.window_end_s = p.window_end_s;
   example_options.age_scale_days = scale_days;
+  // A random hold-out's inputs come from the whole (training) history; the
+  // held-out test and validation watches are never among them.
+  UserHistories holdout_histories;
+  if (example_options.random_holdout) {
+    Logs train_only;
+    train_only.users = logs.users;
+    for (const WatchRecord* w : p.train_watches) train_only.watches.push_back(*w);
+    train_only.searches = logs.searches;
+    holdout_histories = UserHistories::Build(train_only);
+  }
   std::vector<CandidateExample> examples = MakeRollbackExamples(
-      p.histories, p.train_watches,
+      example_options.random_holdout ? holdout_histories : p.histories, p.train_watches,
       CandidateVocabularies{&p.videos, &p.tokens, &p.regions, &p.devices},
       example_options, rng);
   std::fprintf(stderr,

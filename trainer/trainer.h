@@ -36,6 +36,9 @@ struct TrainerOptions {
   std::vector<int> candidate_hidden = {256};
   int output_dim = 64;
   int max_examples_per_user = 100;
+  // "rollback" (inputs strictly before the label, the paper's choice) or
+  // "random_holdout" (inputs are all other events; an experiment only).
+  std::string example_inputs = "rollback";
   int candidate_epochs = 3;
   int batch_size = 256;
   // Sampled negatives per batch, capped by the corpus.

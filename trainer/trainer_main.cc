@@ -36,6 +36,9 @@ ABSL_FLAG(std::string, candidate_hidden, "256",
           "Candidate tower hidden ReLU layers, comma-separated ('' = depth 0).");
 ABSL_FLAG(int, output_dim, 64, "Width of user vectors and video output embeddings.");
 ABSL_FLAG(int, max_examples_per_user, 100, "Cap on training examples per user.");
+ABSL_FLAG(std::string, example_inputs, "rollback",
+          "rollback (inputs strictly before each label) or random_holdout (all other "
+          "events: the paper's counter-example, for experiments).");
 ABSL_FLAG(int, candidate_epochs, 3, "Candidate model epochs.");
 ABSL_FLAG(int, batch_size, 256, "Mini-batch size (both models).");
 ABSL_FLAG(int, num_negatives, 2000, "Sampled negatives per batch (capped by the corpus).");
@@ -136,6 +139,7 @@ int main(int argc, char** argv) {
   options.embedding_dim = absl::GetFlag(FLAGS_embedding_dim);
   options.output_dim = absl::GetFlag(FLAGS_output_dim);
   options.max_examples_per_user = absl::GetFlag(FLAGS_max_examples_per_user);
+  options.example_inputs = absl::GetFlag(FLAGS_example_inputs);
   options.candidate_epochs = absl::GetFlag(FLAGS_candidate_epochs);
   options.batch_size = absl::GetFlag(FLAGS_batch_size);
   options.num_negatives = absl::GetFlag(FLAGS_num_negatives);

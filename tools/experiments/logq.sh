@@ -9,6 +9,7 @@
 #   tools/experiments/logq.sh [--logs=DIR] [--out=DIR] [--alpha=A]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+source tools/experiments/lib.sh
 logs=data/world out=out/experiments/logq alpha=0.75
 for arg in "$@"; do
   case "$arg" in
@@ -19,24 +20,8 @@ for arg in "$@"; do
     *) echo "unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
 done
-[[ -f "$logs/watches.csv" ]] || { echo "no logs in $logs: run ./recsys demo --exit or tools/world_gen first" >&2; exit 1; }
-bazel build //trainer:trainer >/dev/null 2>&1 || bazel build //trainer:trainer
-mkdir -p "$out"
-table="$out/table.tsv"
-printf 'proposal\tlogQ\tHR@10\tHR@50\tHR@100\tNDCG@10\tMAP\n' >"$table"
-run() {
-  local name=$1 logq=$2 a=$3 metrics="$out/metrics_$1_$2.txt"
-  echo "== proposal $name, logq $logq ==" >&2
-  bazel-bin/trainer/trainer --logs="$logs" --bundles="$out/bundles" --progress=false \
-    --sampling_alpha="$a" --logq="$logq" --train_ranking=false \
-    --metrics_out="$metrics" >/dev/null
-  rm -rf "$out/bundles"
-  get() { awk -v k="$1" '$1 == k { printf "%.3f", $2 }' "$metrics"; }
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$logq" "$(get candidate/dnn/hr@10)" \
-    "$(get candidate/dnn/hr@50)" "$(get candidate/dnn/hr@100)" \
-    "$(get candidate/dnn/ndcg@10)" "$(get candidate/dnn/mrr)" >>"$table"
-}
-run "popularity^$alpha" true "$alpha"
-run "popularity^$alpha" false "$alpha"
-run uniform true 0
-column -t -s $'\t' "$table"
+experiment_init "$logs" "$out" "proposal, logQ"
+experiment_run "popularity^$alpha, logQ on" --sampling_alpha="$alpha" --logq=true
+experiment_run "popularity^$alpha, logQ off" --sampling_alpha="$alpha" --logq=false
+experiment_run "uniform" --sampling_alpha=0 --logq=true
+experiment_print
