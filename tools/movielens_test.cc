@@ -126,8 +126,8 @@ TEST(ImportMovieLensTest, LatestLayout) {
   EXPECT_THAT(
       Lines(logs->videos),
       ElementsAre(
-          "m1|Toy Story (1995)|ml|Adventure|Animation|Children|Comedy|"
-          "Fantasy||788918400|6000",
+          "m1|Toy Story (1995)|ml|Adventure|Animation|Children|Comedy||"
+          "788918400|6000",
           "m2|American President, The (1995)|ml|Comedy|Drama|Romance||"
           "788918400|6000",
           "m3|Misérables, Les (1995)|ml|Drama|War||788918400|6000",
@@ -144,7 +144,7 @@ TEST(ImportMovieLensTest, LatestLayout) {
   // watch_seconds = 6000 * rating / 5, in time order (ties by user, movie).
   EXPECT_THAT(Lines(logs->watches),
               ElementsAre("u1|m2|964981247|6000", "u1|m9|964982000|3600",
-                          "u1|m5|964982224|600", "u1|m1|964982703|4800",
+                          "u1|m5|964982224|600", "u1|m1|964982701|4800",
                           "u3|m7|1306463578|5400", "u3|m8|1306463578|3600",
                           "u2|m1|1445714835|4200", "u2|m3|1445714994|6000",
                           "u2|m4|1445715000|2400"));
