@@ -163,6 +163,10 @@ absl::Status BundleWriter::Flush() {
   if (std::fflush(weights_) != 0) {
     return absl::InternalError("cannot flush weights.bin");
   }
+  return WriteManifest();
+}
+
+absl::Status BundleWriter::WriteManifest() const {
   std::ofstream out(tmp_dir_ + "/" + kManifest, std::ios::binary);
   if (!manifest_.SerializeToOstream(&out)) {
     return absl::InternalError("cannot write manifest.pb");
@@ -178,12 +182,7 @@ absl::StatusOr<std::string> BundleWriter::Commit() {
     return absl::InternalError("cannot flush weights.bin");
   }
   weights_ = nullptr;
-  {
-    std::ofstream out(tmp_dir_ + "/" + kManifest, std::ios::binary);
-    if (!manifest_.SerializeToOstream(&out)) {
-      return absl::InternalError("cannot write manifest.pb");
-    }
-  }
+  if (absl::Status s = WriteManifest(); !s.ok()) return s;
   std::string text;
   google::protobuf::TextFormat::PrintToString(manifest_, &text);
   {

@@ -68,6 +68,9 @@ class BundleWriter {
         tmp_dir_(std::move(tmp_dir)),
         weights_(weights) {}
 
+  // Writes manifest.pb into the temporary directory.
+  absl::Status WriteManifest() const;
+
   std::string root_;
   std::string version_;
   std::string tmp_dir_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <tuple>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -9,12 +10,17 @@
 namespace recsys {
 namespace {
 
-// Index of the first element with time >= `time_s` in a time-sorted vector.
+// The index range [begin, end) of the at most `max_events` latest events
+// strictly before `time_s` in a time-sorted vector.
 template <typename T>
-size_t FirstAtOrAfter(const std::vector<T>& events, int64_t time_s) {
-  return std::lower_bound(events.begin(), events.end(), time_s,
-                          [](const T& e, int64_t t) { return e.time_s < t; }) -
-         events.begin();
+std::pair<size_t, size_t> RecentBefore(const std::vector<T>& events, int64_t time_s,
+                                       int max_events) {
+  const size_t end =
+      std::lower_bound(events.begin(), events.end(), time_s,
+                       [](const T& e, int64_t t) { return e.time_s < t; }) -
+      events.begin();
+  const size_t max = static_cast<size_t>(std::max(max_events, 0));
+  return {end > max ? end - max : 0, end};
 }
 
 }  // namespace
@@ -89,29 +95,20 @@ absl::StatusOr<UserContext> UserHistories::ContextAt(const std::string& user_id,
   d->set_age(h.user.age);
   d->set_logged_in(h.user.logged_in);
 
-  size_t end = FirstAtOrAfter(h.watches, time_s);
-  size_t begin = end > static_cast<size_t>(options_.max_watches)
-                     ? end - options_.max_watches
-                     : 0;
+  auto [begin, end] = RecentBefore(h.watches, time_s, options_.max_watches);
   for (size_t i = begin; i < end; ++i) {
     Watch* w = context.add_watches();
     w->set_video_id(h.watches[i].video_id);
     w->set_time_s(h.watches[i].time_s);
     w->set_watch_seconds(h.watches[i].watch_seconds);
   }
-  end = FirstAtOrAfter(h.searches, time_s);
-  begin = end > static_cast<size_t>(options_.max_searches)
-              ? end - options_.max_searches
-              : 0;
+  std::tie(begin, end) = RecentBefore(h.searches, time_s, options_.max_searches);
   for (size_t i = begin; i < end; ++i) {
     SearchQuery* s = context.add_searches();
     s->set_query(h.searches[i].query);
     s->set_time_s(h.searches[i].time_s);
   }
-  end = FirstAtOrAfter(h.impressions, time_s);
-  begin = end > static_cast<size_t>(options_.max_impressions)
-              ? end - options_.max_impressions
-              : 0;
+  std::tie(begin, end) = RecentBefore(h.impressions, time_s, options_.max_impressions);
   for (size_t i = begin; i < end; ++i) {
     Impression* imp = context.add_impressions();
     imp->set_video_id(h.impressions[i].video_id);

@@ -21,15 +21,6 @@ torch::Tensor PaddedIds(const std::vector<const std::vector<int32_t>*>& rows) {
   return t;
 }
 
-torch::nn::Embedding ShiftedEmbedding(int64_t n, int dim, bool sparse) {
-  auto e = torch::nn::Embedding(
-      torch::nn::EmbeddingOptions(n + 1, dim).padding_idx(0).sparse(sparse));
-  torch::NoGradGuard no_grad;
-  e->weight.normal_(0, 0.05);
-  e->weight[0].zero_();
-  return e;
-}
-
 }  // namespace
 
 CandidateBatch MakeCandidateBatch(
@@ -54,6 +45,15 @@ CandidateBatch MakeCandidateBatch(
   batch.watch_ids = PaddedIds(watches);
   batch.token_ids = PaddedIds(tokens);
   return batch;
+}
+
+torch::nn::Embedding ShiftedEmbedding(int64_t n, int dim, bool sparse) {
+  auto e = torch::nn::Embedding(
+      torch::nn::EmbeddingOptions(n + 1, dim).padding_idx(0).sparse(sparse));
+  torch::NoGradGuard no_grad;
+  e->weight.normal_(0, 0.05);
+  e->weight[0].zero_();
+  return e;
 }
 
 torch::Tensor BagMean(torch::nn::Embedding& embedding, const torch::Tensor& ids) {

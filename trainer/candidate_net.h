@@ -93,6 +93,10 @@ class CandidateNetImpl : public torch::nn::Module {
 };
 TORCH_MODULE(CandidateNet);
 
+// An embedding table of `n` values shifted by one: row 0 is the OOV /
+// padding row, kept at zero (padding_idx); the rest start N(0, 0.05).
+torch::nn::Embedding ShiftedEmbedding(int64_t n, int dim, bool sparse);
+
 // Mean of the embeddings of the non-zero `ids` [B, L] per row; zero rows for
 // empty bags. Row 0 of `embedding` must be the zero padding row.
 torch::Tensor BagMean(torch::nn::Embedding& embedding, const torch::Tensor& ids);

@@ -39,18 +39,10 @@ RankingBatch MakeRankingBatch(
 
 RankingNetImpl::RankingNetImpl(const RankingNetOptions& options)
     : options_(options) {
-  auto shifted = [](int64_t n, int dim) {
-    auto e = torch::nn::Embedding(
-        torch::nn::EmbeddingOptions(n + 1, dim).padding_idx(0).sparse(true));
-    torch::NoGradGuard no_grad;
-    e->weight.normal_(0, 0.05);
-    e->weight[0].zero_();
-    return e;
-  };
   video_embedding_ = register_module(
-      "video_embedding", shifted(options.num_videos, options.video_dim));
+      "video_embedding", ShiftedEmbedding(options.num_videos, options.video_dim, true));
   channel_embedding_ = register_module(
-      "channel_embedding", shifted(options.num_channels, options.channel_dim));
+      "channel_embedding", ShiftedEmbedding(options.num_channels, options.channel_dim, true));
   int in = 3 * options.video_dim + options.channel_dim +
            NormalizedWidth(options.use_powers);
   tower_ = register_module("tower", torch::nn::ModuleList());

@@ -197,9 +197,7 @@ void TrainCandidateNet(CandidateNet& net, const std::vector<CandidateExample>& e
       optimizer.step();
       loss_sum += loss.item<double>() * rows.size();
       done += rows.size();
-      if (options.progress) {
-        bar.Update(done, absl::StrFormat("loss %.4f", loss_sum / done));
-      }
+      bar.Update(done, absl::StrFormat("loss %.4f", loss_sum / done));
     }
     bar.Finish(absl::StrFormat("loss %.4f", loss_sum / std::max<int64_t>(done, 1)));
   }
