@@ -16,6 +16,7 @@
 #include "candidate_service/candidate_service_impl.h"
 #include "candidate_service/retriever.h"
 #include "common/bundle.h"
+#include "common/cpu_env.h"
 #include "common/grpc_server.h"
 
 ABSL_FLAG(std::string, bundles, "bundles",
@@ -32,6 +33,8 @@ ABSL_FLAG(int, nprobe, 16, "IVF lists visited per search (IVF indexes only).");
 ABSL_FLAG(int, ef_search, 512, "HNSW search width (HNSW indexes only).");
 
 int main(int argc, char** argv) {
+  // The OpenBLAS kernels this CPU runs; OpenMP threads that sleep when idle.
+  recsys::ReexecWithTunedCpuEnvironment(argv);
   absl::SetProgramUsageMessage(
       "Serves recsys.CandidateService (with gRPC health checking and reflection) "
       "from the newest model bundle.\n\n"

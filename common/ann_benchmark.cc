@@ -49,6 +49,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/ann_index.h"
+#include "common/cpu_env.h"
 
 ABSL_FLAG(int64_t, num_vectors, 1000000, "Vectors in the index (videos).");
 ABSL_FLAG(int, dim, 256,
@@ -423,15 +424,11 @@ int main(int argc, char** argv) {
       "Run with OMP_WAIT_POLICY=PASSIVE: FAISS builds with OpenMP, whose idle "
       "threads otherwise busy-wait and steal the core the timed single-thread "
       "queries run on. If it is unset, the tool re-executes itself once with "
-      "PASSIVE. On CPUs that Debian's OpenBLAS 0.3.21 does not recognise, the "
-      "sgemm reference reports the Prescott kernels; set "
-      "OPENBLAS_CORETYPE=SkylakeX (or Haswell) for the machine's real peak.");
-  // libgomp reads OMP_WAIT_POLICY once, when it loads: set it before a
-  // re-exec, not after.
-  if (std::getenv("OMP_WAIT_POLICY") == nullptr) {
-    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    execv("/proc/self/exe", argv);  // Returns only on failure: carry on.
-  }
+      "PASSIVE, and with OPENBLAS_CORETYPE set to the kernels this CPU runs "
+      "(Debian's OpenBLAS 0.3.21 does not recognise recent Xeons).");
+  // libgomp and OpenBLAS read their settings once, when they load: set them
+  // before a re-exec, not after.
+  recsys::ReexecWithTunedCpuEnvironment(argv);
   absl::ParseCommandLine(argc, argv);
 
   recsys::BenchmarkOptions options;

@@ -29,6 +29,8 @@ void ReluInPlace(float* v, size_t n) {
 
 }  // namespace
 
+void SetBlasThreads(int threads) { openblas_set_num_threads(threads < 1 ? 1 : threads); }
+
 void GemmNT(const float* a, const float* b, float* c, int m, int n, int k,
             bool accumulate) {
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, /*alpha=*/1.0f,

@@ -46,6 +46,10 @@ class Mlp {
   std::vector<DenseLayer> layers_;
 };
 
+// How many threads one OpenBLAS call may use (OpenBLAS's own pool; libtorch's
+// set_num_threads does not reach it). Training sets it to its thread count.
+void SetBlasThreads(int threads);
+
 // C[m, n] = A[m, k] * B[n, k]^T (+ C when `accumulate`), row-major, via
 // cblas_sgemm.
 void GemmNT(const float* a, const float* b, float* c, int m, int n, int k,

@@ -10,6 +10,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "common/bundle.h"
+#include "common/cpu_env.h"
 #include "common/grpc_server.h"
 #include "common/models.h"
 #include "ranking_service/ranking_service_impl.h"
@@ -20,6 +21,8 @@ ABSL_FLAG(std::string, address, "0.0.0.0:50052", "host:port to listen on (port 0
 ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written here once listening.");
 
 int main(int argc, char** argv) {
+  // The OpenBLAS kernels this CPU runs; OpenMP threads that sleep when idle.
+  recsys::ReexecWithTunedCpuEnvironment(argv);
   absl::SetProgramUsageMessage(
       "Serves recsys.RankingService (with gRPC health checking and reflection) "
       "from the newest model bundle.\n\n"

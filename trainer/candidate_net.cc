@@ -97,12 +97,15 @@ CandidateNetImpl::CandidateNetImpl(const CandidateNetOptions& options)
 }
 
 torch::Tensor CandidateNetImpl::UserVectors(const CandidateBatch& batch) {
-  torch::Tensor x = torch::cat(
+  return Tower(torch::cat(
       {BagMean(watch_embedding_, batch.watch_ids),
        BagMean(token_embedding_, batch.token_ids),
        region_embedding_->forward(batch.region),
        device_embedding_->forward(batch.device), batch.dense},
-      1);
+      1));
+}
+
+torch::Tensor CandidateNetImpl::Tower(torch::Tensor x) {
   for (size_t i = 0; i < tower_->size(); ++i) {
     x = tower_[i]->as<torch::nn::Linear>()->forward(x);
     if (i + 1 < tower_->size()) x = torch::relu(x);
@@ -110,23 +113,34 @@ torch::Tensor CandidateNetImpl::UserVectors(const CandidateBatch& batch) {
   return x;
 }
 
-torch::Tensor CandidateNetImpl::SampledLogits(
-    const torch::Tensor& user_vectors, const torch::Tensor& labels,
-    const torch::Tensor& sampled, const torch::Tensor& log_q_labels,
-    const torch::Tensor& log_q_sampled, bool logq_correction) {
-  torch::Tensor v_pos = video_embedding_->forward(labels);          // [B, D]
-  torch::Tensor b_pos = video_bias_->forward(labels).squeeze(1);    // [B]
-  torch::Tensor v_neg = video_embedding_->forward(sampled);         // [S, D]
-  torch::Tensor b_neg = video_bias_->forward(sampled).squeeze(1);   // [S]
-  torch::Tensor pos = (user_vectors * v_pos).sum(1) + b_pos;        // [B]
-  torch::Tensor neg = torch::matmul(user_vectors, v_neg.t()) + b_neg;  // [B, S]
+torch::Tensor SampledLogitsFromRows(const torch::Tensor& user_vectors,
+                                   const torch::Tensor& v_pos, const torch::Tensor& b_pos,
+                                   const torch::Tensor& v_neg, const torch::Tensor& b_neg,
+                                   const torch::Tensor& label_ids,
+                                   const torch::Tensor& sampled_ids,
+                                   const torch::Tensor& log_q_labels,
+                                   const torch::Tensor& log_q_sampled,
+                                   bool logq_correction) {
+  torch::Tensor pos = (user_vectors * v_pos).sum(1) + b_pos;           // [B]
+  torch::Tensor neg = torch::addmm(b_neg.unsqueeze(0), user_vectors, v_neg.t());  // [B, S]
   if (logq_correction) {
     pos = pos - log_q_labels;
     neg = neg - log_q_sampled.unsqueeze(0);
   }
-  torch::Tensor hits = labels.unsqueeze(1) == sampled.unsqueeze(0);
+  torch::Tensor hits = label_ids.unsqueeze(1) == sampled_ids.unsqueeze(0);
   neg = neg.masked_fill(hits, kMaskedLogit);
   return torch::cat({pos.unsqueeze(1), neg}, 1);
+}
+
+torch::Tensor CandidateNetImpl::SampledLogits(
+    const torch::Tensor& user_vectors, const torch::Tensor& labels,
+    const torch::Tensor& sampled, const torch::Tensor& log_q_labels,
+    const torch::Tensor& log_q_sampled, bool logq_correction) {
+  return SampledLogitsFromRows(
+      user_vectors, video_embedding_->forward(labels),
+      video_bias_->forward(labels).squeeze(1), video_embedding_->forward(sampled),
+      video_bias_->forward(sampled).squeeze(1), labels, sampled, log_q_labels,
+      log_q_sampled, logq_correction);
 }
 
 torch::Tensor CandidateNetImpl::SampledSoftmaxLoss(

@@ -84,6 +84,17 @@ class CandidateNetImpl : public torch::nn::Module {
 
   const CandidateNetOptions& options() const { return options_; }
 
+  // The tables and the tower, for `CandidateOptimizer`'s training path.
+  torch::nn::Embedding& watch_embedding() { return watch_embedding_; }
+  torch::nn::Embedding& token_embedding() { return token_embedding_; }
+  torch::nn::Embedding& region_embedding() { return region_embedding_; }
+  torch::nn::Embedding& device_embedding() { return device_embedding_; }
+  torch::nn::Embedding& video_embedding() { return video_embedding_; }
+  torch::nn::Embedding& video_bias() { return video_bias_; }
+  // The ReLU tower over the concatenated inputs.
+  torch::Tensor Tower(torch::Tensor x);
+  std::vector<torch::Tensor> TowerParameters() { return tower_->parameters(); }
+
  private:
   CandidateNetOptions options_;
   torch::nn::Embedding watch_embedding_{nullptr}, token_embedding_{nullptr},
@@ -92,6 +103,19 @@ class CandidateNetImpl : public torch::nn::Module {
   torch::nn::Embedding video_embedding_{nullptr}, video_bias_{nullptr};
 };
 TORCH_MODULE(CandidateNet);
+
+// The sampled softmax's logits from gathered output rows: `v_pos` [B, D] /
+// `b_pos` [B] the labels' embeddings and biases, `v_neg` [S, D] / `b_neg` [S]
+// the sampled negatives'. `label_ids` [B] and `sampled_ids` [S] only need to
+// be equal exactly when the videos are (they find accidental hits).
+torch::Tensor SampledLogitsFromRows(const torch::Tensor& user_vectors,
+                                   const torch::Tensor& v_pos, const torch::Tensor& b_pos,
+                                   const torch::Tensor& v_neg, const torch::Tensor& b_neg,
+                                   const torch::Tensor& label_ids,
+                                   const torch::Tensor& sampled_ids,
+                                   const torch::Tensor& log_q_labels,
+                                   const torch::Tensor& log_q_sampled,
+                                   bool logq_correction);
 
 // An embedding table of `n` values shifted by one: row 0 is the OOV /
 // padding row, kept at zero (padding_idx); the rest start N(0, 0.05).

@@ -18,6 +18,7 @@
 #include "common/ann_index.h"
 #include "common/baselines.h"
 #include "common/bundle.h"
+#include "common/dense.h"
 #include "common/features.h"
 #include "common/metrics.h"
 #include "common/models.h"
@@ -27,8 +28,10 @@
 #include "common/user_context.h"
 #include "common/vocabulary.h"
 #include "trainer/candidate_net.h"
+#include "trainer/candidate_optimizer.h"
 #include "trainer/examples.h"
 #include "trainer/ranking_net.h"
+#include "trainer/sampler.h"
 
 namespace recsys {
 namespace {
@@ -49,12 +52,6 @@ struct Prepared {
   absl::flat_hash_map<std::string, int64_t> video_counts;  // training watches
 };
 
-
-struct Sampler {
-  torch::Tensor probs;  // [V]
-  torch::Tensor log_q;  // [V]: log(S * Q(j))
-  int64_t num_samples = 0;
-};
 
 std::string Pct(double x) { return absl::StrFormat("%.3f", x); }
 
@@ -122,20 +119,17 @@ float ExampleAgeScaleDays(const Logs& logs, const Prepared& p) {
   return std::max(1.0f, static_cast<float>(p.window_end_s - start) / kSecondsPerDay);
 }
 
-Sampler MakeSampler(const Prepared& p, const TrainerOptions& options) {
+// Negatives drawn by training label frequency ^ alpha (uniform at 0).
+NegativeSampler MakeSampler(const Prepared& p, const TrainerOptions& options) {
   const int64_t v = p.videos.size();
-  Sampler s;
-  s.num_samples = std::min<int64_t>(options.num_negatives, std::max<int64_t>(v - 1, 1));
-  std::vector<float> probs(v);
+  std::vector<double> weights(v);
   for (int64_t i = 0; i < v; ++i) {
-    double count = p.video_counts.at(p.videos.value(i));
-    probs[i] = options.sampling_alpha == 0 ? 1.0f
-                                           : std::pow(count, options.sampling_alpha);
+    const double count = p.video_counts.at(p.videos.value(i));
+    weights[i] = options.sampling_alpha == 0 ? 1.0 : std::pow(count, options.sampling_alpha);
   }
-  s.probs = torch::tensor(probs);
-  s.probs = s.probs / s.probs.sum();
-  s.log_q = torch::log(s.probs * static_cast<float>(s.num_samples));
-  return s;
+  return NegativeSampler(
+      weights, std::min<int64_t>(options.num_negatives, std::max<int64_t>(v - 1, 1)),
+      options.seed + 1);
 }
 
 // A sparse gradient with no rows (every index in the batch was the padding
@@ -163,11 +157,9 @@ std::vector<std::vector<size_t>> Batches(size_t n, int batch_size,
 }
 
 void TrainCandidateNet(CandidateNet& net, const std::vector<CandidateExample>& examples,
-                       const Sampler& sampler, const TrainerOptions& options,
+                       NegativeSampler sampler, const TrainerOptions& options,
                        std::mt19937_64& rng) {
-  torch::optim::Adagrad optimizer(
-      net->parameters(),
-      torch::optim::AdagradOptions(options.candidate_learning_rate));
+  CandidateOptimizer optimizer(net, options.candidate_learning_rate);
   net->train();
   for (int epoch = 0; epoch < options.candidate_epochs; ++epoch) {
     auto batches = Batches<CandidateExample>(examples.size(), options.batch_size, rng);
@@ -176,26 +168,19 @@ void TrainCandidateNet(CandidateNet& net, const std::vector<CandidateExample>& e
                     examples.size(), "ex", options.progress);
     double loss_sum = 0;
     int64_t done = 0;
+    std::vector<const CandidateFeatures*> rows;
+    std::vector<int64_t> labels, sampled;
     for (size_t b = 0; b < batches.size(); ++b) {
-      std::vector<const CandidateFeatures*> rows;
-      std::vector<int64_t> labels;
+      rows.clear();
+      labels.clear();
       for (size_t i : batches[b]) {
         rows.push_back(&examples[i].features);
         labels.push_back(examples[i].label);
       }
-      CandidateBatch batch = MakeCandidateBatch(rows);
-      torch::Tensor label_t = torch::tensor(labels, torch::kLong);
-      torch::Tensor sampled =
-          torch::multinomial(sampler.probs, sampler.num_samples, /*replacement=*/true);
-      optimizer.zero_grad();
-      torch::Tensor loss = net->SampledSoftmaxLoss(
-          net->UserVectors(batch), label_t, sampled,
-          sampler.log_q.index_select(0, label_t),
-          sampler.log_q.index_select(0, sampled), options.logq_correction);
-      loss.backward();
-      DropEmptySparseGradients(*net);
-      optimizer.step();
-      loss_sum += loss.item<double>() * rows.size();
+      sampler.Sample(&sampled);
+      const float loss =
+          optimizer.Step(rows, labels, sampled, sampler.log_q(), options.logq_correction);
+      loss_sum += static_cast<double>(loss) * rows.size();
       done += rows.size();
       bar.Update(done, absl::StrFormat("loss %.4f", loss_sum / done));
     }
@@ -594,6 +579,7 @@ absl::StatusOr<TrainerReport> Train(const Logs& logs, const TrainerOptions& opti
   }
   torch::manual_seed(options.seed);
   torch::set_num_threads(std::max(1, options.num_threads));
+  SetBlasThreads(options.num_threads);
   std::mt19937_64 rng(options.seed);
   TrainerReport report;
 

@@ -19,6 +19,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "common/cpu_env.h"
 #include "common/logs.h"
 #include "trainer/trainer.h"
 
@@ -82,14 +83,10 @@ bool ParseLayers(const std::string& text, std::vector<int>* layers, std::string*
 }  // namespace
 
 int main(int argc, char** argv) {
-  // libgomp (libtorch's OpenMP) reads OMP_WAIT_POLICY once, when it loads.
-  // Its default, idle threads spinning, fights OpenBLAS's threads for the
-  // cores: measured 1.2k vs 9.7k training examples/s on 2 cores. So the
-  // trainer re-executes itself once with PASSIVE unless the user chose.
-  if (std::getenv("OMP_WAIT_POLICY") == nullptr) {
-    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    execv("/proc/self/exe", argv);  // Returns only on failure: carry on.
-  }
+  // OMP_WAIT_POLICY=PASSIVE (libgomp's spinning threads fought OpenBLAS's:
+  // 1.2k vs 9.7k training examples/s on 2 cores) and the OpenBLAS kernels
+  // this CPU can run (common/cpu_env.h).
+  recsys::ReexecWithTunedCpuEnvironment(argv);
   absl::SetProgramUsageMessage(
       "Trains the candidate-generation and ranking models on canonical logs and "
       "writes a new model bundle version.\n\n"

@@ -1,0 +1,75 @@
+#ifndef RECSYS_TRAINER_CANDIDATE_OPTIMIZER_H_
+#define RECSYS_TRAINER_CANDIDATE_OPTIMIZER_H_
+
+// Training steps for `CandidateNet` that touch only the embedding rows a batch
+// uses (sparse embedding gradients, paper section 3.2).
+//
+// libtorch's own route, sparse `Embedding` gradients and `optim::Adagrad`,
+// builds, coalesces and indexes uncoalesced sparse tensors on every step,
+// which cost most of a small model's step time. This does the same
+// arithmetic with the embedding side in plain loops: bag means and the
+// output rows are read straight from the tables into small leaf tensors, the
+// loss is backpropagated through the tower and logits by libtorch, the
+// leaves' gradients are summed per used row, and Adagrad updates just those
+// rows (accumulator += g^2; row -= lr * g / (sqrt(accumulator) + 1e-10));
+// the tower's dense parameters use libtorch's Adagrad. The test checks it
+// against libtorch's sparse route step for step.
+
+#include <cstdint>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "common/features.h"
+#include "trainer/candidate_net.h"
+
+namespace recsys {
+
+class CandidateOptimizer {
+ public:
+  CandidateOptimizer(CandidateNet net, float learning_rate);
+
+  // One step of sampled softmax on `rows` with `labels` [B] and `sampled`
+  // [S] (video indices) where `log_q` [V] is log of each video's expected
+  // count among the S draws; returns the batch's mean loss.
+  float Step(const std::vector<const CandidateFeatures*>& rows,
+             const std::vector<int64_t>& labels, const std::vector<int64_t>& sampled,
+             const torch::Tensor& log_q, bool logq_correction);
+
+ private:
+  // One embedding table (rows of `weight` [N, D], contiguous) with its
+  // Adagrad accumulator, and the rows a batch uses: `rows` (global, in
+  // first-use order), `slot` (global -> position in `rows`, -1 = unused) and
+  // their accumulated gradient [rows.size(), D].
+  struct Table {
+    explicit Table(const torch::Tensor& w);
+    int64_t Local(int64_t row);
+    // Adagrad on the used rows, then forgets them.
+    void ApplyAndClear(float learning_rate);
+
+    torch::Tensor weight, sum;
+    int64_t dim;
+    std::vector<int32_t> slot;
+    std::vector<int64_t> rows;
+    std::vector<float> grad;
+  };
+
+  // Bags of `table` rows, one per example: `local[offsets[b]..offsets[b+1])`.
+  struct Bags {
+    std::vector<int64_t> local, offsets;
+  };
+  // Each bag's mean row [B, D] (zeros for an empty bag), as a leaf that
+  // receives the batch's gradient.
+  static torch::Tensor BagMeans(const Table& table, const Bags& bags);
+  // Adds d(loss)/d(row) for every bag member to `table.grad`.
+  static void BackwardBags(const torch::Tensor& means, const Bags& bags, Table* table);
+
+  CandidateNet net_;
+  float learning_rate_;
+  torch::optim::Adagrad tower_optimizer_;
+  Table watches_, tokens_, regions_, devices_, video_vectors_, video_biases_;
+};
+
+}  // namespace recsys
+
+#endif  // RECSYS_TRAINER_CANDIDATE_OPTIMIZER_H_
