@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <numeric>
 #include <random>
@@ -57,7 +58,10 @@ std::string Pct(double x) { return absl::StrFormat("%.3f", x); }
 
 Prepared Prepare(const Logs& logs, const TrainerOptions& options) {
   Prepared p;
-  p.histories = UserHistories::Build(logs);
+  UserHistories::Options recent;
+  recent.max_watches = std::max(recent.max_watches, options.max_watches);
+  recent.max_searches = std::max(recent.max_searches, options.max_searches);
+  p.histories = UserHistories::Build(logs, recent);
   UserHistories::Options all_watches;
   all_watches.max_watches = 1 << 30;
   p.eval_histories = UserHistories::Build(logs, all_watches);
@@ -105,6 +109,8 @@ Prepared Prepare(const Logs& logs, const TrainerOptions& options) {
 
 CandidateFeatureOptions FeatureOptions(const TrainerOptions& options) {
   CandidateFeatureOptions f;
+  f.max_watches = options.max_watches;
+  f.max_searches = options.max_searches;
   for (const std::string& group : options.disabled_feature_groups) {
     if (group == "searches") f.use_searches = false;
     if (group == "example_age") f.use_example_age = false;
@@ -156,12 +162,79 @@ std::vector<std::vector<size_t>> Batches(size_t n, int batch_size,
   return batches;
 }
 
-void TrainCandidateNet(CandidateNet& net, const std::vector<CandidateExample>& examples,
-                       NegativeSampler sampler, const TrainerOptions& options,
-                       std::mt19937_64& rng) {
+// The held-out validation watches (each user's second-to-last), scored after
+// every epoch to keep the best epoch's model: features as served (serving
+// example age), the target's row, and what the user watched before it
+// (excluded from the ranking, as at test time).
+struct ValidationSet {
+  std::vector<CandidateFeatures> features;
+  std::vector<int64_t> labels;
+  std::vector<std::vector<int64_t>> watched;
+};
+
+ValidationSet MakeValidationSet(const Prepared& p, const CandidateFeatureOptions& features,
+                                float serving_example_age, int max_users) {
+  ValidationSet v;
+  const CandidateVocabularies vocabs{&p.videos, &p.tokens, &p.regions, &p.devices};
+  for (const std::string& user : p.histories.user_ids()) {
+    if (static_cast<int>(v.labels.size()) >= max_users) break;
+    auto it = p.validation.find(user);
+    if (it == p.validation.end()) continue;
+    const int64_t label = p.videos.Lookup(it->second.video_id);
+    if (label < 0) continue;
+    absl::StatusOr<UserContext> context = p.eval_histories.ContextAt(user, it->second.time_s);
+    if (!context.ok()) continue;
+    v.features.push_back(ExtractCandidateFeatures(*context, vocabs, features,
+                                                  serving_example_age));
+    v.labels.push_back(label);
+    std::vector<int64_t> watched;
+    for (const auto& w : context->watches()) {
+      const int64_t row = p.videos.Lookup(w.video_id());
+      if (row >= 0 && row != label) watched.push_back(row);
+    }
+    v.watched.push_back(std::move(watched));
+  }
+  return v;
+}
+
+// Exact full-corpus ranking of the validation targets (already-watched
+// excluded); ties count against the target.
+RetrievalMetrics Validate(CandidateNet& net, const ValidationSet& v) {
+  RetrievalMetrics metrics({10, 50});
+  torch::NoGradGuard no_grad;
+  const size_t kChunk = 64;
+  for (size_t start = 0; start < v.labels.size(); start += kChunk) {
+    const size_t end = std::min(v.labels.size(), start + kChunk);
+    std::vector<const CandidateFeatures*> rows;
+    for (size_t i = start; i < end; ++i) rows.push_back(&v.features[i]);
+    torch::Tensor logits = net->AllLogits(net->UserVectors(MakeCandidateBatch(rows)))
+                               .contiguous();
+    const int64_t n = logits.size(1);
+    for (size_t i = start; i < end; ++i) {
+      float* row = logits.data_ptr<float>() + (i - start) * n;
+      for (int64_t w : v.watched[i]) row[w] = -std::numeric_limits<float>::infinity();
+      const float target = row[v.labels[i]];
+      int64_t rank = 0;
+      for (int64_t j = 0; j < n; ++j) rank += (j != v.labels[i] && row[j] >= target);
+      metrics.AddRank(rank);
+    }
+  }
+  return metrics;
+}
+
+// Trains for up to `options.candidate_epochs` and keeps the weights of the
+// epoch with the best validation HR@50 (the last epoch when there is no
+// validation set), stopping once `options.patience` epochs in a row have not
+// improved it; returns the kept epoch (1-based).
+int TrainCandidateNet(CandidateNet& net, const std::vector<CandidateExample>& examples,
+                      NegativeSampler sampler, const ValidationSet& validation,
+                      const TrainerOptions& options, std::mt19937_64& rng) {
   CandidateOptimizer optimizer(net, options.candidate_learning_rate);
-  net->train();
+  int best_epoch = options.candidate_epochs;
+  double best_hr = -1;
+  std::vector<torch::Tensor> best_weights;
   for (int epoch = 0; epoch < options.candidate_epochs; ++epoch) {
+    net->train();
     auto batches = Batches<CandidateExample>(examples.size(), options.batch_size, rng);
     ProgressBar bar(absl::StrCat("candidates epoch ", epoch + 1, "/",
                                  options.candidate_epochs),
@@ -184,9 +257,34 @@ void TrainCandidateNet(CandidateNet& net, const std::vector<CandidateExample>& e
       done += rows.size();
       bar.Update(done, absl::StrFormat("loss %.4f", loss_sum / done));
     }
-    bar.Finish(absl::StrFormat("loss %.4f", loss_sum / std::max<int64_t>(done, 1)));
+    std::string summary = absl::StrFormat("loss %.4f", loss_sum / std::max<int64_t>(done, 1));
+    net->eval();
+    if (!validation.labels.empty()) {
+      RetrievalMetrics m = Validate(net, validation);
+      absl::StrAppend(&summary, absl::StrFormat("  validation HR@50 %.3f NDCG@10 %.3f",
+                                                m.hit_rate(50), m.ndcg(10)));
+      if (options.keep_best_epoch && m.hit_rate(50) > best_hr) {
+        best_hr = m.hit_rate(50);
+        best_epoch = epoch + 1;
+        best_weights.clear();
+        for (const torch::Tensor& t : net->parameters()) best_weights.push_back(t.detach().clone());
+      }
+    }
+    bar.Finish(summary);
+    if (options.keep_best_epoch && options.patience > 0 && best_hr >= 0 &&
+        epoch + 1 - best_epoch >= options.patience && epoch + 1 < options.candidate_epochs) {
+      std::fprintf(stderr, "candidate generation: stopped after epoch %d (no better "
+                           "validation HR@50 for %d epochs)\n", epoch + 1, options.patience);
+      break;
+    }
+  }
+  if (!best_weights.empty()) {
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> params = net->parameters();
+    for (size_t i = 0; i < params.size(); ++i) params[i].copy_(best_weights[i]);
   }
   net->eval();
+  return best_epoch;
 }
 
 // The recall of the ANN index's top `num_candidates` against exact search,
@@ -242,7 +340,11 @@ absl::Status EvaluateCandidates(const Prepared& p, const Retriever& retriever,
   const MostPopular most_popular = MostPopular::Fit(p.train_watches, p.videos);
   const RecentPopular recent_popular =
       RecentPopular::Fit(p.train_watches, p.videos, p.window_end_s + 1, 7);
-  const ItemKnn item_knn = ItemKnn::Fit(p.train_watches, p.videos);
+  ItemKnn::Options knn_options;
+  knn_options.window = options.knn_window;
+  knn_options.last_watches = options.knn_last_watches;
+  knn_options.max_neighbours = options.knn_neighbours;
+  const ItemKnn item_knn = ItemKnn::Fit(p.train_watches, p.videos, knn_options);
   for (const std::string& user : p.histories.user_ids()) {
     auto it = p.test.find(user);
     if (it == p.test.end()) continue;
@@ -622,7 +724,14 @@ absl::StatusOr<TrainerReport> Train(const Logs& logs, const TrainerOptions& opti
   cn.hidden_layers = options.candidate_hidden;
   cn.output_dim = options.output_dim;
   CandidateNet candidate_net(cn);
-  TrainCandidateNet(candidate_net, examples, MakeSampler(p, options), options, rng);
+  const ValidationSet validation = MakeValidationSet(
+      p, example_options.features, options.serving_example_age_days / scale_days,
+      options.max_validation_users);
+  const int kept_epoch = TrainCandidateNet(candidate_net, examples, MakeSampler(p, options),
+                                           validation, options, rng);
+  std::fprintf(stderr, "candidate generation: kept epoch %d (best validation HR@50)\n",
+               kept_epoch);
+  report.metrics.emplace_back("candidate/kept_epoch", kept_epoch);
 
   auto writer_or = BundleWriter::Create(options.bundles_dir);
   if (!writer_or.ok()) return writer_or.status();

@@ -36,10 +36,24 @@ struct TrainerOptions {
   std::vector<int> candidate_hidden = {256};
   int output_dim = 64;
   int max_examples_per_user = 100;
+  // Candidate inputs: the most recent N watches and N search queries.
+  int max_watches = 50;
+  int max_searches = 50;
   // "rollback" (inputs strictly before the label, the paper's choice) or
   // "random_holdout" (inputs are all other events; an experiment only).
   std::string example_inputs = "rollback";
-  int candidate_epochs = 3;
+  int candidate_epochs = 10;
+  // The item co-watch kNN baseline (common/baselines.h).
+  int knn_window = 5;
+  int knn_last_watches = 2;
+  int knn_neighbours = 200;
+  // Keep the epoch with the best HR@50 on the validation watches (each
+  // user's second-to-last; at most `max_validation_users` users).
+  bool keep_best_epoch = true;
+  // With `keep_best_epoch`: stop after this many epochs without a better
+  // validation HR@50 (<= 0: run every epoch).
+  int patience = 3;
+  int max_validation_users = 2000;
   int batch_size = 256;
   // Sampled negatives per batch, capped by the corpus.
   int num_negatives = 2000;

@@ -40,7 +40,21 @@ ABSL_FLAG(int, max_examples_per_user, 100, "Cap on training examples per user.")
 ABSL_FLAG(std::string, example_inputs, "rollback",
           "rollback (inputs strictly before each label) or random_holdout (all other "
           "events: the paper's counter-example, for experiments).");
-ABSL_FLAG(int, candidate_epochs, 3, "Candidate model epochs.");
+ABSL_FLAG(int, candidate_epochs, 10, "Candidate model epochs (at most, see --patience).");
+ABSL_FLAG(int, patience, 3,
+          "Stop candidate training after this many epochs without a better validation "
+          "HR@50 (<= 0: run every epoch).");
+ABSL_FLAG(int, knn_window, 5,
+          "Item kNN baseline: consecutive watches that co-occur (<= 0: a user's whole "
+          "history).");
+ABSL_FLAG(int, knn_last_watches, 2, "Item kNN baseline: recent watches used as seeds.");
+ABSL_FLAG(int, knn_neighbours, 200, "Item kNN baseline: neighbours kept per video.");
+ABSL_FLAG(int, max_watches, 50, "Candidate model input: the most recent N watches.");
+ABSL_FLAG(int, max_searches, 50, "Candidate model input: the most recent N searches.");
+ABSL_FLAG(bool, keep_best_epoch, true,
+          "Keep the candidate model of the epoch with the best HR@50 on the "
+          "validation watches (each user's second-to-last).");
+ABSL_FLAG(int, max_validation_users, 2000, "Users in the candidate validation set.");
 ABSL_FLAG(int, batch_size, 256, "Mini-batch size (both models).");
 ABSL_FLAG(int, num_negatives, 2000, "Sampled negatives per batch (capped by the corpus).");
 ABSL_FLAG(double, sampling_alpha, 0.75,
@@ -138,6 +152,14 @@ int main(int argc, char** argv) {
   options.max_examples_per_user = absl::GetFlag(FLAGS_max_examples_per_user);
   options.example_inputs = absl::GetFlag(FLAGS_example_inputs);
   options.candidate_epochs = absl::GetFlag(FLAGS_candidate_epochs);
+  options.keep_best_epoch = absl::GetFlag(FLAGS_keep_best_epoch);
+  options.patience = absl::GetFlag(FLAGS_patience);
+  options.max_watches = absl::GetFlag(FLAGS_max_watches);
+  options.knn_window = absl::GetFlag(FLAGS_knn_window);
+  options.knn_last_watches = absl::GetFlag(FLAGS_knn_last_watches);
+  options.knn_neighbours = absl::GetFlag(FLAGS_knn_neighbours);
+  options.max_searches = absl::GetFlag(FLAGS_max_searches);
+  options.max_validation_users = absl::GetFlag(FLAGS_max_validation_users);
   options.batch_size = absl::GetFlag(FLAGS_batch_size);
   options.num_negatives = absl::GetFlag(FLAGS_num_negatives);
   options.sampling_alpha = absl::GetFlag(FLAGS_sampling_alpha);
@@ -181,9 +203,10 @@ int main(int argc, char** argv) {
     }
   }
   if (options.batch_size <= 0 || options.embedding_dim <= 0 || options.output_dim <= 0 ||
-      options.num_negatives <= 0) {
-    std::fprintf(stderr, "trainer: --batch_size, --embedding_dim, --output_dim and "
-                         "--num_negatives must be positive\n");
+      options.num_negatives <= 0 || options.max_watches <= 0 || options.max_searches <= 0) {
+    std::fprintf(stderr, "trainer: --batch_size, --embedding_dim, --output_dim, "
+                         "--num_negatives, --max_watches and --max_searches must be "
+                         "positive\n");
     return 2;
   }
 
