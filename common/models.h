@@ -81,6 +81,8 @@ class CandidateModel {
 
   const Vocabulary& videos() const { return videos_; }
   int output_dim() const { return output_dim_; }
+  // Which feature groups the model reads (from the bundle).
+  const CandidateFeatureOptions& feature_options() const { return options_; }
 
  private:
   CandidateModel() = default;
