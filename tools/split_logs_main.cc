@@ -46,6 +46,7 @@ ABSL_FLAG(std::optional<int64_t>, cut_day, std::nullopt,
           "hold out the last day).");
 ABSL_FLAG(std::optional<int64_t>, cut_time_s, std::nullopt,
           "time_cut: cut at this Unix time, seconds.");
+ABSL_FLAG(int, holdout_days, 1, "time_cut: days held out from the cut on.");
 
 namespace recsys {
 namespace {
@@ -83,10 +84,11 @@ absl::StatusOr<Parts> Split(const Logs& logs, std::string* description) {
     } else {
       cut = *cut_time_s;
     }
-    absl::StatusOr<TimeCutSplit> split = SplitAtTime(logs, cut);
+    const int64_t holdout_s = absl::GetFlag(FLAGS_holdout_days) * int64_t{86400};
+    absl::StatusOr<TimeCutSplit> split = SplitAtTime(logs, cut, holdout_s);
     if (!split.ok()) return split.status();
     *description =
-        absl::StrCat("time cut at ", cut, " (holdout until ", cut + 86400, ")");
+        absl::StrCat("time cut at ", cut, " (holdout until ", cut + holdout_s, ")");
     Parts parts;
     parts.emplace_back("train", std::move(split->train));
     parts.emplace_back("holdout", std::move(split->holdout));
