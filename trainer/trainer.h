@@ -44,7 +44,7 @@ struct TrainerOptions {
   std::string example_inputs = "rollback";
   int candidate_epochs = 10;
   // The item co-watch kNN baseline (common/baselines.h).
-  int knn_window = 5;
+  int knn_window = 20;
   int knn_last_watches = 2;
   int knn_neighbours = 200;
   // Keep the epoch with the best HR@50 on the validation watches (each

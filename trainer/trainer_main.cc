@@ -44,7 +44,7 @@ ABSL_FLAG(int, candidate_epochs, 10, "Candidate model epochs (at most, see --pat
 ABSL_FLAG(int, patience, 3,
           "Stop candidate training after this many epochs without a better validation "
           "HR@50 (<= 0: run every epoch).");
-ABSL_FLAG(int, knn_window, 5,
+ABSL_FLAG(int, knn_window, 20,
           "Item kNN baseline: consecutive watches that co-occur (<= 0: a user's whole "
           "history).");
 ABSL_FLAG(int, knn_last_watches, 2, "Item kNN baseline: recent watches used as seeds.");

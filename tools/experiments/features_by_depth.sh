@@ -7,18 +7,20 @@
 #
 # Widths: the paper's towers (256; 512-256; 1024-512-256; 2048-1024-512-256)
 # divided by --width_scale (default 4, so 2 cores finish in minutes: depth 4
-# is 512-256-128-64). Output dimension 256 / scale. MAP = MRR here: each
-# test user has one held-out watch.
+# is 512-256-128-64). Output dimension 256 / scale. Each cell trains for up
+# to --epochs epochs (default 10) and keeps its best validation epoch (the
+# trainer's early stopping). MAP = MRR here: each test user has one held-out
+# watch.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-logs=data/world out=out/experiments/features_by_depth epochs=3 scale=4
+logs=data/world out=out/experiments/features_by_depth epochs=10 scale=4
 for arg in "$@"; do
   case "$arg" in
     --logs=*) logs=${arg#--logs=} ;;
     --out=*) out=${arg#--out=} ;;
     --epochs=*) epochs=${arg#--epochs=} ;;
     --width_scale=*) scale=${arg#--width_scale=} ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
 done
