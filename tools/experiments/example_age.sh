@@ -17,7 +17,7 @@ for arg in "$@"; do
     --logs=*) logs=${arg#--logs=} ;;
     --out=*) out=${arg#--out=} ;;
     --epochs=*) epochs=${arg#--epochs=} ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
 done

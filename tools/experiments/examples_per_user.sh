@@ -21,7 +21,7 @@ for arg in "$@"; do
     --out=*) out=${arg#--out=} ;;
     --caps=*) caps=${arg#--caps=} ;;
     --days=*) days=${arg#--days=} ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
 done

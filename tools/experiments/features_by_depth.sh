@@ -20,7 +20,7 @@ for arg in "$@"; do
     --out=*) out=${arg#--out=} ;;
     --epochs=*) epochs=${arg#--epochs=} ;;
     --width_scale=*) scale=${arg#--width_scale=} ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
 done

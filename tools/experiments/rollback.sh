@@ -14,7 +14,7 @@ for arg in "$@"; do
   case "$arg" in
     --logs=*) logs=${arg#--logs=} ;;
     --out=*) out=${arg#--out=} ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
 done
