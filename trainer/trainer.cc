@@ -442,6 +442,40 @@ std::vector<RankingPage> MakeRankingPages(const Logs& logs, const Prepared& p,
   return pages;
 }
 
+// The network's inputs for every impression of `pages`, with the labels.
+void RankingInputs(const std::vector<RankingPage*>& pages,
+                   const std::vector<QuantileNormalizer>& normalizers, bool use_powers,
+                   std::vector<RankingExampleInputs>* rows,
+                   std::vector<const ImpressionRecord*>* labels) {
+  for (RankingPage* page : pages) {
+    for (size_t i = 0; i < page->raw.size(); ++i) {
+      RankingExampleInputs in;
+      in.query = page->query.get();
+      in.video = page->raw[i].video;
+      in.channel = page->raw[i].channel;
+      in.normalized.resize(NormalizedWidth(use_powers));
+      NormalizeRankingContinuous(page->raw[i], normalizers, use_powers,
+                                 in.normalized.data());
+      rows->push_back(std::move(in));
+      labels->push_back(page->impressions[i]);
+    }
+  }
+}
+
+// The libtorch network's logits for `rows` (a baseline that is evaluated
+// but not exported; the exported model is scored through the serving code).
+std::vector<float> NetLogits(RankingNet& net, const std::vector<RankingExampleInputs>& rows) {
+  torch::NoGradGuard no_grad;
+  std::vector<float> out;
+  for (size_t start = 0; start < rows.size(); start += 1024) {
+    std::vector<const RankingExampleInputs*> batch;
+    for (size_t i = start; i < std::min(rows.size(), start + 1024); ++i) batch.push_back(&rows[i]);
+    torch::Tensor logits = net->Logits(MakeRankingBatch(batch)).contiguous();
+    out.insert(out.end(), logits.data_ptr<float>(), logits.data_ptr<float>() + logits.numel());
+  }
+  return out;
+}
+
 float ExampleWeight(const ImpressionRecord& r, const std::string& objective) {
   if (objective == "ctr") return 1.0f;
   return r.clicked ? std::max(r.watch_seconds, 1.0f) : 1.0f;
@@ -449,13 +483,15 @@ float ExampleWeight(const ImpressionRecord& r, const std::string& objective) {
 
 void TrainRankingNet(RankingNet& net, const std::vector<RankingExampleInputs>& rows,
                      const std::vector<const ImpressionRecord*>& labels,
-                     const TrainerOptions& options, std::mt19937_64& rng) {
+                     const std::string& objective, const TrainerOptions& options,
+                     std::mt19937_64& rng) {
   torch::optim::Adagrad optimizer(
       net->parameters(), torch::optim::AdagradOptions(options.ranking_learning_rate));
   net->train();
   for (int epoch = 0; epoch < options.ranking_epochs; ++epoch) {
     auto batches = Batches<RankingExampleInputs>(rows.size(), options.batch_size, rng);
-    ProgressBar bar(absl::StrCat("ranking epoch ", epoch + 1, "/", options.ranking_epochs),
+    ProgressBar bar(absl::StrCat("ranking (", objective, ") epoch ", epoch + 1, "/",
+                                 options.ranking_epochs),
                     rows.size(), "ex", options.progress);
     double loss_sum = 0;
     int64_t done = 0;
@@ -465,7 +501,7 @@ void TrainRankingNet(RankingNet& net, const std::vector<RankingExampleInputs>& r
       for (size_t i : batch_rows) {
         batch_inputs.push_back(&rows[i]);
         clicked.push_back(labels[i]->clicked ? 1.0f : 0.0f);
-        weights.push_back(ExampleWeight(*labels[i], options.objective));
+        weights.push_back(ExampleWeight(*labels[i], objective));
       }
       RankingBatch batch = MakeRankingBatch(batch_inputs);
       optimizer.zero_grad();
@@ -483,20 +519,27 @@ void TrainRankingNet(RankingNet& net, const std::vector<RankingExampleInputs>& r
   net->eval();
 }
 
+// Orders the held-out pages by the exported model (through the serving
+// code), by retrieval score and, when given, by the CTR baseline's logits
+// (one per impression, pages in order); prints the paper's weighted
+// per-user loss, AUC and the model's calibration by deciles.
 absl::Status EvaluateRanking(const std::vector<RankingPage*>& pages,
-                             const RankingModel& model, TrainerReport* report) {
-  std::vector<std::vector<ScoredImpression>> by_model, by_retrieval;
+                             const RankingModel& model, const std::vector<float>& ctr_logits,
+                             TrainerReport* report) {
+  std::vector<std::vector<ScoredImpression>> by_model, by_retrieval, by_ctr;
   std::vector<float> model_scores, retrieval_scores, predicted, observed;
   std::vector<bool> clicked;
+  size_t next_ctr = 0;
   for (RankingPage* page : pages) {
     std::vector<float> logits =
         model.Logits(page->context, page->candidates, page->query->request_time_s);
-    std::vector<ScoredImpression> m, r;
+    std::vector<ScoredImpression> m, r, c;
     for (size_t i = 0; i < logits.size(); ++i) {
       const ImpressionRecord& imp = *page->impressions[i];
       float retrieval = page->candidates[i].retrieval_score();
       m.push_back({logits[i], imp.clicked, imp.watch_seconds});
       r.push_back({retrieval, imp.clicked, imp.watch_seconds});
+      if (!ctr_logits.empty()) c.push_back({ctr_logits.at(next_ctr++), imp.clicked, imp.watch_seconds});
       model_scores.push_back(logits[i]);
       retrieval_scores.push_back(retrieval);
       predicted.push_back(std::exp(logits[i]));
@@ -505,23 +548,25 @@ absl::Status EvaluateRanking(const std::vector<RankingPage*>& pages,
     }
     by_model.push_back(std::move(m));
     by_retrieval.push_back(std::move(r));
+    by_ctr.push_back(std::move(c));
   }
   std::string& s = report->summary;
   absl::StrAppend(&s, absl::StrFormat(
       "Ranking: held-out last day, %zu pages, %zu impressions\n", pages.size(),
       model_scores.size()));
-  absl::StrAppend(&s, absl::StrFormat("  %-18s %22s %7s\n", "order by",
+  absl::StrAppend(&s, absl::StrFormat("  %-24s %22s %7s\n", "order by",
                                       "weighted per-user loss", "AUC"));
-  for (auto [name, scored, scores] :
-       {std::tuple<const char*, decltype(&by_model), std::vector<float>*>{
-            "ranking model", &by_model, &model_scores},
-        {"retrieval score", &by_retrieval, &retrieval_scores}}) {
+  std::vector<float> ctr_scores(ctr_logits.begin(), ctr_logits.end());
+  std::vector<std::tuple<std::string, std::string, decltype(&by_model), std::vector<float>*>> rows = {
+      {"ranking model", "model", &by_model, &model_scores},
+      {"retrieval score", "retrieval", &by_retrieval, &retrieval_scores}};
+  if (!ctr_logits.empty()) rows.push_back({"CTR model (unweighted)", "ctr", &by_ctr, &ctr_scores});
+  for (const auto& [name, key, scored, scores] : rows) {
     double loss = WeightedPerUserLoss(*scored).loss();
     absl::StatusOr<double> auc = Auc(*scores, clicked);
     double auc_value = auc.ok() ? *auc : 0.5;
-    absl::StrAppend(&s, absl::StrFormat("  %-18s %22s %7s\n", name, Pct(loss),
+    absl::StrAppend(&s, absl::StrFormat("  %-24s %22s %7s\n", name, Pct(loss),
                                         Pct(auc_value)));
-    std::string key = name == std::string("ranking model") ? "model" : "retrieval";
     report->metrics.emplace_back(absl::StrCat("ranking/", key, "/weighted_loss"), loss);
     report->metrics.emplace_back(absl::StrCat("ranking/", key, "/auc"), auc_value);
   }
@@ -539,6 +584,30 @@ absl::Status EvaluateRanking(const std::vector<RankingPage*>& pages,
       "observed %.1f s\n", mean_pred, mean_obs));
   report->metrics.emplace_back("ranking/mean_predicted_watch_seconds", mean_pred);
   report->metrics.emplace_back("ranking/mean_observed_watch_seconds", mean_obs);
+  // Deciles of predicted watch time: mean predicted vs observed in each.
+  std::vector<size_t> order(predicted.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return predicted[a] < predicted[b]; });
+  if (order.size() >= 10) {
+    std::string pred_line, obs_line;
+    for (int d = 0; d < 10; ++d) {
+      const size_t begin = order.size() * d / 10, end = order.size() * (d + 1) / 10;
+      double p = 0, o = 0;
+      for (size_t i = begin; i < end; ++i) {
+        p += predicted[order[i]];
+        o += observed[order[i]];
+      }
+      p /= std::max<size_t>(1, end - begin);
+      o /= std::max<size_t>(1, end - begin);
+      absl::StrAppend(&pred_line, absl::StrFormat(" %6.1f", p));
+      absl::StrAppend(&obs_line, absl::StrFormat(" %6.1f", o));
+      report->metrics.emplace_back(absl::StrCat("ranking/decile", d + 1, "/predicted"), p);
+      report->metrics.emplace_back(absl::StrCat("ranking/decile", d + 1, "/observed"), o);
+    }
+    absl::StrAppend(&s, "  by deciles of predicted watch time (s per impression):\n",
+                    "    predicted", pred_line, "\n", "    observed ", obs_line, "\n");
+  }
   return absl::OkStatus();
 }
 
@@ -612,19 +681,7 @@ absl::Status TrainRanking(const Logs& logs, const Prepared& p,
   }
   std::vector<RankingExampleInputs> rows;
   std::vector<const ImpressionRecord*> labels;
-  for (RankingPage* page : train_pages) {
-    for (size_t i = 0; i < page->raw.size(); ++i) {
-      RankingExampleInputs in;
-      in.query = page->query.get();
-      in.video = page->raw[i].video;
-      in.channel = page->raw[i].channel;
-      in.normalized.resize(NormalizedWidth(options.use_powers));
-      NormalizeRankingContinuous(page->raw[i], normalizers, options.use_powers,
-                                 in.normalized.data());
-      rows.push_back(std::move(in));
-      labels.push_back(page->impressions[i]);
-    }
-  }
+  RankingInputs(train_pages, normalizers, options.use_powers, &rows, &labels);
   std::fprintf(stderr, "ranking: %zu training impressions on %zu pages, %zu held-out pages\n",
                rows.size(), train_pages.size(), eval_pages.size());
   RankingNetOptions rn;
@@ -635,7 +692,19 @@ absl::Status TrainRanking(const Logs& logs, const Prepared& p,
   rn.hidden_layers = options.ranking_hidden;
   rn.use_powers = options.use_powers;
   RankingNet ranking_net(rn);
-  TrainRankingNet(ranking_net, rows, labels, options, rng);
+  TrainRankingNet(ranking_net, rows, labels, options.objective, options, rng);
+  // The paper's baseline in the same run: the same network as an unweighted
+  // logistic regression on clicks (CTR), scored on the held-out pages.
+  std::vector<float> ctr_logits;
+  if (options.objective == "watch_time" && options.ranking_ctr_baseline && !eval_pages.empty()) {
+    RankingNet ctr_net(rn);
+    std::mt19937_64 ctr_rng(options.seed + 2);
+    TrainRankingNet(ctr_net, rows, labels, "ctr", options, ctr_rng);
+    std::vector<RankingExampleInputs> eval_rows;
+    std::vector<const ImpressionRecord*> eval_labels;
+    RankingInputs(eval_pages, normalizers, options.use_powers, &eval_rows, &eval_labels);
+    ctr_logits = NetLogits(ctr_net, eval_rows);
+  }
   rspec->set_video_embedding_dim(rn.video_dim);
   rspec->set_channel_embedding_dim(rn.channel_dim);
   for (int h : rn.hidden_layers) rspec->add_hidden_layers(h);
@@ -650,7 +719,7 @@ absl::Status TrainRanking(const Logs& logs, const Prepared& p,
   auto ranking_model = RankingModel::Load(**interim);
   if (!ranking_model.ok()) return ranking_model.status();
   if (!eval_pages.empty()) {
-    RECSYS_RETURN_IF_ERROR(EvaluateRanking(eval_pages, **ranking_model, report));
+    RECSYS_RETURN_IF_ERROR(EvaluateRanking(eval_pages, **ranking_model, ctr_logits, report));
   }
   RECSYS_RETURN_IF_ERROR(EvaluateTwoStage(p, retriever, **ranking_model, options, report));
 

@@ -84,6 +84,9 @@ struct TrainerOptions {
   bool use_powers = true;
   // "watch_time" (weighted logistic regression) or "ctr".
   std::string objective = "watch_time";
+  // With the watch_time objective, also train the same network as an
+  // unweighted click model and report it on the held-out pages.
+  bool ranking_ctr_baseline = true;
   // Impressions in the last `holdout_days` days are held out for evaluation.
   int holdout_days = 1;
   int num_quantiles = 100;

@@ -75,6 +75,9 @@ ABSL_FLAG(std::string, ranking_hidden, "256", "Ranking tower hidden ReLU layers,
 ABSL_FLAG(int, ranking_epochs, 2, "Ranking model epochs.");
 ABSL_FLAG(double, ranking_lr, 0.05, "Ranking model Adagrad learning rate.");
 ABSL_FLAG(bool, use_powers, true, "Feed x~^2 and sqrt(x~) of each normalised feature.");
+ABSL_FLAG(bool, ranking_ctr_baseline, true,
+          "With --objective=watch_time, also train the same ranking network as an "
+          "unweighted click (CTR) model and report it on the held-out day.");
 ABSL_FLAG(std::string, objective, "watch_time",
           "Ranking objective: watch_time (weighted logistic) or ctr.");
 ABSL_FLAG(int, holdout_days, 1, "Days of impressions held out to evaluate ranking.");
@@ -153,6 +156,7 @@ int main(int argc, char** argv) {
   options.example_inputs = absl::GetFlag(FLAGS_example_inputs);
   options.candidate_epochs = absl::GetFlag(FLAGS_candidate_epochs);
   options.keep_best_epoch = absl::GetFlag(FLAGS_keep_best_epoch);
+  options.ranking_ctr_baseline = absl::GetFlag(FLAGS_ranking_ctr_baseline);
   options.patience = absl::GetFlag(FLAGS_patience);
   options.max_watches = absl::GetFlag(FLAGS_max_watches);
   options.knn_window = absl::GetFlag(FLAGS_knn_window);
