@@ -78,6 +78,11 @@ absl::Status RankingNetImpl::Export(BundleWriter* writer) {
   return ExportLinears(tower_, kRankingTower, writer);
 }
 
+float RankingExampleWeight(bool clicked, float watch_seconds, const std::string& objective) {
+  if (objective == "ctr" || !clicked) return 1.0f;
+  return std::max(watch_seconds, 1.0f);
+}
+
 torch::Tensor WeightedLogisticLoss(const torch::Tensor& logits,
                                    const torch::Tensor& clicked,
                                    const torch::Tensor& weights) {

@@ -67,6 +67,12 @@ class RankingNetImpl : public torch::nn::Module {
 };
 TORCH_MODULE(RankingNet);
 
+// An impression's weight in the loss: for the "watch_time" objective a
+// clicked impression weighs its watch seconds (at least 1, so that a click
+// with no recorded watch still counts) and an unclicked one 1; for "ctr"
+// every impression weighs 1.
+float RankingExampleWeight(bool clicked, float watch_seconds, const std::string& objective);
+
 // Weighted logistic loss: sum_i w_i * BCE(logit_i, clicked_i) / sum_i w_i.
 torch::Tensor WeightedLogisticLoss(const torch::Tensor& logits,
                                    const torch::Tensor& clicked,

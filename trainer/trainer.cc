@@ -476,11 +476,6 @@ std::vector<float> NetLogits(RankingNet& net, const std::vector<RankingExampleIn
   return out;
 }
 
-float ExampleWeight(const ImpressionRecord& r, const std::string& objective) {
-  if (objective == "ctr") return 1.0f;
-  return r.clicked ? std::max(r.watch_seconds, 1.0f) : 1.0f;
-}
-
 void TrainRankingNet(RankingNet& net, const std::vector<RankingExampleInputs>& rows,
                      const std::vector<const ImpressionRecord*>& labels,
                      const std::string& objective, const TrainerOptions& options,
@@ -501,7 +496,8 @@ void TrainRankingNet(RankingNet& net, const std::vector<RankingExampleInputs>& r
       for (size_t i : batch_rows) {
         batch_inputs.push_back(&rows[i]);
         clicked.push_back(labels[i]->clicked ? 1.0f : 0.0f);
-        weights.push_back(ExampleWeight(*labels[i], objective));
+        weights.push_back(
+            RankingExampleWeight(labels[i]->clicked, labels[i]->watch_seconds, objective));
       }
       RankingBatch batch = MakeRankingBatch(batch_inputs);
       optimizer.zero_grad();
