@@ -70,7 +70,7 @@ absl::StatusOr<Mlp> Mlp::Create(std::vector<DenseLayer> layers) {
   return Mlp(std::move(layers));
 }
 
-std::vector<float> Mlp::Forward(const float* x, int batch) const {
+std::vector<float> Mlp::Forward(const float* x, int batch, const float* first_bias) const {
   if (layers_.empty() || batch <= 0) return {};
   std::vector<float> input;
   std::vector<float> output;
@@ -79,9 +79,9 @@ std::vector<float> Mlp::Forward(const float* x, int batch) const {
     const DenseLayer& layer = layers_[i];
     // Start every row at the bias, then accumulate x W^T on top of it.
     output.resize(static_cast<size_t>(batch) * layer.out);
+    const float* bias = i == 0 && first_bias != nullptr ? first_bias : layer.bias.data();
     for (int row = 0; row < batch; ++row) {
-      std::copy(layer.bias.begin(), layer.bias.end(),
-                output.begin() + static_cast<size_t>(row) * layer.out);
+      std::copy(bias, bias + layer.out, output.begin() + static_cast<size_t>(row) * layer.out);
     }
     GemmNT(current, layer.weight.data(), output.data(), batch, layer.out,
            layer.in, /*accumulate=*/true);

@@ -35,7 +35,13 @@ class Mlp {
   // (empty when `batch` <= 0 or the Mlp has no layers). Scores the whole
   // batch as matrix products (cblas_sgemm), never row by row; OpenBLAS
   // decides how many of its threads one call uses.
-  std::vector<float> Forward(const float* x, int batch) const;
+  std::vector<float> Forward(const float* x, int batch) const {
+    return Forward(x, batch, nullptr);
+  }
+  // The same with the first layer's bias replaced by `first_bias` (its
+  // `out` floats; nullptr = the layer's own): how a caller adds a part of
+  // the first layer's product that is the same for every row.
+  std::vector<float> Forward(const float* x, int batch, const float* first_bias) const;
 
   int input_dim() const;
   int output_dim() const;

@@ -249,43 +249,77 @@ absl::StatusOr<std::unique_ptr<RankingModel>> RankingModel::Load(
         "ranking tower is ", m->tower_.input_dim(), " -> ", m->tower_.output_dim(),
         ", expected ", expected_in, " -> 1"));
   }
+  // Split the first layer: columns [d, 3d) see only the request.
+  std::vector<DenseLayer> layers = m->tower_.layers();
+  DenseLayer& first = layers.front();
+  const int d = m->video_dim_, user_width = 2 * d, rest = first.in - user_width;
+  std::vector<float> candidate_weight(static_cast<size_t>(first.out) * rest);
+  m->user_weight_.resize(static_cast<size_t>(first.out) * user_width);
+  for (int o = 0; o < first.out; ++o) {
+    const float* row = &first.weight[static_cast<size_t>(o) * first.in];
+    float* c = &candidate_weight[static_cast<size_t>(o) * rest];
+    std::copy(row, row + d, c);
+    std::copy(row + 3 * d, row + first.in, c + d);
+    std::copy(row + d, row + 3 * d, &m->user_weight_[static_cast<size_t>(o) * user_width]);
+  }
+  first.weight = std::move(candidate_weight);
+  first.in = rest;
+  RECSYS_ASSIGN_OR_RETURN(m->candidate_tower_, Mlp::Create(std::move(layers)));
   return m;
+}
+
+std::vector<float> RankingModel::CandidateRows(const UserContext& context,
+                                               const std::vector<Candidate>& candidates,
+                                               int64_t now_s, bool with_user_part,
+                                               std::vector<float>* user_part) const {
+  RankingVocabularies vocabs{&videos_, &channels_};
+  RankingQuery query =
+      ExtractRankingQuery(context, vocabs, catalog_, max_watches_, now_s);
+  // The user's part of the row is the same for every candidate.
+  user_part->assign(2 * video_dim_, 0.0f);
+  AppendEmbedding(video_embedding_, video_dim_, query.seed_video, user_part->data());
+  AppendMeanEmbedding(video_embedding_, video_dim_, query.last_watched,
+                      user_part->data() + video_dim_);
+  const int width = input_dim() - (with_user_part ? 0 : 2 * video_dim_);
+  std::vector<float> rows(candidates.size() * static_cast<size_t>(width));
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    RankingCandidateFeatures f =
+        ExtractRankingCandidate(query, candidates[i], vocabs, catalog_);
+    float* row = &rows[i * width];
+    AppendEmbedding(video_embedding_, video_dim_, f.video, row);
+    row += video_dim_;
+    if (with_user_part) {
+      std::memcpy(row, user_part->data(), sizeof(float) * user_part->size());
+      row += user_part->size();
+    }
+    AppendEmbedding(channel_embedding_, channel_dim_, f.channel, row);
+    row += channel_dim_;
+    NormalizeRankingContinuous(f, normalizers_, use_powers_, row);
+  }
+  return rows;
 }
 
 std::vector<float> RankingModel::BuildInputs(
     const UserContext& context, const std::vector<Candidate>& candidates,
     int64_t now_s) const {
-  RankingVocabularies vocabs{&videos_, &channels_};
-  RankingQuery query =
-      ExtractRankingQuery(context, vocabs, catalog_, max_watches_, now_s);
-  const int width = input_dim();
-  std::vector<float> inputs(candidates.size() * static_cast<size_t>(width));
-  // The user's part of the row is the same for every candidate.
-  std::vector<float> user_part(2 * video_dim_);
-  AppendEmbedding(video_embedding_, video_dim_, query.seed_video, user_part.data());
-  AppendMeanEmbedding(video_embedding_, video_dim_, query.last_watched,
-                      user_part.data() + video_dim_);
-  for (size_t i = 0; i < candidates.size(); ++i) {
-    RankingCandidateFeatures f =
-        ExtractRankingCandidate(query, candidates[i], vocabs, catalog_);
-    float* row = &inputs[i * width];
-    AppendEmbedding(video_embedding_, video_dim_, f.video, row);
-    row += video_dim_;
-    std::memcpy(row, user_part.data(), sizeof(float) * user_part.size());
-    row += user_part.size();
-    AppendEmbedding(channel_embedding_, channel_dim_, f.channel, row);
-    row += channel_dim_;
-    NormalizeRankingContinuous(f, normalizers_, use_powers_, row);
-  }
-  return inputs;
+  std::vector<float> user_part;
+  return CandidateRows(context, candidates, now_s, /*with_user_part=*/true, &user_part);
 }
 
 std::vector<float> RankingModel::Logits(const UserContext& context,
                                         const std::vector<Candidate>& candidates,
                                         int64_t now_s) const {
   if (candidates.empty()) return {};
-  std::vector<float> inputs = BuildInputs(context, candidates, now_s);
-  return tower_.Forward(inputs.data(), static_cast<int>(candidates.size()));
+  std::vector<float> user_part;
+  std::vector<float> rows =
+      CandidateRows(context, candidates, now_s, /*with_user_part=*/false, &user_part);
+  // First-layer bias for this request: b + W_user . user_part.
+  const DenseLayer& first = tower_.layers().front();
+  std::vector<float> bias = first.bias;
+  GemmNT(user_part.data(), user_weight_.data(), bias.data(), 1, first.out,
+         static_cast<int>(user_part.size()), /*accumulate=*/true);
+  return candidate_tower_.Forward(rows.data(), static_cast<int>(candidates.size()),
+                                  bias.data());
 }
 
 std::vector<float> RankingModel::PredictWatchSeconds(

@@ -111,7 +111,9 @@ class RankingModel {
                                  int64_t now_s) const;
   int input_dim() const { return tower_.input_dim(); }
 
-  // The network's logits, one per candidate, in order.
+  // The network's logits, one per candidate, in order. The first layer's
+  // product with the request's part of the row (seed video, last-watched
+  // bag) is computed once per request, not once per candidate.
   std::vector<float> Logits(const UserContext& context,
                             const std::vector<Candidate>& candidates,
                             int64_t now_s) const;
@@ -128,12 +130,23 @@ class RankingModel {
 
   Vocabulary videos_, channels_;
   VideoCatalog catalog_;
+  // Rows of `BuildInputs` with the request's columns [video_dim_,
+  // 3 * video_dim_) left out (`user_part` receives them, once).
+  std::vector<float> CandidateRows(const UserContext& context,
+                                   const std::vector<Candidate>& candidates, int64_t now_s,
+                                   bool with_user_part, std::vector<float>* user_part) const;
+
   std::vector<QuantileNormalizer> normalizers_;
   bool use_powers_ = true;
   int max_watches_ = 50;
   int video_dim_ = 0, channel_dim_ = 0;
   std::vector<float> video_embedding_, channel_embedding_;
   Mlp tower_;
+  // `tower_` with the request's columns of the first layer split off:
+  // `user_weight_` [first layer out, 2 * video_dim_] and `candidate_tower_`
+  // (the other columns, then the same layers).
+  std::vector<float> user_weight_;
+  Mlp candidate_tower_;
 };
 
 // Reads "<prefix>/<i>/weight|bias" for i = 0.. until absent.
