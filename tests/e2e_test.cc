@@ -72,8 +72,12 @@ class EndToEndTest : public ::testing::Test {
 
   static void TearDownTestSuite() {
     // Both servers shut down gracefully on SIGTERM.
-    if (candidate_ != nullptr) EXPECT_EQ(candidate_->Stop(), 0);
-    if (ranking_ != nullptr) EXPECT_EQ(ranking_->Stop(), 0);
+    if (candidate_ != nullptr) {
+      EXPECT_EQ(candidate_->Stop(), 0);
+    }
+    if (ranking_ != nullptr) {
+      EXPECT_EQ(ranking_->Stop(), 0);
+    }
     delete candidate_;
     delete ranking_;
     delete candidate_channel_;
