@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The paper's ranking experiment (table 1): the ranking tower's hidden layers
+# (none, 256, 512, 1024, 512-256, 1024-512, 1024-512-256) against the
+# weighted per-user loss on the held-out last day of impressions, plus the
+# two ablations on the 1024-512-256 tower: no x~^2 / sqrt(x~) inputs, and
+# unweighted logistic regression (a click model). Prints a table, writes a
+# gnuplot chart.
+#
+#   tools/experiments/ranking_depth.sh [--logs=DIR] [--out=DIR]
+#
+# The weighted per-user loss: over pairs of a clicked and an unclicked
+# impression on the same page, the watch time of the pairs the model orders
+# wrongly over the total watch time of the pairs (lower is better).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+logs=data/world out=out/experiments/ranking_depth
+for arg in "$@"; do
+  case "$arg" in
+    --logs=*) logs=${arg#--logs=} ;;
+    --out=*) out=${arg#--out=} ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    *) echo "unknown option $arg (see --help)" >&2; exit 2 ;;
+  esac
+done
+[[ -f "$logs/impressions.csv" ]] || { echo "no impressions in $logs: run ./recsys demo --exit or tools/world_gen first" >&2; exit 1; }
+bazel build //trainer:trainer >/dev/null 2>&1 || bazel build //trainer:trainer
+mkdir -p "$out"
+table="$out/table.tsv"
+printf 'hidden layers\tweighted per-user loss\tAUC (clicks)\n' >"$table"
+run() {
+  local label=$1 n=$2
+  shift 2
+  echo "== $label ==" >&2
+  rm -rf "$out/bundles"
+  bazel-bin/trainer/trainer --logs="$logs" --bundles="$out/bundles" --progress=false \
+    --ranking_ctr_baseline=false --metrics_out="$out/metrics_$n.txt" "$@" >/dev/null
+  get() { awk -v k="$1" '$1 == k { printf "%.3f", $2 }' "$out/metrics_$n.txt"; }
+  printf '%s\t%s\t%s\n' "$label" "$(get ranking/model/weighted_loss)" \
+    "$(get ranking/model/auc)" >>"$table"
+}
+n=0
+for tower in "" 256 512 1024 512,256 1024,512 1024,512,256; do
+  n=$((n + 1))
+  run "${tower:-none}" "$n" --ranking_hidden="$tower"
+done
+run "1024,512,256 without x~^2, sqrt(x~)" 8 --ranking_hidden=1024,512,256 --use_powers=false
+run "1024,512,256 unweighted (CTR)" 9 --ranking_hidden=1024,512,256 --objective=ctr
+retrieval=$(awk '$1 == "ranking/retrieval/weighted_loss" { printf "%.3f", $2 }' "$out/metrics_1.txt")
+printf 'order by retrieval score\t%s\t\n' "$retrieval" >>"$table"
+rm -rf "$out/bundles"
+column -t -s $'\t' "$table"
+if command -v gnuplot >/dev/null; then
+  head -8 "$table" | tail -7 | awk -F'\t' '{ print NR - 1, $2, $1 }' >"$out/towers.dat"
+  gnuplot <<GP
+set terminal pngcairo size 800,500 noenhanced
+set output "$out/ranking_depth.png"
+set title "Ranking: weighted per-user loss on the held-out day by hidden layers"
+set ylabel "weighted per-user loss (lower is better)"
+set style fill solid 0.6
+set boxwidth 0.6
+set xtics rotate by -30
+set grid ytics
+set yrange [0:*]
+plot "$out/towers.dat" using 1:2:xtic(3) with boxes notitle
+GP
+  echo "chart: $out/ranking_depth.png"
+fi
