@@ -521,7 +521,7 @@ void TrainRankingNet(RankingNet& net, const std::vector<RankingExampleInputs>& r
 // per-user loss, AUC and the model's calibration by deciles.
 absl::Status EvaluateRanking(const std::vector<RankingPage*>& pages,
                              const RankingModel& model, const std::vector<float>& ctr_logits,
-                             TrainerReport* report) {
+                             const std::string& objective, TrainerReport* report) {
   std::vector<std::vector<ScoredImpression>> by_model, by_retrieval, by_ctr;
   std::vector<float> model_scores, retrieval_scores, predicted, observed;
   std::vector<bool> clicked;
@@ -566,6 +566,8 @@ absl::Status EvaluateRanking(const std::vector<RankingPage*>& pages,
     report->metrics.emplace_back(absl::StrCat("ranking/", key, "/weighted_loss"), loss);
     report->metrics.emplace_back(absl::StrCat("ranking/", key, "/auc"), auc_value);
   }
+  // exp(logit) of a click model is click odds, not watch time.
+  if (objective != "watch_time") return absl::OkStatus();
   double mean_pred = 0, mean_obs = 0;
   for (size_t i = 0; i < predicted.size(); ++i) {
     mean_pred += predicted[i];
@@ -715,7 +717,7 @@ absl::Status TrainRanking(const Logs& logs, const Prepared& p,
   auto ranking_model = RankingModel::Load(**interim);
   if (!ranking_model.ok()) return ranking_model.status();
   if (!eval_pages.empty()) {
-    RECSYS_RETURN_IF_ERROR(EvaluateRanking(eval_pages, **ranking_model, ctr_logits, report));
+    RECSYS_RETURN_IF_ERROR(EvaluateRanking(eval_pages, **ranking_model, ctr_logits, options.objective, report));
   }
   RECSYS_RETURN_IF_ERROR(EvaluateTwoStage(p, retriever, **ranking_model, options, report));
 
