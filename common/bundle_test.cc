@@ -17,6 +17,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/logs.h"
 #include "common/vocabulary.h"
 
@@ -278,8 +279,8 @@ TEST(BundleTest, WritersOpenAtTheSameTimeGetDistinctVersions) {
 }
 
 TEST(BundleTest, FindNewestPicksTheLatestOfManyInOneSecond) {
-  // Ten earlier bundles this second ("<v>" and "<v>.1" to "<v>.9") make the
-  // next one "<v>.10", which must still be the newest.
+  // Ten earlier bundles this second ("<v>" and "<v>.001" to "<v>.009") make
+  // the next one "<v>.010", which must still be the newest.
   for (int attempt = 0; attempt < 5; ++attempt) {
     const std::string root = Root(absl::StrCat("eleven_", attempt));
     std::string second;
@@ -289,13 +290,14 @@ TEST(BundleTest, FindNewestPicksTheLatestOfManyInOneSecond) {
       second = probe->version();
     }
     for (int n = 0; n < 10; ++n) {
-      std::string dir = root + "/" + second + (n == 0 ? "" : absl::StrCat(".", n));
+      std::string dir =
+          root + "/" + second + (n == 0 ? "" : absl::StrFormat(".%03d", n));
       fs::create_directories(dir);
       std::ofstream(dir + "/manifest.pb");  // An empty manifest parses.
     }
     std::unique_ptr<BundleWriter> w = NewWriter(root);
     ASSERT_NE(w, nullptr);
-    if (w->version() != second + ".10") continue;  // The clock ticked: retry.
+    if (w->version() != second + ".010") continue;  // The clock ticked: retry.
     absl::StatusOr<std::string> dir = w->Commit();
     ASSERT_TRUE(dir.ok()) << dir.status();
     absl::StatusOr<std::string> newest = Bundle::FindNewest(root);
