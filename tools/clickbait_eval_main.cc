@@ -5,7 +5,13 @@
 // with --objective=ctr) and by retrieval score, and compare the top of each
 // list with the world's ground truth: the share of clickbait videos
 // (attractive and poor), their mean true quality (the share of a video that
-// people watch) and mean duration.
+// people watch), mean duration, and the watch time per impression the
+// world's user model expects for the list: click probability
+// max_click_probability * sqrt(r) * attractiveness / (1 + position_bias *
+// position) times duration * clamp(0.1 + 0.5 quality + 0.3 r, 0.05, 1), where
+// r is the user's interest in the video's topic relative to their favourite
+// (tools/world.cc; the watch fraction's noise and the unfollowed-episode
+// factor are left out).
 //
 //   world_gen --out=W --truth_out=W && trainer --logs=W --bundles=A &&
 //   trainer --logs=W --bundles=B --objective=ctr &&
@@ -40,14 +46,23 @@ ABSL_FLAG(std::string, ctr_bundle, "", "Bundle whose ranking model was trained w
 ABSL_FLAG(int, num_candidates, 200, "Candidates retrieved per user.");
 ABSL_FLAG(int, top, 10, "Size of the list compared.");
 ABSL_FLAG(int, max_users, 2000, "Users evaluated (each at their last watch).");
+ABSL_FLAG(std::string, interests, "",
+          "The world's truth_user_interests.csv (default: next to --truth).");
+ABSL_FLAG(double, max_click_probability, 0.6, "The world's --max_click_probability.");
+ABSL_FLAG(double, position_bias, 0.1, "The world's --position_bias.");
 
 namespace recsys {
 namespace {
 
 struct Truth {
+  std::string topic;
   float quality = 0;
+  float attractiveness = 0;
   bool clickbait = false;
 };
+
+// Per user: interest per topic, relative to their favourite topic's.
+using Interests = absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, double>>;
 
 absl::StatusOr<absl::flat_hash_map<std::string, Truth>> ReadTruth(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "r");
@@ -69,7 +84,9 @@ absl::StatusOr<absl::flat_hash_map<std::string, Truth>> ReadTruth(const std::str
       continue;
     }
     Truth t;
-    if (cols.size() < 5 || !absl::SimpleAtof(cols[2], &t.quality)) {
+    t.topic = cols.size() > 1 ? cols[1] : "";
+    if (cols.size() < 5 || !absl::SimpleAtof(cols[2], &t.quality) ||
+        !absl::SimpleAtof(cols[3], &t.attractiveness)) {
       std::fclose(f);
       return absl::InvalidArgumentError(absl::StrCat(path, ":", n, ": malformed row"));
     }
@@ -78,6 +95,38 @@ absl::StatusOr<absl::flat_hash_map<std::string, Truth>> ReadTruth(const std::str
   }
   std::fclose(f);
   return truth;
+}
+
+absl::StatusOr<Interests> ReadInterests(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  Interests interests;
+  char line[4096];
+  int n = 0;
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    std::vector<std::string> cols = absl::StrSplit(absl::StripTrailingAsciiWhitespace(line), ',');
+    double weight = 0;
+    if (++n == 1) {
+      if (cols.size() < 3 || cols[0] != "user_id" || cols[2] != "weight") {
+        std::fclose(f);
+        return absl::InvalidArgumentError(absl::StrCat(
+            path, ":1: expected the header of truth_user_interests.csv (user_id,topic,weight,...)"));
+      }
+      continue;
+    }
+    if (cols.size() < 3 || !absl::SimpleAtod(cols[2], &weight)) {
+      std::fclose(f);
+      return absl::InvalidArgumentError(absl::StrCat(path, ":", n, ": malformed row"));
+    }
+    interests[cols[0]][cols[1]] = weight;
+  }
+  std::fclose(f);
+  for (auto& [user, topics] : interests) {
+    double top = 0;
+    for (const auto& [topic, w] : topics) top = std::max(top, w);
+    for (auto& [topic, w] : topics) w = top > 0 ? w / top : 0;
+  }
+  return interests;
 }
 
 int Fail(const absl::Status& s) {
@@ -101,6 +150,17 @@ int Run() {
   if (!logs.ok()) return Fail(logs.status());
   auto truth = ReadTruth(absl::GetFlag(FLAGS_truth));
   if (!truth.ok()) return Fail(truth.status());
+  std::string interests_path = absl::GetFlag(FLAGS_interests);
+  if (interests_path.empty()) {
+    const std::string truth_path = absl::GetFlag(FLAGS_truth);
+    const size_t slash = truth_path.rfind('/');
+    interests_path = (slash == std::string::npos ? "" : truth_path.substr(0, slash + 1)) +
+                     "truth_user_interests.csv";
+  }
+  auto interests = ReadInterests(interests_path);
+  if (!interests.ok()) return Fail(interests.status());
+  const double max_click = absl::GetFlag(FLAGS_max_click_probability);
+  const double position_bias = absl::GetFlag(FLAGS_position_bias);
   auto bundle = OpenBundle(absl::GetFlag(FLAGS_bundle));
   if (!bundle.ok()) return Fail(bundle.status());
   auto ctr_bundle = OpenBundle(absl::GetFlag(FLAGS_ctr_bundle));
@@ -121,18 +181,29 @@ int Run() {
   const UserHistories histories = UserHistories::Build(*logs, all_watches);
   const int top = absl::GetFlag(FLAGS_top);
   struct Tally {
-    double clickbait = 0, quality = 0, minutes = 0;
+    double clickbait = 0, quality = 0, minutes = 0, expected_seconds = 0;
     int64_t n = 0;
   } by_watch_time, by_ctr, by_retrieval, all_candidates;
-  auto add = [&](Tally& t, const std::vector<Candidate>& c, const std::vector<size_t>& order,
-                 size_t k) {
+  auto add = [&](Tally& t, const std::string& user, const std::vector<Candidate>& c,
+                 const std::vector<size_t>& order, size_t k) {
+    const auto user_interests = interests->find(user);
     for (size_t i = 0; i < std::min(k, order.size()); ++i) {
       const Candidate& cand = c[order[i]];
       auto it = truth->find(cand.video_id());
       const VideoRecord* v = (*retriever)->FindVideo(cand.video_id());
       if (it == truth->end() || v == nullptr) continue;
-      t.clickbait += it->second.clickbait;
-      t.quality += it->second.quality;
+      const Truth& truth_v = it->second;
+      double r = 0;
+      if (user_interests != interests->end()) {
+        auto topic = user_interests->second.find(truth_v.topic);
+        if (topic != user_interests->second.end()) r = topic->second;
+      }
+      const double click = max_click * std::sqrt(r) * truth_v.attractiveness /
+                           (1 + position_bias * (k == order.size() ? 0 : i));
+      const double fraction = std::clamp(0.1 + 0.5 * truth_v.quality + 0.3 * r, 0.05, 1.0);
+      t.expected_seconds += click * v->duration_s * fraction;
+      t.clickbait += truth_v.clickbait;
+      t.quality += truth_v.quality;
       t.minutes += v->duration_s / 60.0;
       ++t.n;
     }
@@ -156,22 +227,23 @@ int Run() {
     };
     std::vector<float> retrieval;
     for (const Candidate& x : c) retrieval.push_back(x.retrieval_score());
-    add(by_watch_time, c, order_by((*watch_time)->Logits(*context, c, w.back().time_s)), top);
-    add(by_ctr, c, order_by((*ctr)->Logits(*context, c, w.back().time_s)), top);
-    add(by_retrieval, c, order_by(retrieval), top);
-    add(all_candidates, c, order_by(retrieval), c.size());
+    add(by_watch_time, user, c, order_by((*watch_time)->Logits(*context, c, w.back().time_s)),
+        top);
+    add(by_ctr, user, c, order_by((*ctr)->Logits(*context, c, w.back().time_s)), top);
+    add(by_retrieval, user, c, order_by(retrieval), top);
+    add(all_candidates, user, c, order_by(retrieval), c.size());
   }
   std::printf("%d users, top %d of %d retrieved candidates\n", std::min(users, absl::GetFlag(FLAGS_max_users)),
               top, absl::GetFlag(FLAGS_num_candidates));
-  std::printf("  %-28s %16s %14s %14s\n", "order by", "clickbait share", "mean quality",
-              "mean minutes");
+  std::printf("  %-28s %16s %14s %14s %22s\n", "order by", "clickbait share", "mean quality",
+              "mean minutes", "true watch s/impression");
   for (const auto& [name, t] : {std::pair<const char*, const Tally*>{"watch-time model", &by_watch_time},
                                 {"CTR model", &by_ctr},
                                 {"retrieval score", &by_retrieval},
                                 {"(all retrieved candidates)", &all_candidates}}) {
     const double n = std::max<int64_t>(1, t->n);
-    std::printf("  %-28s %16.3f %14.3f %14.1f\n", name, t->clickbait / n, t->quality / n,
-                t->minutes / n);
+    std::printf("  %-28s %16.3f %14.3f %14.1f %22.1f\n", name, t->clickbait / n,
+                t->quality / n, t->minutes / n, t->expected_seconds / n);
   }
   return 0;
 }

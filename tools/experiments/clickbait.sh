@@ -6,7 +6,8 @@
 # every user at their last watch, retrieves 200 candidates and compares the
 # top 10 under each ordering with the truth: the share of clickbait videos
 # (attractive and poor), their mean true quality (the share of a video
-# people watch) and mean duration (tools/clickbait_eval_main.cc).
+# people watch), mean duration, and the watch time per impression the
+# world's user model expects for each list (tools/clickbait_eval_main.cc).
 #
 #   tools/experiments/clickbait.sh [--out=DIR] [--seed=N] [--preset=small]
 set -euo pipefail
