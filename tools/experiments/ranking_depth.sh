@@ -6,18 +6,21 @@
 # unweighted logistic regression (a click model). Prints a table, writes a
 # gnuplot chart.
 #
-#   tools/experiments/ranking_depth.sh [--logs=DIR] [--out=DIR]
+#   tools/experiments/ranking_depth.sh [--logs=DIR] [--out=DIR] [--holdout_days=N]
+#
+# --holdout_days: days of impressions held out (default 1, the next day).
 #
 # The weighted per-user loss: over pairs of a clicked and an unclicked
 # impression on the same page, the watch time of the pairs the model orders
 # wrongly over the total watch time of the pairs (lower is better).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-logs=data/world out=out/experiments/ranking_depth
+logs=data/world out=out/experiments/ranking_depth holdout_days=1
 for arg in "$@"; do
   case "$arg" in
     --logs=*) logs=${arg#--logs=} ;;
     --out=*) out=${arg#--out=} ;;
+    --holdout_days=*) holdout_days=${arg#--holdout_days=} ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
@@ -33,7 +36,8 @@ run() {
   echo "== $label ==" >&2
   rm -rf "$out/bundles"
   bazel-bin/trainer/trainer --logs="$logs" --bundles="$out/bundles" --progress=false \
-    --ranking_ctr_baseline=false --metrics_out="$out/metrics_$n.txt" "$@" >/dev/null
+    --ranking_ctr_baseline=false --holdout_days="$holdout_days" \
+    --metrics_out="$out/metrics_$n.txt" "$@" >/dev/null
   get() { awk -v k="$1" '$1 == k { printf "%.3f", $2 }' "$out/metrics_$n.txt"; }
   printf '%s\t%s\t%s\n' "$label" "$(get ranking/model/weighted_loss)" \
     "$(get ranking/model/auc)" >>"$table"
