@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "common/ann_index.h"
 #include "common/bundle.h"
 #include "common/features.h"
 #include "common/models.h"
@@ -107,6 +108,23 @@ TEST(ParityTest, CandidateTowerAndLogitsMatchServing) {
     }
     for (int v = 0; v < videos.size(); ++v) {
       EXPECT_NEAR((*model)->Logit(served, v), logits[i][v].item<float>(), 1e-4);
+    }
+  }
+  // The ANN index holds [v, b] and is queried with [u, 1]: every score it
+  // returns is the model's logit for that video.
+  std::vector<float> ann_vectors = (*model)->AnnVectors();
+  AnnIndex::Options exact;
+  exact.factory = "Flat";
+  auto ann = AnnIndex::Build(ann_vectors.data(), videos.size(), o.output_dim + 1, exact);
+  ASSERT_TRUE(ann.ok()) << ann.status();
+  for (size_t i = 0; i < requests.size(); ++i) {
+    std::vector<float> query = (*model)->AnnQuery(requests[i]);
+    auto got = (*ann)->Search(query.data(), videos.size());
+    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_EQ(got->size(), static_cast<size_t>(videos.size()));
+    for (const Neighbor& n : *got) {
+      EXPECT_NEAR(n.score, logits[i][n.row].item<float>(), 1e-4)
+          << "request " << i << ", video row " << n.row;
     }
   }
 }
