@@ -230,6 +230,13 @@ absl::StatusOr<std::string> Bundle::FindNewest(const std::string& root) {
   return absl::StrCat(root, "/", *std::max_element(versions.begin(), versions.end()));
 }
 
+absl::StatusOr<std::unique_ptr<Bundle>> Bundle::OpenVersionOrNewest(const std::string& path) {
+  if (Exists(absl::StrCat(path, "/", kManifest))) return Open(path);
+  absl::StatusOr<std::string> newest = FindNewest(path);
+  if (!newest.ok()) return newest.status();
+  return Open(*newest);
+}
+
 absl::StatusOr<std::unique_ptr<Bundle>> Bundle::Open(const std::string& dir) {
   std::ifstream in(dir + "/" + kManifest, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("no ", kManifest, " in ", dir));

@@ -87,6 +87,9 @@ class Bundle {
   // ignored). NotFound when there is none.
   static absl::StatusOr<std::string> FindNewest(const std::string& root);
   static absl::StatusOr<std::unique_ptr<Bundle>> Open(const std::string& dir);
+  // `path` as a version directory when it holds a manifest, else as a root
+  // whose newest version is opened (what the offline tools accept).
+  static absl::StatusOr<std::unique_ptr<Bundle>> OpenVersionOrNewest(const std::string& path);
 
   const std::string& dir() const { return dir_; }
   const bundle::BundleManifest& manifest() const { return manifest_; }

@@ -324,6 +324,27 @@ TEST(BundleTest, FindNewestIgnoresIncompleteDirectories) {
   EXPECT_EQ(*newest, *dir);
 }
 
+TEST(BundleTest, OpenVersionOrNewestTakesAVersionOrARoot) {
+  const std::string root = Root("version_or_root");
+  std::unique_ptr<BundleWriter> first = NewWriter(root);
+  ASSERT_NE(first, nullptr);
+  absl::StatusOr<std::string> older = first->Commit();
+  ASSERT_TRUE(older.ok()) << older.status();
+  std::unique_ptr<BundleWriter> second = NewWriter(root);
+  ASSERT_NE(second, nullptr);
+  absl::StatusOr<std::string> newer = second->Commit();
+  ASSERT_TRUE(newer.ok()) << newer.status();
+  auto by_root = Bundle::OpenVersionOrNewest(root);
+  ASSERT_TRUE(by_root.ok()) << by_root.status();
+  EXPECT_EQ((*by_root)->dir(), *newer);
+  auto by_version = Bundle::OpenVersionOrNewest(*older);
+  ASSERT_TRUE(by_version.ok()) << by_version.status();
+  EXPECT_EQ((*by_version)->dir(), *older);
+  auto missing = Bundle::OpenVersionOrNewest(Root("no_such_bundles"));
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(missing.status().message(), HasSubstr("run the trainer"));
+}
+
 TEST(BundleTest, FindNewestWithoutBundlesTellsTheUserToRunTheTrainer) {
   const std::string missing = Root("missing");
   absl::StatusOr<std::string> s = Bundle::FindNewest(missing);

@@ -30,6 +30,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "candidate_service/retriever.h"
 #include "common/ann_index.h"
@@ -64,63 +65,64 @@ struct Truth {
 // Per user: interest per topic, relative to their favourite topic's.
 using Interests = absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, double>>;
 
-absl::StatusOr<absl::flat_hash_map<std::string, Truth>> ReadTruth(const std::string& path) {
+// The rows of a ground-truth CSV written by world_gen (no quoted fields),
+// after checking that its header begins with `header`; every row has at
+// least `header.size()` columns.
+absl::StatusOr<std::vector<std::vector<std::string>>> ReadTruthCsv(
+    const std::string& path, const std::vector<std::string>& header) {
   std::FILE* f = std::fopen(path.c_str(), "r");
-  if (f == nullptr) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  absl::flat_hash_map<std::string, Truth> truth;
+  if (f == nullptr) {
+    return absl::NotFoundError(absl::StrCat("cannot read ", path,
+                                            ": write it with world_gen --truth_out"));
+  }
+  std::vector<std::vector<std::string>> rows;
   char line[4096];
-  int n = 0;
-  while (std::fgets(line, sizeof(line), f) != nullptr) {
-    ++n;
-    std::vector<std::string> cols = absl::StrSplit(absl::StripTrailingAsciiWhitespace(line), ',');
-    if (n == 1) {
-      if (cols.size() < 5 || cols[0] != "video_id" || cols[2] != "quality" ||
-          cols[4] != "clickbait") {
-        std::fclose(f);
-        return absl::InvalidArgumentError(absl::StrCat(
-            path, ":1: expected the header of truth_videos.csv (video_id,topic,quality,"
-                  "attractiveness,clickbait,...)"));
-      }
-      continue;
-    }
-    Truth t;
-    t.topic = cols.size() > 1 ? cols[1] : "";
-    if (cols.size() < 5 || !absl::SimpleAtof(cols[2], &t.quality) ||
-        !absl::SimpleAtof(cols[3], &t.attractiveness)) {
+  for (int n = 1; std::fgets(line, sizeof(line), f) != nullptr; ++n) {
+    std::vector<std::string> cols =
+        absl::StrSplit(absl::StripTrailingAsciiWhitespace(line), ',');
+    const bool ok = cols.size() >= header.size() &&
+                    (n > 1 || std::equal(header.begin(), header.end(), cols.begin()));
+    if (!ok) {
       std::fclose(f);
-      return absl::InvalidArgumentError(absl::StrCat(path, ":", n, ": malformed row"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ":", n, n == 1 ? ": expected a header beginning " : ": expected columns ",
+          absl::StrJoin(header, ",")));
     }
-    t.clickbait = cols[4] == "1";
-    truth[cols[0]] = t;
+    if (n > 1) rows.push_back(std::move(cols));
   }
   std::fclose(f);
+  return rows;
+}
+
+absl::StatusOr<absl::flat_hash_map<std::string, Truth>> ReadTruth(const std::string& path) {
+  auto rows = ReadTruthCsv(path, {"video_id", "topic", "quality", "attractiveness", "clickbait"});
+  if (!rows.ok()) return rows.status();
+  absl::flat_hash_map<std::string, Truth> truth;
+  for (size_t i = 0; i < rows->size(); ++i) {
+    const std::vector<std::string>& cols = (*rows)[i];
+    Truth t;
+    t.topic = cols[1];
+    t.clickbait = cols[4] == "1";
+    if (!absl::SimpleAtof(cols[2], &t.quality) || !absl::SimpleAtof(cols[3], &t.attractiveness)) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ":", i + 2, ": bad number"));
+    }
+    truth[cols[0]] = t;
+  }
   return truth;
 }
 
 absl::StatusOr<Interests> ReadInterests(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "r");
-  if (f == nullptr) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  auto rows = ReadTruthCsv(path, {"user_id", "topic", "weight"});
+  if (!rows.ok()) return rows.status();
   Interests interests;
-  char line[4096];
-  int n = 0;
-  while (std::fgets(line, sizeof(line), f) != nullptr) {
-    std::vector<std::string> cols = absl::StrSplit(absl::StripTrailingAsciiWhitespace(line), ',');
+  for (size_t i = 0; i < rows->size(); ++i) {
+    const std::vector<std::string>& cols = (*rows)[i];
     double weight = 0;
-    if (++n == 1) {
-      if (cols.size() < 3 || cols[0] != "user_id" || cols[2] != "weight") {
-        std::fclose(f);
-        return absl::InvalidArgumentError(absl::StrCat(
-            path, ":1: expected the header of truth_user_interests.csv (user_id,topic,weight,...)"));
-      }
-      continue;
-    }
-    if (cols.size() < 3 || !absl::SimpleAtod(cols[2], &weight)) {
-      std::fclose(f);
-      return absl::InvalidArgumentError(absl::StrCat(path, ":", n, ": malformed row"));
+    if (!absl::SimpleAtod(cols[2], &weight)) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ":", i + 2, ": bad number"));
     }
     interests[cols[0]][cols[1]] = weight;
   }
-  std::fclose(f);
   for (auto& [user, topics] : interests) {
     double top = 0;
     for (const auto& [topic, w] : topics) top = std::max(top, w);
@@ -132,11 +134,6 @@ absl::StatusOr<Interests> ReadInterests(const std::string& path) {
 int Fail(const absl::Status& s) {
   std::fprintf(stderr, "clickbait_eval: %s\n", std::string(s.message()).c_str());
   return 1;
-}
-
-absl::StatusOr<std::unique_ptr<Bundle>> OpenBundle(std::string dir) {
-  if (absl::StatusOr<std::string> newest = Bundle::FindNewest(dir); newest.ok()) dir = *newest;
-  return Bundle::Open(dir);
 }
 
 int Run() {
@@ -161,9 +158,9 @@ int Run() {
   if (!interests.ok()) return Fail(interests.status());
   const double max_click = absl::GetFlag(FLAGS_max_click_probability);
   const double position_bias = absl::GetFlag(FLAGS_position_bias);
-  auto bundle = OpenBundle(absl::GetFlag(FLAGS_bundle));
+  auto bundle = Bundle::OpenVersionOrNewest(absl::GetFlag(FLAGS_bundle));
   if (!bundle.ok()) return Fail(bundle.status());
-  auto ctr_bundle = OpenBundle(absl::GetFlag(FLAGS_ctr_bundle));
+  auto ctr_bundle = Bundle::OpenVersionOrNewest(absl::GetFlag(FLAGS_ctr_bundle));
   if (!ctr_bundle.ok()) return Fail(ctr_bundle.status());
   if ((*ctr_bundle)->manifest().ranking().objective() != "ctr") {
     return Fail(absl::InvalidArgumentError(

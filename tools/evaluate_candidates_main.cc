@@ -79,9 +79,8 @@ int Run() {
   if (!logs.ok()) return Fail(logs.status());
   absl::StatusOr<Logs> holdout = ReadLogs(absl::GetFlag(FLAGS_holdout));
   if (!holdout.ok()) return Fail(holdout.status());
-  std::string dir = absl::GetFlag(FLAGS_bundle);
-  if (absl::StatusOr<std::string> newest = Bundle::FindNewest(dir); newest.ok()) dir = *newest;
-  absl::StatusOr<std::unique_ptr<Bundle>> bundle = Bundle::Open(dir);
+  absl::StatusOr<std::unique_ptr<Bundle>> bundle =
+      Bundle::OpenVersionOrNewest(absl::GetFlag(FLAGS_bundle));
   if (!bundle.ok()) return Fail(bundle.status());
   absl::StatusOr<std::unique_ptr<Retriever>> retriever =
       Retriever::Load(**bundle, AnnIndex::Options());

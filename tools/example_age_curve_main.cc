@@ -56,9 +56,8 @@ int Run() {
     std::fprintf(stderr, "example_age_curve: %s\n", std::string(logs.status().message()).c_str());
     return 1;
   }
-  std::string dir = absl::GetFlag(FLAGS_bundle);
-  if (absl::StatusOr<std::string> newest = Bundle::FindNewest(dir); newest.ok()) dir = *newest;
-  absl::StatusOr<std::unique_ptr<Bundle>> bundle = Bundle::Open(dir);
+  absl::StatusOr<std::unique_ptr<Bundle>> bundle =
+      Bundle::OpenVersionOrNewest(absl::GetFlag(FLAGS_bundle));
   if (!bundle.ok()) {
     std::fprintf(stderr, "example_age_curve: %s\n",
                  std::string(bundle.status().message()).c_str());
