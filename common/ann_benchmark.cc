@@ -49,6 +49,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/ann_index.h"
+#include "common/benchmark_util.h"
 #include "common/cpu_env.h"
 
 ABSL_FLAG(int64_t, num_vectors, 1000000, "Vectors in the index (videos).");
@@ -144,16 +145,6 @@ Dataset MakeDataset(const BenchmarkOptions& options) {
            /*query=*/true);
   }
   return data;
-}
-
-double Seconds(std::chrono::steady_clock::duration d) {
-  return std::chrono::duration<double>(d).count();
-}
-
-// Nearest-rank percentile of sorted values, `p` in (0, 1].
-double Percentile(const std::vector<double>& sorted, double p) {
-  const size_t rank = static_cast<size_t>(std::ceil(p * sorted.size()));
-  return sorted[std::max<size_t>(rank, 1) - 1];
 }
 
 struct Row {
@@ -271,28 +262,6 @@ absl::Status MeasureIndex(const std::string& factory, const char* knob_name,
   }
   std::remove(path.c_str());
   return absl::OkStatus();
-}
-
-// Median GFLOP/s of single-thread cblas_sgemm C[512, 1024] = A[512, 1024] *
-// B[1024, 1024].
-double SgemmGflops() {
-  constexpr int kM = 512, kK = 1024, kN = 1024, kRepeats = 15;
-  openblas_set_num_threads(1);
-  std::mt19937 rng(1);
-  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  std::vector<float> a(size_t{kM} * kK), b(size_t{kK} * kN), c(size_t{kM} * kN);
-  for (float& x : a) x = uniform(rng);
-  for (float& x : b) x = uniform(rng);
-  std::vector<double> gflops;
-  for (int r = 0; r <= kRepeats; ++r) {  // r == 0 warms up.
-    const auto start = std::chrono::steady_clock::now();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, kM, kN, kK, 1.0f,
-                a.data(), kK, b.data(), kN, 0.0f, c.data(), kN);
-    const double s = Seconds(std::chrono::steady_clock::now() - start);
-    if (r > 0) gflops.push_back(2.0 * kM * kN * kK * 1e-9 / s);
-  }
-  std::sort(gflops.begin(), gflops.end());
-  return gflops[gflops.size() / 2];
 }
 
 std::string FormatBytes(int64_t bytes) {

@@ -45,6 +45,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/benchmark_util.h"
 #include "common/bundle.h"
 #include "common/cpu_env.h"
 #include "common/dense.h"
@@ -89,24 +90,6 @@ struct Request {
   std::vector<Candidate> candidates;
 };
 
-double Seconds(std::chrono::steady_clock::duration d) {
-  return std::chrono::duration<double>(d).count();
-}
-
-std::vector<float> RandomFloats(int64_t n, float scale, std::mt19937_64* rng) {
-  std::uniform_real_distribution<float> uniform(-scale, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = uniform(*rng);
-  return v;
-}
-
-Vocabulary Numbered(const std::string& prefix, int n) {
-  std::vector<std::string> values;
-  values.reserve(n);
-  for (int i = 0; i < n; ++i) values.push_back(absl::StrCat(prefix, i));
-  return *Vocabulary::FromValues(std::move(values));
-}
-
 // Layer widths of the tower, input first.
 std::vector<int> TowerWidths(const BenchmarkOptions& options) {
   std::vector<int> widths = {3 * kVideoDim + kChannelDim +
@@ -146,9 +129,9 @@ absl::Status WriteRandomBundle(const BenchmarkOptions& options,
     popularity[i] = (*rng)() % 10000;
   }
   RECSYS_RETURN_IF_ERROR(
-      writer->AddVocabulary(kRankingVideoVocab, Numbered("v", kVideos)));
+      writer->AddVocabulary(kRankingVideoVocab, NumberedVocabulary("v", kVideos)));
   RECSYS_RETURN_IF_ERROR(
-      writer->AddVocabulary(kChannelVocab, Numbered("c", kChannels)));
+      writer->AddVocabulary(kChannelVocab, NumberedVocabulary("c", kChannels)));
   RECSYS_RETURN_IF_ERROR(writer->AddVideos(videos));
   RECSYS_RETURN_IF_ERROR(
       writer->AddTensor(kCatalogPopularity, {kVideos}, popularity.data()));
@@ -202,12 +185,6 @@ std::vector<Request> RandomRequests(const BenchmarkOptions& options,
 struct Latency {
   double p50_ms = 0, p99_ms = 0, mean_ms = 0;
 };
-
-// Nearest-rank percentile of sorted values, `p` in (0, 1].
-double Percentile(const std::vector<double>& sorted, double p) {
-  const size_t rank = static_cast<size_t>(std::ceil(p * sorted.size()));
-  return sorted[std::max<size_t>(rank, 1) - 1];
-}
 
 // Runs every step on request `i` in turn, then on request `i + 1`, ...:
 // first the warm-up rounds, then the timed ones. Interleaved so that load

@@ -37,6 +37,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/benchmark_util.h"
 #include "common/bundle.h"
 #include "common/cpu_env.h"
 #include "common/dense.h"
@@ -80,24 +81,6 @@ struct BenchmarkOptions {
   std::string tmp_dir;
 };
 
-double Seconds(std::chrono::steady_clock::duration d) {
-  return std::chrono::duration<double>(d).count();
-}
-
-std::vector<float> RandomFloats(int64_t n, float scale, std::mt19937_64* rng) {
-  std::uniform_real_distribution<float> uniform(-scale, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = uniform(*rng);
-  return v;
-}
-
-Vocabulary Numbered(const std::string& prefix, int n) {
-  std::vector<std::string> values;
-  values.reserve(n);
-  for (int i = 0; i < n; ++i) values.push_back(absl::StrCat(prefix, i));
-  return *Vocabulary::FromValues(std::move(values));
-}
-
 // Layer widths of the tower, input first.
 std::vector<int> TowerWidths(const TowerShape& shape) {
   std::vector<int> widths = {2 * shape.embedding_dim + kRegionDim + kDeviceDim +
@@ -119,13 +102,13 @@ absl::StatusOr<std::unique_ptr<CandidateModel>> RandomModel(
   spec->set_example_age_scale_days(30);
   spec->set_serving_example_age_days(0);
   RECSYS_RETURN_IF_ERROR(
-      writer->AddVocabulary(kVideoVocab, Numbered("v", options.num_videos)));
+      writer->AddVocabulary(kVideoVocab, NumberedVocabulary("v", options.num_videos)));
   RECSYS_RETURN_IF_ERROR(
-      writer->AddVocabulary(kTokenVocab, Numbered("w", options.num_tokens)));
+      writer->AddVocabulary(kTokenVocab, NumberedVocabulary("w", options.num_tokens)));
   RECSYS_RETURN_IF_ERROR(
-      writer->AddVocabulary(kRegionVocab, Numbered("r", kRegions)));
+      writer->AddVocabulary(kRegionVocab, NumberedVocabulary("r", kRegions)));
   RECSYS_RETURN_IF_ERROR(
-      writer->AddVocabulary(kDeviceVocab, Numbered("d", kDevices)));
+      writer->AddVocabulary(kDeviceVocab, NumberedVocabulary("d", kDevices)));
   auto add = [&](const std::string& name, std::vector<int64_t> tensor_shape,
                  float scale) {
     int64_t n = 1;
@@ -195,11 +178,6 @@ struct Latency {
 };
 
 // Nearest-rank percentile of sorted values, `p` in (0, 1].
-double Percentile(const std::vector<double>& sorted, double p) {
-  const size_t rank = static_cast<size_t>(std::ceil(p * sorted.size()));
-  return sorted[std::max<size_t>(rank, 1) - 1];
-}
-
 // Runs `request(i)` for the warm-up and then the timed requests, one at a
 // time.
 template <typename Request>
@@ -219,26 +197,6 @@ Latency TimeRequests(const BenchmarkOptions& options, Request request) {
   latency.p50_us = Percentile(us, 0.50);
   latency.p99_us = Percentile(us, 0.99);
   return latency;
-}
-
-// Median GFLOP/s of single-thread cblas_sgemm C[512, 1024] = A[512, 1024] *
-// B[1024, 1024] (as common/ann_benchmark.cc measures it).
-double SgemmGflops() {
-  constexpr int kM = 512, kK = 1024, kN = 1024, kRepeats = 15;
-  std::mt19937_64 rng(1);
-  const std::vector<float> a = RandomFloats(int64_t{kM} * kK, 1.0f, &rng);
-  const std::vector<float> b = RandomFloats(int64_t{kK} * kN, 1.0f, &rng);
-  std::vector<float> c(size_t{kM} * kN);
-  std::vector<double> gflops;
-  for (int r = 0; r <= kRepeats; ++r) {  // r == 0 warms up.
-    const auto start = std::chrono::steady_clock::now();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, kM, kN, kK, 1.0f,
-                a.data(), kK, b.data(), kN, 0.0f, c.data(), kN);
-    const double s = Seconds(std::chrono::steady_clock::now() - start);
-    if (r > 0) gflops.push_back(2.0 * kM * kN * kK * 1e-9 / s);
-  }
-  std::sort(gflops.begin(), gflops.end());
-  return gflops[gflops.size() / 2];
 }
 
 // One table row; `flops` <= 0 leaves the GFLOP/s column empty.

@@ -23,6 +23,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/benchmark_util.h"
 #include "common/cpu_env.h"
 #include "common/dense.h"
 #include "common/features.h"
@@ -51,26 +52,6 @@ struct Config {
   int negatives;
   int threads;
 };
-
-double Seconds(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
-
-// sgemm GFLOP/s through libtorch (which calls OpenBLAS) at the given threads.
-double SgemmGflops(int threads) {
-  torch::set_num_threads(threads);
-  recsys::SetBlasThreads(threads);
-  const int64_t m = 512, k = 1024, n = 1024;
-  torch::Tensor a = torch::randn({m, k}), b = torch::randn({k, n});
-  torch::Tensor c = torch::mm(a, b);
-  int reps = 0;
-  auto start = Clock::now();
-  while (Seconds(start, Clock::now()) < 1.5) {
-    c = torch::mm(a, b);
-    ++reps;
-  }
-  return 2.0 * m * k * n * reps / Seconds(start, Clock::now()) / 1e9;
-}
 
 // Shape-counted FLOPs of one example's step: forward matrix products, and
 // twice as many for the backward pass (gradients of inputs and weights).
@@ -158,7 +139,8 @@ int main(int argc, char** argv) {
               "tower", "negs", "threads", "examples/s", "ms/step", "loss", "model GF/s",
               "sgemm GF/s");
   for (const Config& c : configs) {
-    const double sgemm = SgemmGflops(c.threads);
+    const double sgemm = recsys::SgemmGflops(c.threads);  // leaves OpenBLAS at c.threads
+    torch::set_num_threads(c.threads);
     torch::manual_seed(1);
     recsys::CandidateNetOptions o;
     o.num_videos = videos;
@@ -190,11 +172,11 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 5; ++i) step();  // warm-up
     int64_t steps = 0;
     auto start = Clock::now();
-    while (Seconds(start, Clock::now()) < absl::GetFlag(FLAGS_seconds)) {
+    while (recsys::Seconds(Clock::now() - start) < absl::GetFlag(FLAGS_seconds)) {
       step();
       ++steps;
     }
-    const double elapsed = Seconds(start, Clock::now());
+    const double elapsed = recsys::Seconds(Clock::now() - start);
     const double examples_per_s = steps * batch_size / elapsed;
     const double gflops = examples_per_s * FlopsPerExample(c, input_dim) / 1e9;
     std::vector<std::string> widths;
