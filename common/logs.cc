@@ -34,7 +34,7 @@ const std::vector<absl::string_view>& Columns(const VideoRecord*) {
 }
 const std::vector<absl::string_view>& Columns(const UserRecord*) {
   static const auto* const kColumns = new std::vector<absl::string_view>{
-      "user_id", "region", "device", "gender", "age", "logged_in"};
+      "user_id", "region", "device", "gender", "age", "logged_in", "language"};
   return *kColumns;
 }
 const std::vector<absl::string_view>& Columns(const WatchRecord*) {
@@ -57,6 +57,18 @@ const std::vector<absl::string_view>& Columns(const ImpressionRecord*) {
 template <typename Record>
 const std::vector<absl::string_view>& ColumnsOf() {
   return Columns(static_cast<const Record*>(nullptr));
+}
+
+// How many leading columns a file must have; the others are optional
+// trailing columns, added to the format later, that a header may leave out
+// (their fields then read as empty). Written files always have them all.
+template <typename Record>
+size_t RequiredColumns() {
+  return ColumnsOf<Record>().size();
+}
+template <>
+size_t RequiredColumns<UserRecord>() {
+  return 6;  // `language` came later.
 }
 
 // ---------------------------------------------------------------------------
@@ -257,6 +269,7 @@ absl::Status CheckRecord(const UserRecord& r) {
       [&] { return CheckId("user_id", r.user_id); },
       [&] { return CheckText("region", r.region); },
       [&] { return CheckText("device", r.device); },
+      [&] { return CheckText("language", r.language); },
       [&] {
         if (r.gender == "female" || r.gender == "male" || r.gender.empty()) {
           return absl::OkStatus();
@@ -342,6 +355,7 @@ absl::Status ParseRecord(const Fields& f, UserRecord* r) {
   r->region = f[1];
   r->device = f[2];
   r->gender = f[3];
+  r->language = f.size() > 6 ? f[6] : "";
   return FirstError([&] { return ParseInt32("age", f[4], &r->age); },
                     [&] { return ParseBool("logged_in", f[5], &r->logged_in); });
 }
@@ -379,8 +393,10 @@ Fields FormatRecord(const VideoRecord& r) {
 }
 
 Fields FormatRecord(const UserRecord& r) {
-  return {r.user_id, r.region, r.device, r.gender, absl::StrCat(r.age),
-          FormatBool(r.logged_in)};
+  return {r.user_id,           r.region,
+          r.device,            r.gender,
+          absl::StrCat(r.age), FormatBool(r.logged_in),
+          r.language};
 }
 
 Fields FormatRecord(const WatchRecord& r) {
@@ -789,21 +805,33 @@ absl::Status StreamTable(const std::string& path, const ReadLogsOptions& options
                            "header \"",
                      expected_header, "\""));
   }
-  if (!syntax.ok() || fields != Fields(columns.begin(), columns.end())) {
+  // The header names every column, or leaves out optional trailing ones.
+  const bool header_ok =
+      syntax.ok() && fields.size() >= RequiredColumns<Record>() &&
+      fields.size() <= columns.size() &&
+      std::equal(fields.begin(), fields.end(), columns.begin());
+  if (!header_ok) {
     std::string found = syntax.ok() ? absl::StrJoin(fields, ",")
                                     : std::string(syntax.message());
     return absl::InvalidArgumentError(absl::StrCat(
         path, ":", (*reader)->record_line(), ": header is ", Quote(found),
         " but must be exactly \"", expected_header,
-        "\" (these columns, in this order)"));
+        "\" (these columns, in this order)",
+        RequiredColumns<Record>() < columns.size()
+            ? absl::StrCat("; the last ",
+                           columns.size() - RequiredColumns<Record>(),
+                           " may be left out")
+            : ""));
   }
+  const size_t num_columns = fields.size();
+  const std::string file_header = absl::StrJoin(fields, ",");
 
   while ((*reader)->Next(&fields, &syntax, &read_error)) {
     absl::Status status = syntax;
     Record record;
-    if (status.ok() && fields.size() != columns.size()) {
+    if (status.ok() && fields.size() != num_columns) {
       status = absl::InvalidArgumentError(absl::StrCat(
-          "expected ", columns.size(), " columns (", expected_header,
+          "expected ", num_columns, " columns (", file_header,
           ") but found ", fields.size(),
           "; enclose fields that contain ',' in double quotes"));
     }

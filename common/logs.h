@@ -46,7 +46,7 @@ struct VideoRecord {
 };
 
 // users.csv, columns
-//   user_id,region,device,gender,age,logged_in
+//   user_id,region,device,gender,age,logged_in,language
 // `user_id` is non-empty and unique; `region` (e.g. "US") and `device` (e.g.
 // "mobile") are free labels and may be empty; `age` is in [0, 150];
 // `logged_in` is 0 or 1.
@@ -59,6 +59,9 @@ struct UserRecord {
   // Years; 0 = unknown.
   int32_t age = 0;
   bool logged_in = false;
+  // The user's language, ISO 639-1 (e.g. "en"); may be empty. An optional
+  // last column: files written before it was added still read.
+  std::string language;
 };
 
 // watches.csv, columns

@@ -25,7 +25,7 @@ std::string Describe(const VideoRecord& r) {
 }
 std::string Describe(const UserRecord& r) {
   return absl::StrCat(r.user_id, "|", r.region, "|", r.device, "|", r.gender,
-                      "|", r.age, "|", r.logged_in);
+                      "|", r.age, "|", r.logged_in, "|", r.language);
 }
 std::string Describe(const WatchRecord& r) {
   return absl::StrCat(r.user_id, "|", r.video_id, "|", r.time_s, "|",
@@ -90,9 +90,9 @@ Logs TrickyLogs() {
       {"v5", "  leading and trailing spaces  ", "c5", "b", "", 6, 7.0f},
   };
   logs.users = {
-      {"u1", "US", "mobile", "female", 34, true},
-      {"u2", "", "", "", 0, false},
-      {"u,3", "JP", "tv", "male", 150, true},
+      {"u1", "US", "mobile", "female", 34, true, "en"},
+      {"u2", "", "", "", 0, false, ""},
+      {"u,3", "JP", "tv", "male", 150, true, "ja"},
   };
   logs.watches = {
       {"u1", "v1", 1767225601, 0.3f},
@@ -171,7 +171,7 @@ TEST(LogsTest, WritesHeaderAndQuotesOnlyWhenNeeded) {
   EXPECT_EQ(ReadFile(dir + "/watches.csv"),
             "user_id,video_id,time_s,watch_seconds\n");
   EXPECT_EQ(ReadFile(dir + "/users.csv"),
-            "user_id,region,device,gender,age,logged_in\n");
+            "user_id,region,device,gender,age,logged_in,language\n");
   EXPECT_EQ(ReadFile(dir + "/searches.csv"), "user_id,time_s,query\n");
   EXPECT_EQ(ReadFile(dir + "/impressions.csv"),
             "user_id,page_id,time_s,position,video_id,clicked,"
@@ -402,6 +402,41 @@ TEST(LogsTest, SkipMalformedNeedsStats) {
   options.skip_malformed = true;
   EXPECT_EQ(ReadLogs(dir, options).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// users.csv gained `language` as an optional last column: files written
+// before still read (language empty), and a file with it must give it on
+// every row.
+TEST(LogsTest, UsersLanguageColumnIsOptional) {
+  const std::string dir = NewTempDir("users_language");
+  WriteValidDir(dir);  // users.csv without the column.
+  absl::StatusOr<Logs> read = ReadLogs(dir);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->users.size(), 2);
+  EXPECT_EQ(read->users[0].language, "");
+
+  WriteFile(dir + "/users.csv",
+            std::string(kUsersHeader).insert(strlen(kUsersHeader) - 1,
+                                              ",language") +
+                "u1,US,mobile,female,30,1,en\n"
+                "u2,DE,tv,,0,0,\n");
+  read = ReadLogs(dir);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->users[0].language, "en");
+  EXPECT_EQ(read->users[1].language, "");
+
+  WriteFile(dir + "/users.csv",
+            "user_id,region,device,gender,age,logged_in,language\n"
+            "u1,US,mobile,female,30,1\n");
+  read = ReadLogs(dir);
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(read.status().message(),
+              HasSubstr("users.csv:2: expected 7 columns"));
+
+  WriteFile(dir + "/users.csv", "user_id,region,device,gender,age\n");
+  read = ReadLogs(dir);
+  EXPECT_THAT(read.status().message(),
+              HasSubstr("the last 1 may be left out"));
 }
 
 TEST(LogsTest, SkipMalformedStillFailsOnABadHeader) {

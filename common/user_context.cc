@@ -94,6 +94,7 @@ absl::StatusOr<UserContext> UserHistories::ContextAt(const std::string& user_id,
   d->set_gender(ParseGender(h.user.gender));
   d->set_age(h.user.age);
   d->set_logged_in(h.user.logged_in);
+  d->set_language(h.user.language);
 
   auto [begin, end] = RecentBefore(h.watches, time_s, options_.max_watches);
   for (size_t i = begin; i < end; ++i) {
