@@ -22,8 +22,8 @@ absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Load(
         " vectors, the model ", r->model_->videos().size(), " x ",
         r->model_->output_dim() + 1));
   }
-  RECSYS_ASSIGN_OR_RETURN(Vocabulary channels, bundle.ReadVocabulary(kChannelVocab));
-  RECSYS_ASSIGN_OR_RETURN(r->catalog_, LoadCatalog(bundle, channels));
+  // Only the metadata is read here: no embedding indices needed.
+  RECSYS_ASSIGN_OR_RETURN(r->catalog_, LoadCatalog(bundle, Vocabulary(), Vocabulary()));
   return r;
 }
 

@@ -87,12 +87,19 @@ CandidateFeatures ExtractCandidateFeatures(const UserContext& context,
 VideoCatalog::VideoCatalog(
     const std::vector<VideoRecord>& videos,
     const absl::flat_hash_map<std::string, int64_t>& watch_counts,
-    const Vocabulary& channels) {
+    const Vocabulary& channels, const Vocabulary& languages) {
   info_.reserve(videos.size());
   records_.reserve(videos.size());
   for (const VideoRecord& v : videos) {
     VideoInfo info;
     info.channel = channels.Lookup(v.channel_id);
+    info.language = languages.Lookup(v.language);
+    if (!v.channel_id.empty()) {
+      info.channel_key =
+          channel_keys_
+              .try_emplace(v.channel_id, static_cast<int32_t>(channel_keys_.size()))
+              .first->second;
+    }
     std::string topic = v.topics.substr(0, v.topics.find('|'));
     if (!topic.empty()) {
       info.topic = topics_.try_emplace(topic, static_cast<int32_t>(topics_.size()))
@@ -134,6 +141,7 @@ RankingQuery ExtractRankingQuery(const UserContext& context,
                                  int64_t now_s) {
   RankingQuery q;
   q.request_time_s = RequestTime(context, now_s);
+  q.user_language = vocabs.languages->Lookup(context.demographics().language());
   std::vector<int> watches = WatchesByTime(context);
   size_t begin = watches.size() > static_cast<size_t>(max_watches)
                      ? watches.size() - max_watches
@@ -146,8 +154,8 @@ RankingQuery ExtractRankingQuery(const UserContext& context,
     }
     ++q.num_watches;
     const VideoInfo* info = catalog.Find(w.video_id());
-    if (info != nullptr && info->channel != Vocabulary::kOov) {
-      auto& [count, latest] = q.channel_watches[info->channel];
+    if (info != nullptr && info->channel_key >= 0) {
+      auto& [count, latest] = q.channel_watches[info->channel_key];
       ++count;
       latest = std::max(latest, w.time_s());
     }
@@ -188,8 +196,9 @@ RankingCandidateFeatures ExtractRankingCandidate(
           (now - t->second.second) / kSecondsPerDay, 0.0f, kNeverDays);
     }
     f.channel = info->channel;
-    auto it = query.channel_watches.find(info->channel);
-    if (info->channel != Vocabulary::kOov && it != query.channel_watches.end()) {
+    f.language = info->language;
+    auto it = query.channel_watches.find(info->channel_key);
+    if (info->channel_key >= 0 && it != query.channel_watches.end()) {
       raw[kChannelWatches] = it->second.first;
       raw[kDaysSinceChannelWatch] = std::clamp<float>(
           (now - it->second.second) / kSecondsPerDay, 0.0f, kNeverDays);
@@ -211,6 +220,11 @@ RankingCandidateFeatures ExtractRankingCandidate(
                                                       : 2;
   f.source[source] = 1.0f;
   return f;
+}
+
+int EmbeddingDimForCardinality(int64_t cardinality, double per_log2) {
+  const double n = static_cast<double>(std::max<int64_t>(cardinality, 0));
+  return std::max(1, static_cast<int>(std::lround(per_log2 * std::log2(n + 1))));
 }
 
 int NormalizedWidth(bool use_powers) {

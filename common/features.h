@@ -85,7 +85,14 @@ CandidateFeatures ExtractCandidateFeatures(const UserContext& context,
 // What ranking needs to know about each video besides its ID: from the
 // bundle's video metadata and the training window's watch counts.
 struct VideoInfo {
-  int32_t channel = Vocabulary::kOov;  // index in the channel vocabulary
+  // Embedding indices: in the channel and language vocabularies (which may
+  // be truncated: `Vocabulary::kOov` then).
+  int32_t channel = Vocabulary::kOov;
+  int32_t language = Vocabulary::kOov;
+  // The channel numbered by the catalogue, whether or not it has an
+  // embedding, so that the user's watches per channel count every channel;
+  // -1 when the video has none.
+  int32_t channel_key = -1;
   // The main topic (first label of `topics`), numbered by the catalogue;
   // -1 when the video has none.
   int32_t topic = -1;
@@ -100,7 +107,7 @@ class VideoCatalog {
  public:
   VideoCatalog(const std::vector<VideoRecord>& videos,
                const absl::flat_hash_map<std::string, int64_t>& watch_counts,
-               const Vocabulary& channels);
+               const Vocabulary& channels, const Vocabulary& languages);
   VideoCatalog() = default;
 
   // nullptr for a video not in the catalogue.
@@ -111,7 +118,7 @@ class VideoCatalog {
  private:
   absl::flat_hash_map<std::string, VideoInfo> info_;
   absl::flat_hash_map<std::string, VideoRecord> records_;
-  absl::flat_hash_map<std::string, int32_t> topics_;
+  absl::flat_hash_map<std::string, int32_t> topics_, channel_keys_;
 };
 
 // Continuous ranking features, raw (before normalisation), in this order.
@@ -139,7 +146,11 @@ struct RankingQuery {
   // The video that seeded the recommendation: the most recent watch.
   int32_t seed_video = Vocabulary::kOov;
   int64_t request_time_s = 0;
-  // Per channel index: number of watches and time of the latest.
+  // The user's language (`Demographics.language`) in the language
+  // vocabulary, which video languages share.
+  int32_t user_language = Vocabulary::kOov;
+  // Per channel (`VideoInfo::channel_key`): number of watches and time of
+  // the latest.
   absl::flat_hash_map<int32_t, std::pair<int32_t, int64_t>> channel_watches;
   // Per topic: the same.
   absl::flat_hash_map<int32_t, std::pair<int32_t, int64_t>> topic_watches;
@@ -152,14 +163,16 @@ struct RankingQuery {
 struct RankingCandidateFeatures {
   int32_t video = Vocabulary::kOov;
   int32_t channel = Vocabulary::kOov;
+  int32_t language = Vocabulary::kOov;  // the video's
   float raw[kNumRankingContinuous] = {};
   // One-hot of the candidate's source (DNN, popular, other).
   float source[3] = {};
 };
 
 struct RankingVocabularies {
-  const Vocabulary* videos = nullptr;    // shared by three features
+  const Vocabulary* videos = nullptr;     // shared by three features
   const Vocabulary* channels = nullptr;
+  const Vocabulary* languages = nullptr;  // shared by user and video language
 };
 
 RankingQuery ExtractRankingQuery(const UserContext& context,
@@ -170,6 +183,11 @@ RankingQuery ExtractRankingQuery(const UserContext& context,
 RankingCandidateFeatures ExtractRankingCandidate(
     const RankingQuery& query, const Candidate& candidate,
     const RankingVocabularies& vocabs, const VideoCatalog& catalog);
+
+// The paper's rule for embedding sizes: "the dimension increases
+// approximately proportional to the logarithm of the number of unique
+// values": round(per_log2 * log2(cardinality + 1)), at least 1.
+int EmbeddingDimForCardinality(int64_t cardinality, double per_log2);
 
 // Width of the normalised continuous block: each feature's x~, then (when
 // `use_powers`) x~^2 and sqrt(x~), then the 3 source indicators.

@@ -255,8 +255,9 @@ TEST(RequestTimeTest, ZeroMeansNow) {
 
 VideoRecord Video(const std::string& id, const std::string& channel,
                   const std::string& topics, int64_t upload_time_s,
-                  float duration_s) {
+                  float duration_s, const std::string& language = "en") {
   VideoRecord v;
+  v.language = language;
   v.video_id = id;
   v.title = "title of " + id;
   v.channel_id = channel;
@@ -284,12 +285,13 @@ class RankingFeaturesTest : public ::testing::Test {
             {
                 Video("a", "c0", "music|live", 10 * kDay, 120),
                 Video("b", "c0", "music", 20 * kDay, 300),
-                Video("c", "c1", "sports", 30 * kDay, 90),
+                Video("c", "c1", "sports", 30 * kDay, 90, "de"),
                 Video("d", "c9", "music", 40 * kDay, 600),  // c9: OOV channel
                 Video("e", "c1", "", kNow - kDay / 2, 30),  // no topic
-                Video("f", "c2", "gaming", 200 * kDay, 60),  // uploaded later
+                Video("f", "c2", "gaming", 200 * kDay, 60, "xx"),  // uploaded later
             },
-            {{"a", 9}, {"c", 99}}, channels_) {
+            {{"a", 9}, {"c", 99}}, channels_, languages_) {
+    context_.mutable_demographics()->set_language("de");
     // Request order is not time order.
     AddWatch(&context_, "c", 98 * kDay);
     AddWatch(&context_, "a", 90 * kDay);
@@ -318,7 +320,8 @@ class RankingFeaturesTest : public ::testing::Test {
   Vocabulary videos_ =
       *Vocabulary::FromValues({"f", "e", "d", "c", "b", "a", "zz"});
   Vocabulary channels_ = *Vocabulary::FromValues({"c0", "c1", "c2"});
-  RankingVocabularies vocabs_{&videos_, &channels_};
+  Vocabulary languages_ = *Vocabulary::FromValues({"en", "de"});
+  RankingVocabularies vocabs_{&videos_, &channels_, &languages_};
   VideoCatalog catalog_;
   UserContext context_;
 };
@@ -330,6 +333,13 @@ TEST_F(RankingFeaturesTest, CatalogKnowsVideoMetadata) {
   EXPECT_EQ(a->channel, 0);
   EXPECT_FLOAT_EQ(a->popularity, 9);
   EXPECT_EQ(catalog_.Find("d")->channel, Vocabulary::kOov);
+  // Every channel has a key for counting, in or out of the vocabulary.
+  EXPECT_EQ(catalog_.Find("a")->channel_key, catalog_.Find("b")->channel_key);
+  EXPECT_GE(catalog_.Find("d")->channel_key, 0);
+  EXPECT_NE(catalog_.Find("d")->channel_key, catalog_.Find("a")->channel_key);
+  EXPECT_EQ(catalog_.Find("a")->language, 0);
+  EXPECT_EQ(catalog_.Find("c")->language, 1);
+  EXPECT_EQ(catalog_.Find("f")->language, Vocabulary::kOov);
   EXPECT_EQ(catalog_.Find("e")->topic, -1);
   // "a" and "b" share their main topic (the first label); "c" does not.
   EXPECT_EQ(catalog_.Find("a")->topic, catalog_.Find("b")->topic);
@@ -393,12 +403,30 @@ TEST_F(RankingFeaturesTest, ChannelFeatures) {
   EXPECT_EQ(f.channel, 2);
   EXPECT_FLOAT_EQ(f.raw[kChannelWatches], 0);
   EXPECT_FLOAT_EQ(f.raw[kDaysSinceChannelWatch], 365);
-  // An out-of-vocabulary channel is no channel: the user's watch of "d"
-  // itself does not count.
+  // A channel outside the (truncated) vocabulary embeds as zero but its
+  // watches still count: "d" itself on day 97.
   RankingCandidateFeatures d = Features("d");
   EXPECT_EQ(d.channel, Vocabulary::kOov);
-  EXPECT_FLOAT_EQ(d.raw[kChannelWatches], 0);
-  EXPECT_FLOAT_EQ(d.raw[kDaysSinceChannelWatch], 365);
+  EXPECT_FLOAT_EQ(d.raw[kChannelWatches], 1);
+  EXPECT_FLOAT_EQ(d.raw[kDaysSinceChannelWatch], 3);
+}
+
+// The user's language and the video's index one shared vocabulary.
+TEST_F(RankingFeaturesTest, UserAndVideoLanguageShareOneVocabulary) {
+  EXPECT_EQ(Query(context_).user_language, languages_.Lookup("de"));
+  EXPECT_EQ(Features("c").language, languages_.Lookup("de"));
+  EXPECT_EQ(Features("a").language, languages_.Lookup("en"));
+  EXPECT_EQ(Features("f").language, Vocabulary::kOov);   // "xx": not in it
+  EXPECT_EQ(Features("zz").language, Vocabulary::kOov);  // no metadata
+  EXPECT_EQ(Query(UserContext()).user_language, Vocabulary::kOov);
+}
+
+TEST(EmbeddingDimTest, GrowsWithTheLogarithmOfTheCardinality) {
+  EXPECT_EQ(EmbeddingDimForCardinality(7, 3), 9);          // log2(8) = 3
+  EXPECT_EQ(EmbeddingDimForCardinality(1023, 3), 30);      // log2(1024) = 10
+  EXPECT_EQ(EmbeddingDimForCardinality(1048575, 3), 60);   // 1000x the IDs: 2x
+  EXPECT_EQ(EmbeddingDimForCardinality(1048575, 1.5), 30);
+  EXPECT_EQ(EmbeddingDimForCardinality(0, 3), 1);  // never 0-wide
 }
 
 TEST_F(RankingFeaturesTest, DaysSinceAreCappedAtAYear) {

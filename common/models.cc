@@ -76,7 +76,8 @@ absl::StatusOr<Mlp> LoadMlp(const Bundle& bundle, const std::string& prefix) {
 }
 
 absl::StatusOr<VideoCatalog> LoadCatalog(const Bundle& bundle,
-                                         const Vocabulary& channels) {
+                                         const Vocabulary& channels,
+                                         const Vocabulary& languages) {
   absl::StatusOr<std::vector<VideoRecord>> videos = bundle.ReadVideos();
   if (!videos.ok()) return videos.status();
   absl::StatusOr<Tensor> popularity = bundle.ReadTensor(kCatalogPopularity);
@@ -90,7 +91,7 @@ absl::StatusOr<VideoCatalog> LoadCatalog(const Bundle& bundle,
   for (size_t i = 0; i < videos->size(); ++i) {
     counts[(*videos)[i].video_id] = static_cast<int64_t>(popularity->data[i]);
   }
-  return VideoCatalog(*videos, counts, channels);
+  return VideoCatalog(*videos, counts, channels, languages);
 }
 
 // ---------------------------------------------------------------------------
@@ -217,7 +218,9 @@ absl::StatusOr<std::unique_ptr<RankingModel>> RankingModel::Load(
   auto m = std::unique_ptr<RankingModel>(new RankingModel());
   RECSYS_ASSIGN_OR_RETURN(m->videos_, bundle.ReadVocabulary(kRankingVideoVocab));
   RECSYS_ASSIGN_OR_RETURN(m->channels_, bundle.ReadVocabulary(kChannelVocab));
-  RECSYS_ASSIGN_OR_RETURN(m->catalog_, LoadCatalog(bundle, m->channels_));
+  RECSYS_ASSIGN_OR_RETURN(m->languages_, bundle.ReadVocabulary(kLanguageVocab));
+  RECSYS_ASSIGN_OR_RETURN(m->catalog_,
+                          LoadCatalog(bundle, m->channels_, m->languages_));
   m->use_powers_ = spec.use_powers();
   m->max_watches_ = spec.max_watches();
   if (spec.quantiles_size() != kNumRankingContinuous) {
@@ -241,26 +244,31 @@ absl::StatusOr<std::unique_ptr<RankingModel>> RankingModel::Load(
   RECSYS_RETURN_IF_ERROR(LoadTable(bundle, kRankingChannelEmbedding,
                                    m->channels_.size(), &m->channel_embedding_,
                                    &m->channel_dim_));
+  RECSYS_RETURN_IF_ERROR(LoadTable(bundle, kRankingLanguageEmbedding,
+                                   m->languages_.size(), &m->language_embedding_,
+                                   &m->language_dim_));
   RECSYS_ASSIGN_OR_RETURN(m->tower_, LoadMlp(bundle, kRankingTower));
-  const int expected_in =
-      3 * m->video_dim_ + m->channel_dim_ + NormalizedWidth(m->use_powers_);
+  const int expected_in = 3 * m->video_dim_ + 2 * m->language_dim_ +
+                          m->channel_dim_ + NormalizedWidth(m->use_powers_);
   if (m->tower_.input_dim() != expected_in || m->tower_.output_dim() != 1) {
     return absl::DataLossError(absl::StrCat(
         "ranking tower is ", m->tower_.input_dim(), " -> ", m->tower_.output_dim(),
         ", expected ", expected_in, " -> 1"));
   }
-  // Split the first layer: columns [d, 3d) see only the request.
+  // Split the first layer: columns [d, d + user_width) see only the request.
   std::vector<DenseLayer> layers = m->tower_.layers();
   DenseLayer& first = layers.front();
-  const int d = m->video_dim_, user_width = 2 * d, rest = first.in - user_width;
+  const int d = m->video_dim_, user_width = m->user_width(),
+            rest = first.in - user_width;
   std::vector<float> candidate_weight(static_cast<size_t>(first.out) * rest);
   m->user_weight_.resize(static_cast<size_t>(first.out) * user_width);
   for (int o = 0; o < first.out; ++o) {
     const float* row = &first.weight[static_cast<size_t>(o) * first.in];
     float* c = &candidate_weight[static_cast<size_t>(o) * rest];
     std::copy(row, row + d, c);
-    std::copy(row + 3 * d, row + first.in, c + d);
-    std::copy(row + d, row + 3 * d, &m->user_weight_[static_cast<size_t>(o) * user_width]);
+    std::copy(row + d + user_width, row + first.in, c + d);
+    std::copy(row + d, row + d + user_width,
+              &m->user_weight_[static_cast<size_t>(o) * user_width]);
   }
   first.weight = std::move(candidate_weight);
   first.in = rest;
@@ -272,15 +280,17 @@ std::vector<float> RankingModel::CandidateRows(const UserContext& context,
                                                const std::vector<Candidate>& candidates,
                                                int64_t now_s, bool with_user_part,
                                                std::vector<float>* user_part) const {
-  RankingVocabularies vocabs{&videos_, &channels_};
+  RankingVocabularies vocabs{&videos_, &channels_, &languages_};
   RankingQuery query =
       ExtractRankingQuery(context, vocabs, catalog_, max_watches_, now_s);
   // The user's part of the row is the same for every candidate.
-  user_part->assign(2 * video_dim_, 0.0f);
+  user_part->assign(user_width(), 0.0f);
   AppendEmbedding(video_embedding_, video_dim_, query.seed_video, user_part->data());
   AppendMeanEmbedding(video_embedding_, video_dim_, query.last_watched,
                       user_part->data() + video_dim_);
-  const int width = input_dim() - (with_user_part ? 0 : 2 * video_dim_);
+  AppendEmbedding(language_embedding_, language_dim_, query.user_language,
+                  user_part->data() + 2 * video_dim_);
+  const int width = input_dim() - (with_user_part ? 0 : user_width());
   std::vector<float> rows(candidates.size() * static_cast<size_t>(width));
   for (size_t i = 0; i < candidates.size(); ++i) {
     RankingCandidateFeatures f =
@@ -294,6 +304,8 @@ std::vector<float> RankingModel::CandidateRows(const UserContext& context,
     }
     AppendEmbedding(channel_embedding_, channel_dim_, f.channel, row);
     row += channel_dim_;
+    AppendEmbedding(language_embedding_, language_dim_, f.language, row);
+    row += language_dim_;
     NormalizeRankingContinuous(f, normalizers_, use_powers_, row);
   }
   return rows;

@@ -27,6 +27,7 @@ inline constexpr char kRegionVocab[] = "region";
 inline constexpr char kDeviceVocab[] = "device";
 inline constexpr char kChannelVocab[] = "channel";
 inline constexpr char kRankingVideoVocab[] = "ranking_video";
+inline constexpr char kLanguageVocab[] = "language";
 
 // Tensor names in the bundle.
 inline constexpr char kWatchEmbedding[] = "candidate/watch_embedding";
@@ -39,6 +40,7 @@ inline constexpr char kVideoOutputBias[] = "candidate/video_bias";
 inline constexpr char kCatalogPopularity[] = "catalog/popularity";
 inline constexpr char kRankingVideoEmbedding[] = "ranking/video_embedding";
 inline constexpr char kRankingChannelEmbedding[] = "ranking/channel_embedding";
+inline constexpr char kRankingLanguageEmbedding[] = "ranking/language_embedding";
 inline constexpr char kRankingTower[] = "ranking/tower";
 
 // "<prefix>/<layer>/weight" and "<prefix>/<layer>/bias".
@@ -105,7 +107,8 @@ class RankingModel {
 
   // Feature rows for `candidates` as the network reads them, row-major
   // [n, input_dim()]: impressed video, seed video and last-watched bag (all
-  // one shared table), channel, normalised continuous features.
+  // one shared table), user language, channel, video language (one table
+  // with the user's), normalised continuous features.
   std::vector<float> BuildInputs(const UserContext& context,
                                  const std::vector<Candidate>& candidates,
                                  int64_t now_s) const;
@@ -113,7 +116,8 @@ class RankingModel {
 
   // The network's logits, one per candidate, in order. The first layer's
   // product with the request's part of the row (seed video, last-watched
-  // bag) is computed once per request, not once per candidate.
+  // bag, user language) is computed once per request, not once per
+  // candidate.
   std::vector<float> Logits(const UserContext& context,
                             const std::vector<Candidate>& candidates,
                             int64_t now_s) const;
@@ -128,10 +132,10 @@ class RankingModel {
  private:
   RankingModel() = default;
 
-  Vocabulary videos_, channels_;
+  Vocabulary videos_, channels_, languages_;
   VideoCatalog catalog_;
   // Rows of `BuildInputs` with the request's columns [video_dim_,
-  // 3 * video_dim_) left out (`user_part` receives them, once).
+  // video_dim_ + user_width()) left out (`user_part` receives them, once).
   std::vector<float> CandidateRows(const UserContext& context,
                                    const std::vector<Candidate>& candidates, int64_t now_s,
                                    bool with_user_part, std::vector<float>* user_part) const;
@@ -139,11 +143,13 @@ class RankingModel {
   std::vector<QuantileNormalizer> normalizers_;
   bool use_powers_ = true;
   int max_watches_ = 50;
-  int video_dim_ = 0, channel_dim_ = 0;
-  std::vector<float> video_embedding_, channel_embedding_;
+  int video_dim_ = 0, channel_dim_ = 0, language_dim_ = 0;
+  // Width of the request's columns: seed, last-watched bag, user language.
+  int user_width() const { return 2 * video_dim_ + language_dim_; }
+  std::vector<float> video_embedding_, channel_embedding_, language_embedding_;
   Mlp tower_;
   // `tower_` with the request's columns of the first layer split off:
-  // `user_weight_` [first layer out, 2 * video_dim_] and `candidate_tower_`
+  // `user_weight_` [first layer out, user_width()] and `candidate_tower_`
   // (the other columns, then the same layers).
   std::vector<float> user_weight_;
   Mlp candidate_tower_;
@@ -153,8 +159,11 @@ class RankingModel {
 absl::StatusOr<Mlp> LoadMlp(const Bundle& bundle, const std::string& prefix);
 
 // Loads the catalogue (videos.csv and their training-window popularity).
+// `channels` and `languages` give the embedding indices (empty
+// vocabularies: every one out of vocabulary).
 absl::StatusOr<VideoCatalog> LoadCatalog(const Bundle& bundle,
-                                         const Vocabulary& channels);
+                                         const Vocabulary& channels,
+                                         const Vocabulary& languages);
 
 }  // namespace recsys
 

@@ -70,9 +70,14 @@ namespace recsys {
 namespace {
 
 // The paper's ranking sizes (section 4) over a catalogue of 100,000 videos
-// (as in user_tower_benchmark) with one main topic each.
-constexpr int kVideos = 100000, kChannels = 5000, kTopics = 100;
-constexpr int kVideoDim = 32, kChannelDim = 8, kQuantileBoundaries = 100;
+// (as in user_tower_benchmark) with one main topic each; embedding sizes by
+// the trainer's default rule (3 x log2 of the cardinality).
+constexpr int kVideos = 100000, kChannels = 5000, kTopics = 100, kLanguages = 8;
+constexpr int kQuantileBoundaries = 100;
+constexpr double kDimPerLog2 = 3;
+const int kVideoDim = EmbeddingDimForCardinality(kVideos, kDimPerLog2);
+const int kChannelDim = EmbeddingDimForCardinality(kChannels, kDimPerLog2);
+const int kLanguageDim = EmbeddingDimForCardinality(kLanguages, kDimPerLog2);
 constexpr int64_t kNow = 1'700'000'000;
 
 struct BenchmarkOptions {
@@ -92,7 +97,7 @@ struct Request {
 
 // Layer widths of the tower, input first.
 std::vector<int> TowerWidths(const BenchmarkOptions& options) {
-  std::vector<int> widths = {3 * kVideoDim + kChannelDim +
+  std::vector<int> widths = {3 * kVideoDim + kChannelDim + 2 * kLanguageDim +
                              NormalizedWidth(/*use_powers=*/true)};
   widths.insert(widths.end(), options.hidden.begin(), options.hidden.end());
   widths.push_back(1);
@@ -105,6 +110,7 @@ absl::Status WriteRandomBundle(const BenchmarkOptions& options,
   bundle::RankingModelSpec* spec = writer->manifest()->mutable_ranking();
   spec->set_video_embedding_dim(kVideoDim);
   spec->set_channel_embedding_dim(kChannelDim);
+  spec->set_language_embedding_dim(kLanguageDim);
   for (int h : options.hidden) spec->add_hidden_layers(h);
   spec->set_max_watches(50);
   spec->set_use_powers(true);
@@ -123,6 +129,7 @@ absl::Status WriteRandomBundle(const BenchmarkOptions& options,
   for (int i = 0; i < kVideos; ++i) {
     videos[i].video_id = absl::StrCat("v", i);
     videos[i].channel_id = absl::StrCat("c", (*rng)() % kChannels);
+    videos[i].language = absl::StrCat("l", (*rng)() % kLanguages);
     videos[i].topics = absl::StrCat("t", (*rng)() % kTopics);
     videos[i].upload_time_s = kNow - (*rng)() % (1000 * kSecondsPerDay);
     videos[i].duration_s = 30 + (*rng)() % 3600;
@@ -132,6 +139,8 @@ absl::Status WriteRandomBundle(const BenchmarkOptions& options,
       writer->AddVocabulary(kRankingVideoVocab, NumberedVocabulary("v", kVideos)));
   RECSYS_RETURN_IF_ERROR(
       writer->AddVocabulary(kChannelVocab, NumberedVocabulary("c", kChannels)));
+  RECSYS_RETURN_IF_ERROR(
+      writer->AddVocabulary(kLanguageVocab, NumberedVocabulary("l", kLanguages)));
   RECSYS_RETURN_IF_ERROR(writer->AddVideos(videos));
   RECSYS_RETURN_IF_ERROR(
       writer->AddTensor(kCatalogPopularity, {kVideos}, popularity.data()));
@@ -145,6 +154,8 @@ absl::Status WriteRandomBundle(const BenchmarkOptions& options,
       add(kRankingVideoEmbedding, {kVideos, kVideoDim}, 0.1f));
   RECSYS_RETURN_IF_ERROR(
       add(kRankingChannelEmbedding, {kChannels, kChannelDim}, 0.1f));
+  RECSYS_RETURN_IF_ERROR(
+      add(kRankingLanguageEmbedding, {kLanguages, kLanguageDim}, 0.1f));
   const std::vector<int> widths = TowerWidths(options);
   for (size_t i = 0; i + 1 < widths.size(); ++i) {
     const float scale = 1.0f / std::sqrt(static_cast<float>(widths[i]));
@@ -166,6 +177,8 @@ std::vector<Request> RandomRequests(const BenchmarkOptions& options,
   std::vector<Request> out(options.requests);
   for (Request& r : out) {
     r.context.set_request_time_s(kNow);
+    r.context.mutable_demographics()->set_language(
+        absl::StrCat("l", (*rng)() % kLanguages));
     for (int i = 0; i < options.watches; ++i) {
       Watch* w = r.context.add_watches();
       w->set_video_id(absl::StrCat("v", video(*rng)));
@@ -248,7 +261,7 @@ absl::Status Run(const BenchmarkOptions& options) {
   for (size_t i = 0; i + 1 < widths.size(); ++i) {
     unsplit_flops += 2.0 * widths[i] * widths[i + 1] * options.candidates;
   }
-  const double request_only = 2.0 * 2 * kVideoDim * widths[1];
+  const double request_only = 2.0 * (2 * kVideoDim + kLanguageDim) * widths[1];
   const double split_flops =
       unsplit_flops - request_only * options.candidates + request_only;
 
@@ -281,11 +294,13 @@ absl::Status Run(const BenchmarkOptions& options) {
 
   std::printf(
       "# ranking, one request at a time on one thread: %d candidates, %d "
-      "watches; tower %s; %d videos, %d channels, %d-d video and %d-d channel "
-      "embeddings, %d quantile tables of %d boundaries; %d timed rounds of "
+      "watches; tower %s; %d videos, %d channels, %d languages, %d-d video, "
+      "%d-d channel and %d-d language embeddings, %d quantile tables of %d "
+      "boundaries; %d timed rounds of "
       "the steps below, interleaved, after %d warm-up\n",
       options.candidates, options.watches, absl::StrJoin(widths, "-").c_str(),
-      kVideos, kChannels, kVideoDim, kChannelDim, kNumRankingContinuous,
+      kVideos, kChannels, kLanguages, kVideoDim, kChannelDim, kLanguageDim,
+      kNumRankingContinuous,
       kQuantileBoundaries, options.requests, options.warmup_requests);
   std::printf("# sgemm 512x1024x1024, 1 thread: %.1f GFLOP/s (OpenBLAS %s)\n\n",
               sgemm_gflops, openblas_get_corename());

@@ -50,4 +50,29 @@ std::vector<CandidateExample> MakeRollbackExamples(
   return examples;
 }
 
+RankingVocabularySet CountRankingVocabularies(const Logs& logs, int64_t before_s,
+                                              int max_videos, int max_channels) {
+  absl::flat_hash_map<std::string, const VideoRecord*> videos;
+  for (const VideoRecord& v : logs.videos) videos[v.video_id] = &v;
+  absl::flat_hash_map<std::string, const UserRecord*> users;
+  for (const UserRecord& u : logs.users) users[u.user_id] = &u;
+  absl::flat_hash_map<std::string, int64_t> video_counts, channel_counts, language_counts;
+  for (const ImpressionRecord& i : logs.impressions) {
+    if (!i.clicked || i.time_s >= before_s) continue;
+    ++video_counts[i.video_id];
+    if (auto v = videos.find(i.video_id); v != videos.end()) {
+      ++channel_counts[v->second->channel_id];
+      ++language_counts[v->second->language];
+    }
+    if (auto u = users.find(i.user_id); u != users.end()) {
+      ++language_counts[u->second->language];
+    }
+  }
+  RankingVocabularySet set;
+  set.videos = Vocabulary::FromCounts(video_counts, max_videos);
+  set.channels = Vocabulary::FromCounts(channel_counts, max_channels);
+  set.languages = Vocabulary::FromCounts(language_counts, 0);
+  return set;
+}
+
 }  // namespace recsys

@@ -47,6 +47,24 @@ std::vector<CandidateExample> MakeRollbackExamples(
     const CandidateVocabularies& vocabs, const ExampleOptions& options,
     std::mt19937_64& rng);
 
+// ---------------------------------------------------------------------------
+// Ranking vocabularies (paper section 4.1): "truncated by including only the
+// top N after sorting based on their frequency in clicked impressions";
+// everything else embeds as zero.
+
+struct RankingVocabularySet {
+  Vocabulary videos;     // impressed, seed and last-watched videos
+  Vocabulary channels;
+  Vocabulary languages;  // user and video languages: one ID space
+};
+
+// Counts the clicked impressions before `before_s` (the training part: the
+// held-out days never shape the vocabularies): the clicked videos, their
+// channels, their languages and the clicking users' languages (users.csv).
+// `max_videos` / `max_channels` <= 0 keep all.
+RankingVocabularySet CountRankingVocabularies(const Logs& logs, int64_t before_s,
+                                              int max_videos, int max_channels);
+
 }  // namespace recsys
 
 #endif  // RECSYS_TRAINER_EXAMPLES_H_

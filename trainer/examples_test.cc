@@ -125,3 +125,54 @@ TEST(RollbackExamplesTest, ExampleAgeCountsBackFromTheWindowEnd) {
 
 }  // namespace
 }  // namespace recsys
+
+namespace recsys {
+namespace {
+
+// The paper's ranking vocabularies: the top N by frequency in clicked
+// impressions (before the held-out cut); watches alone and unclicked
+// impressions give no embedding.
+TEST(RankingVocabulariesTest, CountClickedTrainingImpressionsOnly) {
+  Logs logs;
+  logs.videos = {{"a", "", "c1", "", "en", 0, 60}, {"b", "", "c2", "", "de", 0, 60},
+                 {"c", "", "c2", "", "ja", 0, 60}, {"d", "", "c3", "", "fr", 0, 60},
+                 {"w", "", "c4", "", "pt", 0, 60}};
+  logs.users = {{"u1", "US", "", "", 0, false, "en"}, {"u2", "DE", "", "", 0, false, "hi"}};
+  logs.watches = {{"u1", "w", 10, 30}};  // watched, never clicked on a page
+  auto impression = [](const char* user, const char* video, int64_t t, bool clicked) {
+    ImpressionRecord r;
+    r.user_id = user;
+    r.page_id = "p";
+    r.time_s = t;
+    r.video_id = video;
+    r.clicked = clicked;
+    r.watch_seconds = clicked ? 10 : 0;
+    return r;
+  };
+  logs.impressions = {impression("u1", "a", 1, true),  impression("u2", "b", 1, true),
+                      impression("u1", "b", 2, true),  impression("u1", "c", 2, false),
+                      impression("u2", "c", 2, false), impression("u2", "d", 100, true)};
+  RankingVocabularySet v = CountRankingVocabularies(logs, /*before_s=*/100, 0, 0);
+  EXPECT_EQ(v.videos.size(), 2);          // b (2 clicks), a (1)
+  EXPECT_EQ(v.videos.Lookup("b"), 0);
+  EXPECT_EQ(v.videos.Lookup("a"), 1);
+  EXPECT_EQ(v.videos.Lookup("c"), Vocabulary::kOov);  // shown, never clicked
+  EXPECT_EQ(v.videos.Lookup("d"), Vocabulary::kOov);  // clicked after the cut
+  EXPECT_EQ(v.videos.Lookup("w"), Vocabulary::kOov);  // only watched
+  EXPECT_EQ(v.channels.Lookup("c2"), 0);
+  EXPECT_EQ(v.channels.Lookup("c1"), 1);
+  EXPECT_EQ(v.channels.size(), 2);
+  // Video languages (de x2, en) and clicking users' languages (en x2, hi).
+  EXPECT_EQ(v.languages.Lookup("en"), 0);
+  EXPECT_EQ(v.languages.Lookup("de"), 1);
+  EXPECT_EQ(v.languages.Lookup("hi"), 2);
+  EXPECT_EQ(v.languages.size(), 3);
+  // Truncation keeps the most clicked.
+  RankingVocabularySet top = CountRankingVocabularies(logs, 100, 1, 1);
+  EXPECT_EQ(top.videos.size(), 1);
+  EXPECT_EQ(top.videos.Lookup("b"), 0);
+  EXPECT_EQ(top.channels.size(), 1);
+}
+
+}  // namespace
+}  // namespace recsys

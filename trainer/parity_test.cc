@@ -53,6 +53,8 @@ std::vector<UserContext> Requests() {
     c.mutable_demographics()->set_age(20 + u * 5);
     c.mutable_demographics()->set_gender(static_cast<Gender>(u % 3));
     c.mutable_demographics()->set_logged_in(u % 2 == 1);
+    // "xx" is outside the language vocabulary.
+    c.mutable_demographics()->set_language(u % 3 == 0 ? "en" : u % 3 == 1 ? "de" : "xx");
     out.push_back(c);
   }
   return out;
@@ -131,7 +133,8 @@ TEST(ParityTest, CandidateTowerAndLogitsMatchServing) {
 
 TEST(ParityTest, RankingLogitsMatchServing) {
   torch::manual_seed(11);
-  Vocabulary videos = Vocab("v", 30), channels = Vocab("c", 5);
+  Vocabulary videos = Vocab("v", 30), channels = Vocab("c", 5),
+             languages = *Vocabulary::FromValues({"en", "de", "ja"});
   std::vector<VideoRecord> catalog_videos;
   std::vector<float> popularity;
   for (int i = 0; i < 40; ++i) {
@@ -139,6 +142,7 @@ TEST(ParityTest, RankingLogitsMatchServing) {
     v.video_id = "v" + std::to_string(i);
     v.title = "title " + std::to_string(i);
     v.channel_id = "c" + std::to_string(i % 6);  // c5 is out of vocabulary
+    v.language = i % 4 == 0 ? "de" : i % 4 == 1 ? "ja" : i % 4 == 2 ? "en" : "pt";
     v.upload_time_s = 800'000 + i * 1000;
     v.duration_s = 60 + i * 10;
     catalog_videos.push_back(v);
@@ -147,8 +151,10 @@ TEST(ParityTest, RankingLogitsMatchServing) {
   RankingNetOptions o;
   o.num_videos = videos.size();
   o.num_channels = channels.size();
+  o.num_languages = languages.size();
   o.video_dim = 8;
   o.channel_dim = 4;
+  o.language_dim = 3;
   o.hidden_layers = {32, 16};
   RankingNet net(o);
   net->eval();
@@ -168,6 +174,7 @@ TEST(ParityTest, RankingLogitsMatchServing) {
   }
   ASSERT_TRUE(writer->AddVocabulary(kRankingVideoVocab, videos).ok());
   ASSERT_TRUE(writer->AddVocabulary(kChannelVocab, channels).ok());
+  ASSERT_TRUE(writer->AddVocabulary(kLanguageVocab, languages).ok());
   ASSERT_TRUE(writer->AddVideos(catalog_videos).ok());
   ASSERT_TRUE(writer->AddTensor(kCatalogPopularity, {40}, popularity.data()).ok());
   ASSERT_TRUE(net->Export(writer.get()).ok());
@@ -176,7 +183,7 @@ TEST(ParityTest, RankingLogitsMatchServing) {
   auto model = RankingModel::Load(*bundle);
   ASSERT_TRUE(model.ok()) << model.status();
 
-  RankingVocabularies vocabs{&videos, &channels};
+  RankingVocabularies vocabs{&videos, &channels, &languages};
   torch::NoGradGuard no_grad;
   for (const UserContext& context : Requests()) {
     std::vector<Candidate> candidates;
@@ -197,6 +204,7 @@ TEST(ParityTest, RankingLogitsMatchServing) {
       in.query = &query;
       in.video = f.video;
       in.channel = f.channel;
+      in.language = f.language;
       in.normalized.resize(NormalizedWidth(true));
       NormalizeRankingContinuous(f, normalizers, true, in.normalized.data());
       inputs.push_back(std::move(in));

@@ -3,9 +3,9 @@
 
 // The ranking network in libtorch (paper section 4): the impressed video, the
 // seed video and the bag of last-watched videos share one embedding table
-// yet enter the network as separate inputs; with the channel embedding and
-// the quantile-normalised continuous features they feed a ReLU tower to one
-// logit. Trained as weighted logistic regression (positives weighted by
+// yet enter the network as separate inputs, and so do the user's language
+// and the video's; with the channel embedding and the quantile-normalised
+// continuous features they feed a ReLU tower to one logit. Trained as weighted logistic regression (positives weighted by
 // watch seconds, negatives by 1), so exp(logit) estimates expected watch
 // time per impression.
 
@@ -23,8 +23,10 @@ namespace recsys {
 struct RankingNetOptions {
   int64_t num_videos = 0;
   int64_t num_channels = 0;
+  int64_t num_languages = 0;
   int video_dim = 32;
   int channel_dim = 8;
+  int language_dim = 4;
   std::vector<int> hidden_layers = {256};
   bool use_powers = true;
 };
@@ -34,6 +36,7 @@ struct RankingExampleInputs {
   const RankingQuery* query = nullptr;
   int32_t video = -1;
   int32_t channel = -1;
+  int32_t language = -1;  // the video's; the user's is in `query`
   std::vector<float> normalized;  // NormalizedWidth(use_powers) floats
 };
 
@@ -42,7 +45,9 @@ struct RankingBatch {
   torch::Tensor video;         // [B]
   torch::Tensor seed;          // [B]
   torch::Tensor last_watched;  // [B, L], 0 = padding
-  torch::Tensor channel;       // [B]
+  torch::Tensor user_language;   // [B]
+  torch::Tensor channel;         // [B]
+  torch::Tensor video_language;  // [B]
   torch::Tensor dense;         // [B, NormalizedWidth]
 };
 
@@ -62,7 +67,8 @@ class RankingNetImpl : public torch::nn::Module {
 
  private:
   RankingNetOptions options_;
-  torch::nn::Embedding video_embedding_{nullptr}, channel_embedding_{nullptr};
+  torch::nn::Embedding video_embedding_{nullptr}, channel_embedding_{nullptr},
+      language_embedding_{nullptr};
   torch::nn::ModuleList tower_;
 };
 TORCH_MODULE(RankingNet);

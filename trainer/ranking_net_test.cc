@@ -1,5 +1,6 @@
 // Mechanisms of the ranking network that must not silently break: one video
-// table shared by the impressed, seed and last-watched inputs; positives
+// table shared by the impressed, seed and last-watched inputs, one language
+// table shared by the user's and the video's language; positives
 // weighted by watch seconds; exp(logit) of the weighted logistic regression
 // estimating expected watch time per impression.
 
@@ -19,8 +20,10 @@ RankingNet SmallNet(std::vector<int> hidden) {
   RankingNetOptions o;
   o.num_videos = 20;
   o.num_channels = 4;
+  o.num_languages = 5;
   o.video_dim = 6;
   o.channel_dim = 3;
+  o.language_dim = 2;
   o.hidden_layers = std::move(hidden);
   return RankingNet(o);
 }
@@ -72,6 +75,46 @@ TEST(RankingNetTest, ImpressedSeedAndLastWatchedShareOneVideoTable) {
   EXPECT_TRUE(moves([](RankingExampleInputs&, RankingQuery& q) { q.last_watched = {3, 7}; }));
   EXPECT_FALSE(moves([](RankingExampleInputs& x, RankingQuery&) { x.video = 2; }))
       << "a row the example does not use must not matter";
+}
+
+// Row `row` of the one parameter whose name contains `name` moves the logit
+// of `in` (with `query`) when edited.
+bool RowMoves(RankingNet& net, const std::string& name, int64_t row,
+              const RankingExampleInputs& in) {
+  torch::Tensor table;
+  for (const auto& p : net->named_parameters()) {
+    if (p.key().find(name) != std::string::npos) table = p.value();
+  }
+  const float before = Logit(net, in);
+  torch::NoGradGuard no_grad;
+  torch::Tensor saved = table[row].clone();
+  table[row].add_(1.0f);
+  const float after = Logit(net, in);
+  table[row].copy_(saved);
+  return before != after;
+}
+
+TEST(RankingNetTest, UserAndVideoLanguageShareOneTable) {
+  RankingNet net = SmallNet({16});
+  int language_tables = 0;
+  for (const auto& p : net->named_parameters()) {
+    language_tables += p.key().find("language") != std::string::npos;
+  }
+  ASSERT_EQ(language_tables, 1) << "one language table for user and video";
+  RankingQuery query;
+  RankingExampleInputs in;
+  in.query = &query;
+  in.video = 2;
+  in.channel = 1;
+  in.normalized.assign(NormalizedWidth(true), 0.5f);
+  // Language 3 is row 4: as the user's, then as the video's.
+  query.user_language = 3;
+  in.language = Vocabulary::kOov;
+  EXPECT_TRUE(RowMoves(net, "language", 4, in));
+  query.user_language = Vocabulary::kOov;
+  in.language = 3;
+  EXPECT_TRUE(RowMoves(net, "language", 4, in));
+  EXPECT_FALSE(RowMoves(net, "language", 2, in)) << "an unused row must not matter";
 }
 
 TEST(RankingNetTest, PositivesWeighTheirWatchSecondsNegativesOne) {

@@ -49,7 +49,7 @@ struct Prepared {
   // Watches usable as labels and for counts (everything but the held-out).
   std::vector<const WatchRecord*> train_watches;
   int64_t window_end_s = 0;
-  Vocabulary videos, tokens, regions, devices, channels, ranking_videos;
+  Vocabulary videos, tokens, regions, devices;
   absl::flat_hash_map<std::string, int64_t> video_counts;  // training watches
 };
 
@@ -74,14 +74,13 @@ Prepared Prepare(const Logs& logs, const TrainerOptions& options) {
     }
   }
   absl::flat_hash_map<std::string, int64_t> token_counts, region_counts,
-      device_counts, channel_counts, ranking_counts;
+      device_counts;
   for (const std::string& user : p.histories.user_ids()) {
     const std::vector<WatchRecord>& w = p.histories.watches(user);
     size_t n = w.size() >= 3 ? w.size() - 2 : w.size();
     for (size_t i = 0; i < n; ++i) {
       p.train_watches.push_back(&w[i]);
       ++p.video_counts[w[i].video_id];
-      ++ranking_counts[w[i].video_id];
     }
   }
   for (const WatchRecord& w : logs.watches) {
@@ -94,16 +93,10 @@ Prepared Prepare(const Logs& logs, const TrainerOptions& options) {
     ++region_counts[u.region];
     ++device_counts[u.device];
   }
-  for (const VideoRecord& v : logs.videos) ++channel_counts[v.channel_id];
-  for (const ImpressionRecord& i : logs.impressions) {
-    if (i.clicked) ++ranking_counts[i.video_id];
-  }
   p.videos = Vocabulary::FromCounts(p.video_counts, options.max_videos);
   p.tokens = Vocabulary::FromCounts(token_counts, options.max_tokens);
   p.regions = Vocabulary::FromCounts(region_counts, 0);
   p.devices = Vocabulary::FromCounts(device_counts, 0);
-  p.channels = Vocabulary::FromCounts(channel_counts, 0);
-  p.ranking_videos = Vocabulary::FromCounts(ranking_counts, options.max_videos);
   return p;
 }
 
@@ -400,6 +393,7 @@ struct RankingPage {
 std::vector<RankingPage> MakeRankingPages(const Logs& logs, const Prepared& p,
                                           const CandidateModel& candidate_model,
                                           const VideoCatalog& catalog,
+                                          const RankingVocabularies& vocabs,
                                           const TrainerOptions& options) {
   absl::flat_hash_map<std::string, size_t> page_index;
   std::vector<std::vector<const ImpressionRecord*>> grouped;
@@ -408,7 +402,6 @@ std::vector<RankingPage> MakeRankingPages(const Logs& logs, const Prepared& p,
     if (inserted) grouped.emplace_back();
     grouped[it->second].push_back(&i);
   }
-  RankingVocabularies vocabs{&p.ranking_videos, &p.channels};
   std::vector<RankingPage> pages;
   pages.reserve(grouped.size());
   ProgressBar bar("ranking features", grouped.size(), "pages", options.progress);
@@ -453,6 +446,7 @@ void RankingInputs(const std::vector<RankingPage*>& pages,
       in.query = page->query.get();
       in.video = page->raw[i].video;
       in.channel = page->raw[i].channel;
+      in.language = page->raw[i].language;
       in.normalized.resize(NormalizedWidth(use_powers));
       NormalizeRankingContinuous(page->raw[i], normalizers, use_powers,
                                  in.normalized.data());
@@ -653,9 +647,15 @@ absl::Status TrainRanking(const Logs& logs, const Prepared& p,
     impressions_end = std::max(impressions_end, i.time_s);
   }
   const int64_t cut_s = impressions_end - options.holdout_days * kSecondsPerDay;
-  VideoCatalog catalog(logs.videos, p.video_counts, p.channels);
-  std::vector<RankingPage> pages =
-      MakeRankingPages(logs, p, candidate_model, catalog, options);
+  const RankingVocabularySet vocabs = CountRankingVocabularies(
+      logs, cut_s, options.ranking_max_videos, options.ranking_max_channels);
+  RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kRankingVideoVocab, vocabs.videos));
+  RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kChannelVocab, vocabs.channels));
+  RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kLanguageVocab, vocabs.languages));
+  VideoCatalog catalog(logs.videos, p.video_counts, vocabs.channels, vocabs.languages);
+  std::vector<RankingPage> pages = MakeRankingPages(
+      logs, p, candidate_model, catalog,
+      RankingVocabularies{&vocabs.videos, &vocabs.channels, &vocabs.languages}, options);
   std::vector<RankingPage*> train_pages, eval_pages;
   for (RankingPage& page : pages) {
     (page.query->request_time_s < cut_s ? train_pages : eval_pages).push_back(&page);
@@ -683,10 +683,21 @@ absl::Status TrainRanking(const Logs& logs, const Prepared& p,
   std::fprintf(stderr, "ranking: %zu training impressions on %zu pages, %zu held-out pages\n",
                rows.size(), train_pages.size(), eval_pages.size());
   RankingNetOptions rn;
-  rn.num_videos = p.ranking_videos.size();
-  rn.num_channels = p.channels.size();
-  rn.video_dim = options.ranking_video_dim;
-  rn.channel_dim = options.ranking_channel_dim;
+  rn.num_videos = vocabs.videos.size();
+  rn.num_channels = vocabs.channels.size();
+  rn.num_languages = vocabs.languages.size();
+  const auto dim = [&](int set, int64_t cardinality) {
+    return set > 0 ? set : EmbeddingDimForCardinality(cardinality, options.ranking_dim_per_log2);
+  };
+  rn.video_dim = dim(options.ranking_video_dim, rn.num_videos);
+  rn.channel_dim = dim(options.ranking_channel_dim, rn.num_channels);
+  rn.language_dim = dim(options.ranking_language_dim, rn.num_languages);
+  std::fprintf(stderr,
+               "ranking: vocabularies from clicked impressions: %lld videos (dim %d), "
+               "%lld channels (dim %d), %lld languages (dim %d)\n",
+               static_cast<long long>(rn.num_videos), rn.video_dim,
+               static_cast<long long>(rn.num_channels), rn.channel_dim,
+               static_cast<long long>(rn.num_languages), rn.language_dim);
   rn.hidden_layers = options.ranking_hidden;
   rn.use_powers = options.use_powers;
   RankingNet ranking_net(rn);
@@ -705,6 +716,7 @@ absl::Status TrainRanking(const Logs& logs, const Prepared& p,
   }
   rspec->set_video_embedding_dim(rn.video_dim);
   rspec->set_channel_embedding_dim(rn.channel_dim);
+  rspec->set_language_embedding_dim(rn.language_dim);
   for (int h : rn.hidden_layers) rspec->add_hidden_layers(h);
   rspec->set_max_watches(50);
   rspec->set_use_powers(rn.use_powers);
@@ -745,6 +757,10 @@ absl::StatusOr<TrainerReport> Train(const Logs& logs, const TrainerOptions& opti
   if (options.objective != "watch_time" && options.objective != "ctr") {
     return absl::InvalidArgumentError(absl::StrCat(
         "objective must be 'watch_time' or 'ctr', got '", options.objective, "'"));
+  }
+  if (!(options.ranking_dim_per_log2 > 0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ranking_dim_per_log2 must be > 0, got ", options.ranking_dim_per_log2));
   }
   torch::manual_seed(options.seed);
   torch::set_num_threads(std::max(1, options.num_threads));
@@ -826,8 +842,6 @@ absl::StatusOr<TrainerReport> Train(const Logs& logs, const TrainerOptions& opti
   RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kTokenVocab, p.tokens));
   RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kRegionVocab, p.regions));
   RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kDeviceVocab, p.devices));
-  RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kChannelVocab, p.channels));
-  RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kRankingVideoVocab, p.ranking_videos));
   RECSYS_RETURN_IF_ERROR(writer.AddVideos(logs.videos));
   {
     std::vector<float> popularity;

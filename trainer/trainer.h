@@ -77,8 +77,16 @@ struct TrainerOptions {
   // retrieval; logs without impressions are always so).
   bool train_ranking = true;
   std::vector<int> ranking_hidden = {256};
-  int ranking_video_dim = 32;
-  int ranking_channel_dim = 8;
+  // Embedding sizes: per_log2 * log2(vocabulary size + 1) (the paper's
+  // "approximately proportional to the logarithm"), unless set > 0.
+  double ranking_dim_per_log2 = 3;
+  int ranking_video_dim = 0;
+  int ranking_channel_dim = 0;
+  int ranking_language_dim = 0;
+  // Ranking vocabularies: the most clicked (in training impressions) videos
+  // and channels; <= 0 keeps all.
+  int ranking_max_videos = 1000000;
+  int ranking_max_channels = 100000;
   int ranking_epochs = 2;
   float ranking_learning_rate = 0.05f;
   bool use_powers = true;

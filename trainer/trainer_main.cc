@@ -74,6 +74,17 @@ ABSL_FLAG(std::string, metrics_out, "",
 ABSL_FLAG(std::string, ranking_hidden, "256", "Ranking tower hidden ReLU layers, comma-separated.");
 ABSL_FLAG(int, ranking_epochs, 2, "Ranking model epochs.");
 ABSL_FLAG(double, ranking_lr, 0.05, "Ranking model Adagrad learning rate.");
+ABSL_FLAG(double, ranking_dim_per_log2, 3,
+          "Ranking embedding sizes: this times log2(vocabulary size + 1) (the paper: "
+          "about proportional to the log of the cardinality).");
+ABSL_FLAG(int, ranking_video_dim, 0, "Ranking video embedding size (0: by cardinality).");
+ABSL_FLAG(int, ranking_channel_dim, 0, "Ranking channel embedding size (0: by cardinality).");
+ABSL_FLAG(int, ranking_language_dim, 0,
+          "Ranking language embedding size, user and video (0: by cardinality).");
+ABSL_FLAG(int, ranking_max_videos, 1000000,
+          "Ranking video vocabulary: the most clicked in training impressions (0: all).");
+ABSL_FLAG(int, ranking_max_channels, 100000,
+          "Ranking channel vocabulary: the most clicked in training impressions (0: all).");
 ABSL_FLAG(bool, use_powers, true, "Feed x~^2 and sqrt(x~) of each normalised feature.");
 ABSL_FLAG(bool, ranking_ctr_baseline, true,
           "With --objective=watch_time, also train the same ranking network as an "
@@ -175,6 +186,12 @@ int main(int argc, char** argv) {
   options.ranking_epochs = absl::GetFlag(FLAGS_ranking_epochs);
   options.train_ranking = absl::GetFlag(FLAGS_train_ranking);
   options.ranking_learning_rate = absl::GetFlag(FLAGS_ranking_lr);
+  options.ranking_dim_per_log2 = absl::GetFlag(FLAGS_ranking_dim_per_log2);
+  options.ranking_video_dim = absl::GetFlag(FLAGS_ranking_video_dim);
+  options.ranking_channel_dim = absl::GetFlag(FLAGS_ranking_channel_dim);
+  options.ranking_language_dim = absl::GetFlag(FLAGS_ranking_language_dim);
+  options.ranking_max_videos = absl::GetFlag(FLAGS_ranking_max_videos);
+  options.ranking_max_channels = absl::GetFlag(FLAGS_ranking_max_channels);
   options.use_powers = absl::GetFlag(FLAGS_use_powers);
   options.objective = absl::GetFlag(FLAGS_objective);
   options.holdout_days = absl::GetFlag(FLAGS_holdout_days);
