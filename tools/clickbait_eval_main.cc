@@ -6,12 +6,15 @@
 // list with the world's ground truth: the share of clickbait videos
 // (attractive and poor), their mean true quality (the share of a video that
 // people watch), mean duration, and the watch time per impression the
-// world's user model expects for the list: click probability
-// max_click_probability * sqrt(r) * attractiveness / (1 + position_bias *
-// position) times duration * clamp(0.1 + 0.5 quality + 0.3 r, 0.05, 1), where
-// r is the user's interest in the video's topic relative to their favourite
-// (tools/world.cc; the watch fraction's noise and the unfollowed-episode
-// factor are left out).
+// world's user model expects for the list: the world's click probability
+// (WorldClickProbability in tools/world.h: interest, attractiveness,
+// position, whether the user speaks the video's language, whether it is a
+// series episode whose previous one the user has not watched) times
+// duration times the expected watch fraction (WorldExpectedWatchFraction:
+// quality, interest, language). Interests come from
+// truth_user_interests.csv and spoken languages from truth_users.csv (a
+// world without that file is read as one where everybody understands
+// everything, as worlds were before languages mattered).
 //
 //   world_gen --out=W --truth_out=W && trainer --logs=W --bundles=A &&
 //   trainer --logs=W --bundles=B --objective=ctr &&
@@ -24,6 +27,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -39,6 +43,7 @@
 #include "common/logs.h"
 #include "common/models.h"
 #include "common/user_context.h"
+#include "tools/world.h"
 
 ABSL_FLAG(std::string, logs, "", "The world's canonical logs.");
 ABSL_FLAG(std::string, truth, "", "The world's truth_videos.csv (world_gen --truth_out).");
@@ -49,8 +54,17 @@ ABSL_FLAG(int, top, 10, "Size of the list compared.");
 ABSL_FLAG(int, max_users, 2000, "Users evaluated (each at their last watch).");
 ABSL_FLAG(std::string, interests, "",
           "The world's truth_user_interests.csv (default: next to --truth).");
+ABSL_FLAG(std::string, users_truth, "",
+          "The world's truth_users.csv (default: next to --truth; if missing, every user "
+          "is taken to speak every language).");
 ABSL_FLAG(double, max_click_probability, 0.6, "The world's --max_click_probability.");
 ABSL_FLAG(double, position_bias, 0.1, "The world's --position_bias.");
+ABSL_FLAG(double, foreign_language_click_factor,
+          recsys::WorldOptions().foreign_language_click_factor,
+          "The world's --foreign_language_click_factor.");
+ABSL_FLAG(double, foreign_language_watch_factor,
+          recsys::WorldOptions().foreign_language_watch_factor,
+          "The world's --foreign_language_watch_factor.");
 
 namespace recsys {
 namespace {
@@ -60,10 +74,14 @@ struct Truth {
   float quality = 0;
   float attractiveness = 0;
   bool clickbait = false;
+  // For an episode k > 1 of a series: the video ID of episode k - 1.
+  std::string previous_episode;
 };
 
 // Per user: interest per topic, relative to their favourite topic's.
 using Interests = absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, double>>;
+// Per user: the languages they speak.
+using Languages = absl::flat_hash_map<std::string, std::vector<std::string>>;
 
 // The rows of a ground-truth CSV written by world_gen (no quoted fields),
 // after checking that its header begins with `header`; every row has at
@@ -95,20 +113,60 @@ absl::StatusOr<std::vector<std::vector<std::string>>> ReadTruthCsv(
 }
 
 absl::StatusOr<absl::flat_hash_map<std::string, Truth>> ReadTruth(const std::string& path) {
-  auto rows = ReadTruthCsv(path, {"video_id", "topic", "quality", "attractiveness", "clickbait"});
+  auto rows = ReadTruthCsv(path, {"video_id", "topic", "quality", "attractiveness", "clickbait",
+                                  "base_popularity", "series_id", "episode"});
   if (!rows.ok()) return rows.status();
   absl::flat_hash_map<std::string, Truth> truth;
+  // Per series: its episodes' video IDs by episode number.
+  absl::flat_hash_map<std::string, absl::flat_hash_map<int, std::string>> episodes;
   for (size_t i = 0; i < rows->size(); ++i) {
     const std::vector<std::string>& cols = (*rows)[i];
     Truth t;
     t.topic = cols[1];
     t.clickbait = cols[4] == "1";
-    if (!absl::SimpleAtof(cols[2], &t.quality) || !absl::SimpleAtof(cols[3], &t.attractiveness)) {
+    int episode = 0;
+    if (!absl::SimpleAtof(cols[2], &t.quality) || !absl::SimpleAtof(cols[3], &t.attractiveness) ||
+        !absl::SimpleAtoi(cols[7], &episode)) {
       return absl::InvalidArgumentError(absl::StrCat(path, ":", i + 2, ": bad number"));
     }
+    if (!cols[6].empty()) episodes[cols[6]][episode] = cols[0];
     truth[cols[0]] = t;
   }
+  for (const auto& [series, by_number] : episodes) {
+    for (const auto& [episode, video] : by_number) {
+      const auto previous = by_number.find(episode - 1);
+      if (episode > 1 && previous != by_number.end()) {
+        truth[video].previous_episode = previous->second;
+      }
+    }
+  }
   return truth;
+}
+
+// Spoken languages per user from truth_users.csv; an empty map if the file
+// does not exist (a world made before languages).
+absl::StatusOr<Languages> ReadLanguages(const std::string& path) {
+  if (std::FILE* f = std::fopen(path.c_str(), "r"); f == nullptr) {
+    std::fprintf(stderr,
+                 "clickbait_eval: %s not found; taking every user to speak every language\n",
+                 path.c_str());
+    return Languages();
+  } else {
+    std::fclose(f);
+  }
+  auto rows = ReadTruthCsv(path, {"user_id", "languages"});
+  if (!rows.ok()) return rows.status();
+  Languages languages;
+  for (const std::vector<std::string>& cols : *rows) {
+    languages[cols[0]] = absl::StrSplit(cols[1], '|', absl::SkipEmpty());
+  }
+  return languages;
+}
+
+// `path`'s directory (with its '/'), or "" for a bare file name.
+std::string DirectoryOf(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash + 1);
 }
 
 absl::StatusOr<Interests> ReadInterests(const std::string& path) {
@@ -149,15 +207,20 @@ int Run() {
   if (!truth.ok()) return Fail(truth.status());
   std::string interests_path = absl::GetFlag(FLAGS_interests);
   if (interests_path.empty()) {
-    const std::string truth_path = absl::GetFlag(FLAGS_truth);
-    const size_t slash = truth_path.rfind('/');
-    interests_path = (slash == std::string::npos ? "" : truth_path.substr(0, slash + 1)) +
-                     "truth_user_interests.csv";
+    interests_path = DirectoryOf(absl::GetFlag(FLAGS_truth)) + kTruthUserInterestsFileName;
   }
   auto interests = ReadInterests(interests_path);
   if (!interests.ok()) return Fail(interests.status());
-  const double max_click = absl::GetFlag(FLAGS_max_click_probability);
-  const double position_bias = absl::GetFlag(FLAGS_position_bias);
+  std::string users_path = absl::GetFlag(FLAGS_users_truth);
+  if (users_path.empty()) users_path = DirectoryOf(absl::GetFlag(FLAGS_truth)) + kTruthUsersFileName;
+  auto languages = ReadLanguages(users_path);
+  if (!languages.ok()) return Fail(languages.status());
+  // The world's user model, with the knobs it was made with.
+  WorldOptions world;
+  world.max_click_probability = absl::GetFlag(FLAGS_max_click_probability);
+  world.position_bias = absl::GetFlag(FLAGS_position_bias);
+  world.foreign_language_click_factor = absl::GetFlag(FLAGS_foreign_language_click_factor);
+  world.foreign_language_watch_factor = absl::GetFlag(FLAGS_foreign_language_watch_factor);
   auto bundle = Bundle::OpenVersionOrNewest(absl::GetFlag(FLAGS_bundle));
   if (!bundle.ok()) return Fail(bundle.status());
   auto ctr_bundle = Bundle::OpenVersionOrNewest(absl::GetFlag(FLAGS_ctr_bundle));
@@ -181,9 +244,12 @@ int Run() {
     double clickbait = 0, quality = 0, minutes = 0, expected_seconds = 0;
     int64_t n = 0;
   } by_watch_time, by_ctr, by_retrieval, all_candidates;
+  // The user's watched videos, for the unfollowed-episode factor.
+  absl::flat_hash_set<std::string> watched;
   auto add = [&](Tally& t, const std::string& user, const std::vector<Candidate>& c,
                  const std::vector<size_t>& order, size_t k) {
     const auto user_interests = interests->find(user);
+    const auto user_languages = languages->find(user);
     for (size_t i = 0; i < std::min(k, order.size()); ++i) {
       const Candidate& cand = c[order[i]];
       auto it = truth->find(cand.video_id());
@@ -195,9 +261,15 @@ int Run() {
         auto topic = user_interests->second.find(truth_v.topic);
         if (topic != user_interests->second.end()) r = topic->second;
       }
-      const double click = max_click * std::sqrt(r) * truth_v.attractiveness /
-                           (1 + position_bias * (k == order.size() ? 0 : i));
-      const double fraction = std::clamp(0.1 + 0.5 * truth_v.quality + 0.3 * r, 0.05, 1.0);
+      const bool speaks = languages->empty() ||
+                          (user_languages != languages->end() &&
+                           SpeaksLanguage(user_languages->second, v->language));
+      const bool unfollowed =
+          !truth_v.previous_episode.empty() && !watched.contains(truth_v.previous_episode);
+      const double click = WorldClickProbability(
+          world, r, truth_v.attractiveness, k == order.size() ? 0 : static_cast<int>(i), speaks,
+          unfollowed);
+      const double fraction = WorldExpectedWatchFraction(world, r, truth_v.quality, speaks);
       t.expected_seconds += click * v->duration_s * fraction;
       t.clickbait += truth_v.clickbait;
       t.quality += truth_v.quality;
@@ -210,6 +282,8 @@ int Run() {
     const std::vector<WatchRecord>& w = histories.watches(user);
     if (w.size() < 3) continue;
     if (++users > absl::GetFlag(FLAGS_max_users)) break;
+    watched.clear();
+    for (const WatchRecord& watch : w) watched.insert(watch.video_id);
     absl::StatusOr<UserContext> context = histories.ContextAt(user, w.back().time_s);
     if (!context.ok()) return Fail(context.status());
     auto candidates = (*retriever)->Retrieve(*context, absl::GetFlag(FLAGS_num_candidates));

@@ -176,9 +176,22 @@ constexpr int64_t kEndReserveS = kSecondsPerDay / 2;
 // Click probability factor for a series episode whose previous episode the
 // user has not watched: people rarely jump into the middle of a series.
 constexpr double kUnfollowedEpisodeClickFactor = 1.0 / 3;
+// Watch fraction: clamp(intercept + quality and interest terms + noise,
+// min, 1).
+constexpr double kWatchFractionIntercept = 0.1;
+constexpr double kWatchFractionPerQuality = 0.5;
+constexpr double kWatchFractionPerInterest = 0.3;
+constexpr double kWatchFractionNoise = 0.12;
+constexpr double kMinWatchFraction = 0.05;
 // Draws from a topic's popularity that may hit already watched videos
-// before an exact scan of the topic takes over.
+// before an exact scan of the topic takes over; more for a user's own
+// choice, which also rejects most videos in languages they do not speak.
 constexpr int kTopicDrawAttempts = 16;
+constexpr int kOrganicTopicDrawAttempts = 64;
+// A user's running mean of watches per step starts from the world's mean,
+// estimated on this many users, with the weight of this many steps.
+constexpr int kPilotUsers = 300;
+constexpr int kPriorSteps = 4;
 // Title words of a stand-alone video, and of a series' name.
 constexpr int kMinTitleWords = 3;
 constexpr int kMaxTitleWords = 6;
@@ -308,6 +321,31 @@ constexpr Region kRegions[] = {
     {"FR", 0.09, "fr"}, {"MX", 0.10, "es"},
 };
 constexpr int kNumRegions = sizeof(kRegions) / sizeof(kRegions[0]);
+constexpr char kEnglish[] = "en";
+
+// The distinct languages of `kRegions`, in order of first appearance; a
+// set of them is a bit mask over these indices.
+const std::vector<std::string>& Languages() {
+  static const std::vector<std::string>& languages = *[] {
+    auto* list = new std::vector<std::string>;
+    for (const Region& region : kRegions) {
+      if (std::find(list->begin(), list->end(), region.language) ==
+          list->end()) {
+        list->push_back(region.language);
+      }
+    }
+    return list;
+  }();
+  return languages;
+}
+
+// Index of `language` in `Languages()`.
+int LanguageIndex(absl::string_view language) {
+  const std::vector<std::string>& languages = Languages();
+  return static_cast<int>(
+      std::find(languages.begin(), languages.end(), language) -
+      languages.begin());
+}
 
 struct Device {
   const char* name;
@@ -362,14 +400,6 @@ std::string PaddedId(char prefix, int64_t index, int width) {
 
 double Clamp(double x, double lo, double hi) {
   return std::min(hi, std::max(lo, x));
-}
-
-// Share of a video a user watches, from their relative interest in its
-// topic (interest / their top interest) and its quality; in [0.05, 1].
-double WatchFraction(double relative_interest, double quality, Rng& rng) {
-  return Clamp(0.1 + 0.5 * quality + 0.3 * relative_interest +
-                   0.12 * rng.Normal(),
-               0.05, 1.0);
 }
 
 // A title in compact form: indices into the main topic's word list, and
@@ -428,6 +458,7 @@ class WorldGenerator {
     IndexTopics();
     SumPopulationInterest();
     MakePopularLists();
+    EstimateWatchesPerStep();
   }
 
   // The world's truth without its users (see `SimulateUser`).
@@ -463,7 +494,8 @@ class WorldGenerator {
 
   // Makes user `u` and simulates their activity into `activity` (cleared
   // first). Users may be simulated in any order, with the same result.
-  void SimulateUser(int u, UserActivity* activity) {
+  // Returns the number of steps the user took.
+  int64_t SimulateUser(int u, UserActivity* activity) {
     activity->watches.clear();
     activity->searches.clear();
     activity->pages.clear();
@@ -473,12 +505,15 @@ class WorldGenerator {
                 &activity->truth,
                 activity,
                 Rng(StreamSeed(options_.seed, kActivityStreamBase + u)),
+                LanguageMask(activity->truth.languages),
+                LanguageMask({activity->record.language}),
                 /*last_topic=*/-1,
                 /*num_watches=*/0,
                 /*watched_list=*/{},
                 /*pending_episodes=*/{}};
     Simulate(s);
     for (int v : s.watched_list) watched_[v] = 0;
+    return s.steps_taken;
   }
 
  private:
@@ -520,6 +555,8 @@ class WorldGenerator {
       truth_.channel_topics.push_back(rng.Discrete(topic_prior_));
       channel_languages_.push_back(
           kRegions[rng.Discrete(region_weights)].language);
+      channel_language_index_.push_back(
+          static_cast<uint8_t>(LanguageIndex(channel_languages_.back())));
       // Heavy-tailed output: a few channels upload most videos.
       channel_activity_.push_back(rng.LogNormal(0, 1.0));
     }
@@ -851,6 +888,24 @@ class WorldGenerator {
     }
     *user = MakeInterests(1 + rng.Discrete(favourite_count_weights),
                           std::move(favourite_prior), rng);
+
+    // Drawn last, so that tastes do not depend on the language knobs.
+    const char* language = kRegions[region].language;
+    record->language = language;
+    user->languages = {language};
+    if (absl::string_view(language) != kEnglish &&
+        rng.Bernoulli(options_.english_second_language_probability)) {
+      user->languages.push_back(kEnglish);
+    }
+  }
+
+  static uint32_t LanguageMask(const std::vector<std::string>& languages) {
+    uint32_t mask = 0;
+    for (const std::string& language : languages) {
+      const int index = LanguageIndex(language);
+      if (index < static_cast<int>(Languages().size())) mask |= 1u << index;
+    }
+    return mask;
   }
 
   // `num_favourites` topics drawn by `favourite_prior` get
@@ -955,6 +1010,26 @@ class WorldGenerator {
     }
   }
 
+  // The prior of every user's running mean of watches per step (see
+  // `Simulate`): the mean over a pilot of the first users, simulated with a
+  // prior of 1. Without it, each user's first steps would be taken too
+  // often, and activity would be higher on the first days.
+  void EstimateWatchesPerStep() {
+    watches_per_step_prior_ = 1;
+    const int pilot = std::min(options_.num_users, kPilotUsers);
+    int64_t watches = 0;
+    int64_t steps = 0;
+    UserActivity activity;
+    for (int u = 0; u < pilot; ++u) {
+      steps += SimulateUser(u, &activity);
+      watches += static_cast<int64_t>(activity.watches.size());
+    }
+    if (steps > 0) {
+      watches_per_step_prior_ =
+          std::max(1.0, static_cast<double>(watches) / steps);
+    }
+  }
+
   // Number of videos uploaded at or before `time_s` (a prefix of the
   // upload-ordered catalogue).
   int NumUploadedBy(int64_t time_s) const {
@@ -973,16 +1048,52 @@ class WorldGenerator {
     const GroundTruth::User* truth = nullptr;
     UserActivity* out = nullptr;
     Rng rng;
+    // Spoken languages, a bit mask over `Languages()`.
+    uint32_t languages = 0;
+    // The stated one (users.csv), all the logging policy knows; same mask.
+    uint32_t stated_language = 0;
     int last_topic = -1;
     int64_t num_watches = 0;
     std::vector<int> watched_list;
     // Next episodes the user means to watch, in the order decided.
     std::vector<int> pending_episodes;
+    int64_t steps_taken = 0;
   };
 
   double RelativeInterest(const UserState& s, int topic) const {
     return s.truth->topic_interest[topic] /
            s.truth->topic_interest[s.truth->favourite_topics[0]];
+  }
+
+  // Whether the user speaks the video's language.
+  bool Speaks(const UserState& s, int video) const {
+    return (s.languages >>
+            channel_language_index_[truth_.videos[video].channel]) &
+           1u;
+  }
+
+  // Whether the logging policy puts a drawn video on the user's page: in
+  // the stated language always, else with
+  // `policy_foreign_language_acceptance`.
+  bool PolicyAccepts(int video, UserState& s) {
+    const bool stated = (s.stated_language >>
+                         channel_language_index_[truth_.videos[video].channel]) &
+                        1u;
+    return stated || s.rng.Bernoulli(options_.policy_foreign_language_acceptance);
+  }
+
+  // Whether an organic watch may pick the video (already unwatched and
+  // drawn by popularity): always in a language the user speaks, else with
+  // probability `foreign_language_organic_acceptance`.
+  bool AcceptOrganically(int video, UserState& s) {
+    return Speaks(s, video) ||
+           s.rng.Bernoulli(options_.foreign_language_organic_acceptance);
+  }
+
+  // The weight factor that `AcceptOrganically` amounts to.
+  double OrganicAcceptance(int video, const UserState& s) const {
+    return Speaks(s, video) ? 1.0
+                            : options_.foreign_language_organic_acceptance;
   }
 
   // The index k in [0, n) with prefix[k] <= target < prefix[k + 1].
@@ -995,10 +1106,12 @@ class WorldGenerator {
   }
 
   // An unwatched organic video of `topic` uploaded by `time_s`, by
-  // popularity then; -1 if there is none. Draws from the prefix sums and
-  // the active viral videos, redrawing watched ones a few times, then
-  // scans the topic exactly.
-  int SampleFromTopic(int topic, int64_t time_s, UserState& s) {
+  // popularity then (for the user's own choice, `organic`, times
+  // `OrganicAcceptance`); -1 if there is none. Draws from the prefix sums
+  // and the active viral videos, redrawing watched (and rejected) ones a
+  // few times, then scans the topic exactly.
+  int SampleFromTopic(int topic, int64_t time_s, bool organic,
+                      UserState& s) {
     const std::vector<int>& members = organic_by_topic_[topic];
     const auto uploaded_before = [&](int64_t t, int v) {
       return t < upload_times_[v];
@@ -1031,7 +1144,9 @@ class WorldGenerator {
         options_.viral_popularity * static_cast<double>(active_virals_.size());
     const double total = evergreen + decay + viral;
     if (!(total > 0)) return -1;
-    for (int attempt = 0; attempt < kTopicDrawAttempts; ++attempt) {
+    const int attempts =
+        organic ? kOrganicTopicDrawAttempts : kTopicDrawAttempts;
+    for (int attempt = 0; attempt < attempts; ++attempt) {
       double x = s.rng.Uniform() * total;
       int v;
       if (x < evergreen) {
@@ -1044,12 +1159,14 @@ class WorldGenerator {
                                              options_.viral_popularity);
         v = active_virals_[std::min(k, active_virals_.size() - 1)];
       }
-      if (!watched_[v]) return v;
+      if (!watched_[v] && (!organic || AcceptOrganically(v, s))) return v;
     }
     scratch_weights_.assign(n, 0);
     for (int k = 0; k < n; ++k) {
       if (!watched_[members[k]]) {
-        scratch_weights_[k] = truth_.PopularityAt(members[k], time_s);
+        scratch_weights_[k] =
+            truth_.PopularityAt(members[k], time_s) *
+            (organic ? OrganicAcceptance(members[k], s) : 1.0);
       }
     }
     const int k = s.rng.Discrete(scratch_weights_);
@@ -1062,19 +1179,26 @@ class WorldGenerator {
     constexpr int kTopicAttempts = 8;
     for (int attempt = 0; attempt < kTopicAttempts; ++attempt) {
       const int v = SampleFromTopic(s.rng.Discrete(s.truth->topic_interest),
-                                    time_s, s);
+                                    time_s, /*organic=*/true, s);
       if (v >= 0) return v;
     }
-    // Every likely topic is exhausted: anything uploaded, by popularity.
-    scratch_weights_.assign(NumUploadedBy(time_s), 0);
-    for (size_t v = 0; v < scratch_weights_.size(); ++v) {
-      if (!watched_[v]) {
-        scratch_weights_[v] =
-            s.truth->topic_interest[truth_.videos[v].topic] *
-            truth_.PopularityAt(static_cast<int>(v), time_s);
+    // Every likely topic is exhausted: anything uploaded, by popularity
+    // (and language, unless only unacceptable videos are left).
+    const int num_uploaded = NumUploadedBy(time_s);
+    for (const bool by_language : {true, false}) {
+      scratch_weights_.assign(num_uploaded, 0);
+      for (int v = 0; v < num_uploaded; ++v) {
+        if (!watched_[v]) {
+          scratch_weights_[v] =
+              s.truth->topic_interest[truth_.videos[v].topic] *
+              truth_.PopularityAt(v, time_s) *
+              (by_language ? OrganicAcceptance(v, s) : 1.0);
+        }
       }
+      const int v = s.rng.Discrete(scratch_weights_);
+      if (v >= 0) return v;
     }
-    return s.rng.Discrete(scratch_weights_);
+    return -1;
   }
 
   // A pending next episode uploaded by `time_s` (the earliest decided),
@@ -1097,7 +1221,8 @@ class WorldGenerator {
   float WatchSeconds(int video, UserState& s) {
     const GroundTruth::Video& v = truth_.videos[video];
     const double fraction =
-        WatchFraction(RelativeInterest(s, v.topic), v.quality, s.rng);
+        WorldWatchFraction(options_, RelativeInterest(s, v.topic), v.quality,
+                           Speaks(s, video), s.rng.Normal());
     const double seconds = extras_[video].duration_s * fraction;
     return static_cast<float>(std::round(seconds * 10) / 10);
   }
@@ -1184,7 +1309,8 @@ class WorldGenerator {
                  static_cast<int>(s.rng.UniformInt(num_uploaded - fresh_begin));
         case kSameTopic:
           if (s.last_topic < 0) return -1;
-          return SampleFromTopic(s.last_topic, time_s, s);
+          return SampleFromTopic(s.last_topic, time_s, /*organic=*/false,
+                                 s);
       }
       return -1;
     };
@@ -1198,7 +1324,7 @@ class WorldGenerator {
            ++attempt) {
         // Half of the retries fall back to the popular list.
         const int v = draw(attempt < kAttemptsPerSlot / 2 ? wanted : kPopular);
-        if (usable(v)) chosen = v;
+        if (usable(v) && PolicyAccepts(v, s)) chosen = v;
       }
       for (int attempt = 0; attempt < kAttemptsPerSlot && chosen < 0;
            ++attempt) {
@@ -1214,13 +1340,11 @@ class WorldGenerator {
 
   double ClickProbability(int video, int position, const UserState& s) const {
     const GroundTruth::Video& v = truth_.videos[video];
-    double p = options_.max_click_probability *
-               std::sqrt(RelativeInterest(s, v.topic)) * v.attractiveness /
-               (1 + options_.position_bias * position);
-    if (v.episode > 1 && !watched_[truth_.series[v.series][v.episode - 2]]) {
-      p *= kUnfollowedEpisodeClickFactor;
-    }
-    return p;
+    return WorldClickProbability(
+        options_, RelativeInterest(s, v.topic), v.attractiveness, position,
+        Speaks(s, video),
+        /*unfollowed_episode=*/v.episode > 1 &&
+            !watched_[truth_.series[v.series][v.episode - 2]]);
   }
 
   // Shows a page at `time_s`; the clicked videos are then watched one
@@ -1262,16 +1386,27 @@ class WorldGenerator {
     return t;
   }
 
+  // Plans the user's steps: a heavy-tailed number with mean
+  // `mean_watches_per_user`, at times uniform over the window (less the
+  // end reserve). Every step yields at least one watch, and some several
+  // (a page with several clicks, next episodes watched right away), so
+  // each step is taken with probability 1/m, m the user's running mean of
+  // watches per step taken (starting from the world's, weighted as
+  // `kPriorSteps` steps): the expected watches stay about the planned
+  // number, and the steps taken stay uniform over the window.
+  // A step is never skipped when the steps left after it could not bring
+  // the user to `min_watches_per_user`, and the user stops at
+  // `max_watches_per_user`. Pages are at most steps taken, so no user has
+  // more pages than the maximum planned count.
   void Simulate(UserState& s) {
-    // Heavy-tailed activity with mean `mean_watches_per_user`.
     const double sigma = options_.watches_log_sigma;
     const double mu = std::log(options_.mean_watches_per_user) -
                       sigma * sigma / 2;
+    const int64_t min_watches = options_.min_watches_per_user;
+    const int64_t max_watches =
+        std::max(options_.min_watches_per_user, options_.max_watches_per_user);
     const int64_t planned = std::clamp<int64_t>(
-        std::llround(s.rng.LogNormal(mu, sigma)),
-        options_.min_watches_per_user,
-        std::max(options_.min_watches_per_user,
-                 options_.max_watches_per_user));
+        std::llround(s.rng.LogNormal(mu, sigma)), min_watches, max_watches);
     const int64_t plan_end = std::max(
         start_s_ + 1,
         end_s_ - std::min<int64_t>(kEndReserveS, end_s_ - start_s_ - 1));
@@ -1283,14 +1418,36 @@ class WorldGenerator {
 
     int64_t free_at = start_s_;  // When the user is done with the last step.
     size_t next_step = 0;
-    while (s.num_watches < planned) {
+    int64_t& steps_taken = s.steps_taken;
+    // The next step to take, or -1 when none is left.
+    auto take_step = [&]() -> int64_t {
+      while (next_step < step_times.size()) {
+        const int64_t step_time = step_times[next_step++];
+        const int64_t steps_left =
+            static_cast<int64_t>(step_times.size() - next_step);
+        const double watches_per_step =
+            (static_cast<double>(s.num_watches) +
+             kPriorSteps * watches_per_step_prior_) /
+            static_cast<double>(steps_taken + kPriorSteps);
+        const bool may_skip = s.num_watches + steps_left >= min_watches;
+        if (may_skip && watches_per_step > 1 &&
+            !s.rng.Bernoulli(1 / watches_per_step)) {
+          continue;
+        }
+        ++steps_taken;
+        return step_time;
+      }
+      return -1;
+    };
+    while (s.num_watches < max_watches) {
       // A next episode that is out is watched right away; otherwise the
-      // next planned step, which may be an episode that came out since.
+      // next step taken, which may be an episode that came out since.
       int64_t t = free_at;
       int episode = DueEpisode(t, s);
       if (episode < 0) {
-        if (next_step == step_times.size()) break;
-        t = std::max(step_times[next_step++], free_at);
+        const int64_t step_time = take_step();
+        if (step_time < 0) break;
+        t = std::max(step_time, free_at);
         episode = DueEpisode(t, s);
       }
       if (t >= end_s_) break;
@@ -1336,6 +1493,8 @@ class WorldGenerator {
   std::vector<std::vector<double>> age_tilt_;
   std::vector<std::vector<double>> gender_tilt_;
   std::vector<std::string> channel_languages_;
+  // Per channel: its language's index in `Languages()`.
+  std::vector<uint8_t> channel_language_index_;
   std::vector<double> channel_activity_;
   WeightedSampler channel_sampler_;
   WeightedSampler topic_sampler_;
@@ -1353,6 +1512,9 @@ class WorldGenerator {
   // Per day of the window: the policy's popular videos and their weights.
   std::vector<std::vector<int>> popular_videos_;
   std::vector<std::vector<double>> popular_weights_;
+
+  // Prior of each user's running mean of watches per step.
+  double watches_per_step_prior_ = 1;
 
   // Per video: whether the user being simulated watched it.
   std::vector<char> watched_;
@@ -1389,6 +1551,11 @@ class GroundTruthWriter {
              "viral_start_s", "viral_end_s"});
     if (!videos.ok()) return videos.status();
     writer->videos_ = *std::move(videos);
+    absl::StatusOr<std::unique_ptr<CsvFileWriter>> user_rows =
+        CsvFileWriter::Create(JoinPath(dir, kTruthUsersFileName),
+                              {"user_id", "languages"});
+    if (!user_rows.ok()) return user_rows.status();
+    writer->user_rows_ = *std::move(user_rows);
     return writer;
   }
 
@@ -1414,6 +1581,9 @@ class GroundTruthWriter {
                       : 1 + (favourite - user.favourite_topics.begin()));
       users_->EndRow();
     }
+    user_rows_->Text(user_id);
+    user_rows_->Text(absl::StrJoin(user.languages, "|"));
+    user_rows_->EndRow();
   }
 
   void AddVideo(absl::string_view video_id, absl::string_view series_id,
@@ -1434,7 +1604,8 @@ class GroundTruthWriter {
   }
 
   absl::Status Finish() {
-    return FirstError({topics_->Finish(), users_->Finish(), videos_->Finish()});
+    return FirstError({topics_->Finish(), users_->Finish(), videos_->Finish(),
+                       user_rows_->Finish()});
   }
 
  private:
@@ -1443,6 +1614,8 @@ class GroundTruthWriter {
   std::unique_ptr<CsvFileWriter> topics_;
   std::unique_ptr<CsvFileWriter> users_;
   std::unique_ptr<CsvFileWriter> videos_;
+  // truth_users.csv: one row per user.
+  std::unique_ptr<CsvFileWriter> user_rows_;
 };
 
 // ---------------------------------------------------------------------------
@@ -1573,7 +1746,80 @@ absl::Status ValidateWorldOptions(const WorldOptions& o) {
                  1 - o.page_popular_fraction),
       CheckRange("max_click_probability", o.max_click_probability, 0, 1),
       CheckAtLeast("position_bias", o.position_bias, 0),
+      CheckRange("english_second_language_probability",
+                 o.english_second_language_probability, 0, 1),
+      CheckRange("foreign_language_click_factor",
+                 o.foreign_language_click_factor, 0, 1),
+      CheckRange("foreign_language_watch_factor",
+                 o.foreign_language_watch_factor, 0, 1),
+      CheckRange("foreign_language_organic_acceptance",
+                 o.foreign_language_organic_acceptance, 0, 1),
+      CheckRange("policy_foreign_language_acceptance",
+                 o.policy_foreign_language_acceptance, 0, 1),
   });
+}
+
+double WorldClickProbability(const WorldOptions& options,
+                             double relative_interest, double attractiveness,
+                             int position, bool speaks_language,
+                             bool unfollowed_episode) {
+  double p = options.max_click_probability *
+             std::sqrt(std::max(0.0, relative_interest)) * attractiveness /
+             (1 + options.position_bias * position);
+  if (!speaks_language) p *= options.foreign_language_click_factor;
+  if (unfollowed_episode) p *= kUnfollowedEpisodeClickFactor;
+  return p;
+}
+
+namespace {
+
+// The watch fraction before the noise and the language factor.
+double WatchFractionMean(double relative_interest, double quality) {
+  return kWatchFractionIntercept + kWatchFractionPerQuality * quality +
+         kWatchFractionPerInterest * relative_interest;
+}
+
+double LanguageWatchFactor(const WorldOptions& options, bool speaks_language) {
+  return speaks_language ? 1.0 : options.foreign_language_watch_factor;
+}
+
+}  // namespace
+
+double WorldWatchFraction(const WorldOptions& options,
+                          double relative_interest, double quality,
+                          bool speaks_language, double noise) {
+  return Clamp(WatchFractionMean(relative_interest, quality) +
+                   kWatchFractionNoise * noise,
+               kMinWatchFraction, 1.0) *
+         LanguageWatchFactor(options, speaks_language);
+}
+
+double WorldExpectedWatchFraction(const WorldOptions& options,
+                                  double relative_interest, double quality,
+                                  bool speaks_language) {
+  // E[clamp(m + s Z, a, b)] = a P(Z < alpha) + b P(Z > beta)
+  //   + m P(alpha < Z < beta) + s (phi(alpha) - phi(beta)),
+  // alpha = (a - m) / s, beta = (b - m) / s.
+  const double m = WatchFractionMean(relative_interest, quality);
+  const double sd = kWatchFractionNoise;
+  const double a = kMinWatchFraction;
+  const double b = 1.0;
+  const double alpha = (a - m) / sd;
+  const double beta = (b - m) / sd;
+  auto cdf = [](double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); };
+  auto pdf = [](double z) {
+    return std::exp(-0.5 * z * z) / std::sqrt(2.0 * M_PI);
+  };
+  const double expected = a * cdf(alpha) + b * (1 - cdf(beta)) +
+                          m * (cdf(beta) - cdf(alpha)) +
+                          sd * (pdf(alpha) - pdf(beta));
+  return expected * LanguageWatchFactor(options, speaks_language);
+}
+
+bool SpeaksLanguage(const std::vector<std::string>& languages,
+                    absl::string_view language) {
+  return std::find(languages.begin(), languages.end(), language) !=
+         languages.end();
 }
 
 double GroundTruth::PopularityAt(int video, int64_t time_s) const {
@@ -1702,7 +1948,8 @@ absl::StatusOr<WorldStats> StreamWorld(const WorldOptions& options,
     }
   }
 
-  // Pages are numbered as written; no user has more pages than watches.
+  // Pages are numbered as written; no user has more pages than planned
+  // steps, at most max(min_watches_per_user, max_watches_per_user).
   const int page_id_width =
       IdWidth(static_cast<int64_t>(options.num_users) *
               std::max(options.min_watches_per_user,

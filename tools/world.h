@@ -20,16 +20,22 @@
 //    Some videos are clickbait (attractive, poor), some are episodes of a
 //    series ("... (part 3)"), and a few go viral for a few days.
 //  - Each user has 1-3 favourite topics that hold `favourite_interest_mass`
-//    of their interest, chosen with tilts by region, age group and gender.
-//  - A user's activity is a time-ordered sequence of steps. At each step the
-//    user either searches (1-3 words of the upcoming watch's topic) and then
-//    watches, or is shown a page by the logging policy and watches the
-//    clicked videos, or simply watches. An organic watch picks a topic by
-//    interest, then an unwatched, already uploaded video of that topic by a
-//    popularity that is Zipf-like within the topic, decays with time since
-//    upload and jumps while the video is viral. Series are entered at
-//    episode 1 and followed in order: after episode k the user often
-//    watches k+1 next (right away if it is out, else once it is).
+//    of their interest, chosen with tilts by region, age group and gender,
+//    and speaks their region's language, sometimes English too. Videos in
+//    other languages are rarely watched organically, and when shown they
+//    are clicked less and watched for less (see the user model below).
+//  - A user's activity is a time-ordered sequence of steps at times drawn
+//    uniformly over the window (a step may yield several watches, so steps
+//    are thinned at a constant per-user rate to keep the planned number of
+//    watches: activity is the same from the first day to the last). At
+//    each step the user either searches (1-3 words of the upcoming watch's
+//    topic) and then watches, or is shown a page by the logging policy and
+//    watches the clicked videos, or simply watches. An organic watch picks
+//    a topic by interest, then an unwatched, already uploaded video of that
+//    topic by a popularity that is Zipf-like within the topic, decays with
+//    time since upload and jumps while the video is viral. Series are
+//    entered at episode 1 and followed in order: after episode k the user
+//    often watches k+1 next (right away if it is out, else once it is).
 //    Nobody watches a video twice.
 //  - Every clicked impression has exactly one watches.csv row (same user,
 //    video and watch_seconds) starting a few seconds after the page; no
@@ -139,7 +145,11 @@ struct WorldOptions {
   // --- Activity.
   // Watches per user are lognormal with this mean and log-space standard
   // deviation (heavy-tailed), at least `min_watches_per_user` (when the
-  // catalogue allows) and at most `max_watches_per_user`.
+  // catalogue allows) and at most `max_watches_per_user`. (Precisely: that
+  // many steps are planned, uniformly over the window, and each is skipped
+  // with probability 1 - 1/m, m the user's running mean of watches per
+  // step taken, unless skipping could leave them below the minimum; so the
+  // count is the planned one on average, and activity is stationary.)
   double mean_watches_per_user = 40;
   double watches_log_sigma = 1.0;
   int min_watches_per_user = 3;
@@ -166,6 +176,24 @@ struct WorldOptions {
   // user has not watched.
   double max_click_probability = 0.6;
   double position_bias = 0.1;
+
+  // --- Languages.
+  // Every user speaks their region's language (users.csv `language`); one
+  // whose region's language is not English also speaks English with this
+  // probability. The spoken languages are hidden (truth_users.csv).
+  double english_second_language_probability = 0.3;
+  // A video in a language the user does not speak (its channel's, videos.csv
+  // `language`): its click probability is multiplied by
+  // `foreign_language_click_factor`, its watch fraction by
+  // `foreign_language_watch_factor`, and an organic watch picks it with
+  // `foreign_language_organic_acceptance` times its usual weight.
+  double foreign_language_click_factor = 0.2;
+  double foreign_language_watch_factor = 0.4;
+  double foreign_language_organic_acceptance = 0.1;
+  // The logging policy knows only the stated language (users.csv): a
+  // drawn video in another language takes a page slot with this
+  // probability (1: the policy ignores languages).
+  double policy_foreign_language_acceptance = 0.25;
 };
 
 // The small world: the demo and most tests (about 2,000 users, 3,000
@@ -188,6 +216,47 @@ absl::StatusOr<WorldOptions> WorldOptionsForPreset(absl::string_view preset);
 // the knob.
 absl::Status ValidateWorldOptions(const WorldOptions& options);
 
+// --- The world's user model: the formulas the generator draws clicks and
+// watch fractions from, for evaluations that score lists by the world's
+// truth (tools/clickbait_eval). Arguments:
+//   relative_interest   the user's interest in the video's main topic over
+//                       their favourite topic's, in [0, 1]
+//                       (`GroundTruth::User::topic_interest`, or
+//                       truth_user_interests.csv's weights over their max);
+//   speaks_language     whether the video's language is one of the user's
+//                       (`GroundTruth::User::languages`, truth_users.csv);
+//   position            the 0-based slot on the page;
+//   unfollowed_episode  the video is episode k > 1 of a series and the user
+//                       has not watched episode k - 1.
+
+// Probability that the user clicks the video when it is shown:
+// max_click_probability * sqrt(relative_interest) * attractiveness /
+// (1 + position_bias * position), times foreign_language_click_factor if
+// the user does not speak its language, times 1/3 for an unfollowed
+// episode.
+double WorldClickProbability(const WorldOptions& options,
+                             double relative_interest, double attractiveness,
+                             int position, bool speaks_language,
+                             bool unfollowed_episode = false);
+
+// Share of the video a user watches once they start it, given a standard
+// normal draw `noise`: clamp(0.1 + 0.5 quality + 0.3 relative_interest +
+// 0.12 noise, 0.05, 1), times foreign_language_watch_factor if the user
+// does not speak its language.
+double WorldWatchFraction(const WorldOptions& options,
+                          double relative_interest, double quality,
+                          bool speaks_language, double noise);
+
+// The expectation of `WorldWatchFraction` over the noise (exact: the mean
+// of a clamped normal).
+double WorldExpectedWatchFraction(const WorldOptions& options,
+                                  double relative_interest, double quality,
+                                  bool speaks_language);
+
+// Whether `language` is one of `languages`.
+bool SpeaksLanguage(const std::vector<std::string>& languages,
+                    absl::string_view language);
+
 // The hidden parameters of a generated world. `users` and `videos` are
 // parallel to `Logs::users` and `Logs::videos`.
 struct GroundTruth {
@@ -200,6 +269,9 @@ struct GroundTruth {
     std::vector<double> topic_interest;
     // Indices into `topics`, most interesting first.
     std::vector<int> favourite_topics;
+    // Languages the user speaks (ISO 639-1): their region's first (also
+    // users.csv `language`), then possibly "en".
+    std::vector<std::string> languages;
   };
   struct Video {
     // Index into `topics` of the main topic.
@@ -292,12 +364,15 @@ inline constexpr char kTruthTopicsFileName[] = "truth_topics.csv";
 inline constexpr char kTruthUserInterestsFileName[] =
     "truth_user_interests.csv";
 inline constexpr char kTruthVideosFileName[] = "truth_videos.csv";
+inline constexpr char kTruthUsersFileName[] = "truth_users.csv";
 
-// Writes `truth` (of the world whose logs are `logs`) as three CSV files
+// Writes `truth` (of the world whose logs are `logs`) as four CSV files
 // into `dir` (created if missing), in the dialect of common/logs.h:
 //   truth_topics.csv          topic,words         (words space-separated)
 //   truth_user_interests.csv  user_id,topic,weight,favourite_rank
 //                             one row per topic with weight > 0
+//   truth_users.csv           user_id,languages   (spoken languages,
+//                             '|'-separated, the region's first: "hi|en")
 //   truth_videos.csv          video_id,topic,quality,attractiveness,
 //                             clickbait,base_popularity,series_id,episode,
 //                             viral,viral_start_s,viral_end_s

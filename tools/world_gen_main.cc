@@ -33,8 +33,9 @@ ABSL_FLAG(std::string, preset, "small",
 ABSL_FLAG(uint64_t, seed, 42, "Seed of every random choice.");
 ABSL_FLAG(std::string, truth_out, "",
           "If set, the directory to write the ground truth to "
-          "(truth_topics.csv, truth_user_interests.csv, truth_videos.csv; "
-          "may be the same as --out). Unset: no ground truth is written.");
+          "(truth_topics.csv, truth_user_interests.csv, truth_videos.csv, "
+          "truth_users.csv; may be the same as --out). Unset: no ground "
+          "truth is written.");
 ABSL_FLAG(std::optional<bool>, stream, std::nullopt,
           "Write the world user by user as it is generated, holding the "
           "catalogue and one user's events rather than all events (rows "
@@ -112,6 +113,22 @@ WORLD_KNOB(double, max_click_probability,
            "Click probability at top interest, attractiveness and slot.");
 WORLD_KNOB(double, position_bias,
            "Click probability divisor per slot: 1 + position_bias * slot.");
+WORLD_KNOB(double, english_second_language_probability,
+           "Probability that a user whose region's language is not English "
+           "also speaks English.");
+WORLD_KNOB(double, foreign_language_click_factor,
+           "Click probability factor for a video in a language the user "
+           "does not speak.");
+WORLD_KNOB(double, foreign_language_watch_factor,
+           "Watch fraction factor for a video in a language the user does "
+           "not speak.");
+WORLD_KNOB(double, foreign_language_organic_acceptance,
+           "Weight factor of a video in a language the user does not speak "
+           "in their own (organic) choices.");
+WORLD_KNOB(double, policy_foreign_language_acceptance,
+           "Probability that the logging policy puts a drawn video in another "
+           "language than the user's stated one on a page (1: ignores "
+           "languages).");
 
 #undef WORLD_KNOB
 
@@ -176,6 +193,16 @@ absl::StatusOr<WorldOptions> OptionsFromFlags() {
   Override(FLAGS_page_fresh_fraction, &o.page_fresh_fraction);
   Override(FLAGS_max_click_probability, &o.max_click_probability);
   Override(FLAGS_position_bias, &o.position_bias);
+  Override(FLAGS_english_second_language_probability,
+           &o.english_second_language_probability);
+  Override(FLAGS_foreign_language_click_factor,
+           &o.foreign_language_click_factor);
+  Override(FLAGS_foreign_language_watch_factor,
+           &o.foreign_language_watch_factor);
+  Override(FLAGS_foreign_language_organic_acceptance,
+           &o.foreign_language_organic_acceptance);
+  Override(FLAGS_policy_foreign_language_acceptance,
+           &o.policy_foreign_language_acceptance);
   return o;
 }
 

@@ -9,7 +9,9 @@
 #include <sstream>
 #include <map>
 #include <numeric>
+#include <random>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -40,7 +42,8 @@ std::string Fingerprint(const Logs& logs) {
   }
   for (const UserRecord& r : logs.users) {
     absl::StrAppend(&out, r.user_id, "|", r.region, "|", r.device, "|",
-                    r.gender, "|", r.age, "|", r.logged_in, "\n");
+                    r.gender, "|", r.age, "|", r.logged_in, "|", r.language,
+                    "\n");
   }
   for (const WatchRecord& r : logs.watches) {
     absl::StrAppend(&out, r.user_id, "|", r.video_id, "|", r.time_s, "|",
@@ -96,6 +99,9 @@ class SmallWorldTest : public ::testing::Test {
   static int VideoIndex(const std::string& id) {
     return world_->video_index.at(id);
   }
+  static int UserIndex(const std::string& id) {
+    return world_->user_index.at(id);
+  }
   static int TopicOf(const std::string& video_id) {
     return world_->truth.videos[VideoIndex(video_id)].topic;
   }
@@ -138,13 +144,19 @@ TEST_F(SmallWorldTest, PassesEveryLogCheckAndRoundTrips) {
 
 TEST(WorldTest, SameSeedSameLogsOtherSeedOtherLogs) {
   WorldOptions options = SmallWorldOptions();
-  absl::StatusOr<Logs> a = GenerateWorld(options);
-  absl::StatusOr<Logs> b = GenerateWorld(options);
+  GroundTruth truth_a, truth_b;
+  absl::StatusOr<Logs> a = GenerateWorld(options, &truth_a);
+  absl::StatusOr<Logs> b = GenerateWorld(options, &truth_b);
   options.seed = 43;
   absl::StatusOr<Logs> c = GenerateWorld(options);
   ASSERT_TRUE(a.ok() && b.ok() && c.ok());
   EXPECT_EQ(Fingerprint(*a), Fingerprint(*b));
   EXPECT_NE(Fingerprint(*a), Fingerprint(*c));
+  ASSERT_EQ(truth_a.users.size(), truth_b.users.size());
+  for (size_t u = 0; u < truth_a.users.size(); ++u) {
+    EXPECT_EQ(truth_a.users[u].languages, truth_b.users[u].languages);
+    EXPECT_EQ(truth_a.users[u].topic_interest, truth_b.users[u].topic_interest);
+  }
 }
 
 TEST_F(SmallWorldTest, WatchesAreOrderedInsideTheWindowAndNeverRepeated) {
@@ -163,9 +175,13 @@ TEST_F(SmallWorldTest, WatchesAreOrderedInsideTheWindowAndNeverRepeated) {
           << w->user_id << " watched " << w->video_id << " before its upload";
       EXPECT_TRUE(seen.insert(w->video_id).second)
           << w->user_id << " re-watched " << w->video_id;
-      const float duration =
-          world().logs.videos[VideoIndex(w->video_id)].duration_s;
-      EXPECT_GE(w->watch_seconds, 0.05f * duration - 0.1f);
+      const VideoRecord& video = world().logs.videos[VideoIndex(w->video_id)];
+      const float duration = video.duration_s;
+      const bool speaks = SpeaksLanguage(
+          world().truth.users[user].languages, video.language);
+      const double min_fraction =
+          0.05 * (speaks ? 1.0 : world().options.foreign_language_watch_factor);
+      EXPECT_GE(w->watch_seconds, min_fraction * duration - 0.1f);
       EXPECT_LE(w->watch_seconds, duration + 0.1f);
     }
   }
@@ -661,9 +677,9 @@ std::string ReadFileOrDie(const std::string& path) {
   return contents.str();
 }
 
-const char* const kTruthFiles[] = {kTruthTopicsFileName,
-                                   kTruthUserInterestsFileName,
-                                   kTruthVideosFileName};
+const char* const kTruthFiles[] = {
+    kTruthTopicsFileName, kTruthUserInterestsFileName, kTruthVideosFileName,
+    kTruthUsersFileName};
 
 // Every row of `logs` as text, page IDs left out, sorted.
 std::vector<std::string> SortedRows(const Logs& logs) {
@@ -780,6 +796,251 @@ TEST_F(SmallWorldTest, GroundTruthFilesDescribeTheWorld) {
     EXPECT_EQ(top_topic[id],
               truth.topics[truth.users[u].favourite_topics[0]].name);
   }
+
+  const auto users = ReadSimpleCsv(dir + "/" + kTruthUsersFileName);
+  ASSERT_EQ(users.size(), logs.users.size() + 1);
+  EXPECT_EQ(absl::StrJoin(users[0], ","), "user_id,languages");
+  for (size_t u = 0; u < logs.users.size(); ++u) {
+    ASSERT_EQ(users[u + 1].size(), 2);
+    EXPECT_EQ(users[u + 1][0], logs.users[u].user_id);
+    EXPECT_EQ(users[u + 1][1], absl::StrJoin(truth.users[u].languages, "|"));
+  }
+}
+
+// Per day of the window: watches and impressions.
+struct DailyActivity {
+  std::vector<int64_t> watches;
+  std::vector<int64_t> impressions;
+};
+
+DailyActivity ActivityPerDay(const Logs& logs, const WorldOptions& options) {
+  DailyActivity daily;
+  daily.watches.assign(options.num_days, 0);
+  daily.impressions.assign(options.num_days, 0);
+  auto day = [&](int64_t time_s) {
+    return static_cast<size_t>((time_s - options.start_time_s) /
+                               kSecondsPerDay);
+  };
+  for (const WatchRecord& w : logs.watches) ++daily.watches.at(day(w.time_s));
+  for (const ImpressionRecord& row : logs.impressions) {
+    ++daily.impressions.at(day(row.time_s));
+  }
+  return daily;
+}
+
+// Activity neither fades nor swells over the window: each of the last three
+// full days (the last day is half reserved) is within 25% of the mean of
+// the middle days, and so are the first three.
+TEST_F(SmallWorldTest, ActivityIsStationary) {
+  const WorldOptions& options = world().options;
+  const DailyActivity daily = ActivityPerDay(world().logs, options);
+  const int days = options.num_days;
+  for (const auto& [name, counts] :
+       {std::pair<const char*, const std::vector<int64_t>*>{"watches",
+                                                            &daily.watches},
+        {"impressions", &daily.impressions}}) {
+    double middle = 0;
+    for (int d = days / 4; d < 3 * days / 4; ++d) middle += (*counts)[d];
+    middle /= 3 * days / 4 - days / 4;
+    std::cout << name << " per day: middle mean " << middle << ", first "
+              << absl::StrJoin(counts->begin(), counts->begin() + 3, " ")
+              << ", last " << absl::StrJoin(counts->end() - 4, counts->end(),
+                                            " ")
+              << "\n";
+    for (int d : {0, 1, 2, days - 4, days - 3, days - 2}) {
+      EXPECT_GT((*counts)[d], 0.75 * middle) << name << " on day " << d;
+      EXPECT_LT((*counts)[d], 1.25 * middle) << name << " on day " << d;
+    }
+  }
+}
+
+// Thinning the steps keeps the planned mean number of watches (2,000
+// users: the heavy tail makes the mean of fewer too noisy).
+TEST(WorldTest, MeanWatchesPerUserIsTheKnob) {
+  WorldOptions tiny = TinyWorldOptions();
+  tiny.num_users = 2000;
+  for (WorldOptions options : {SmallWorldOptions(), tiny}) {
+    for (const double mean : {options.mean_watches_per_user, 12.0}) {
+      options.mean_watches_per_user = mean;
+      absl::StatusOr<Logs> logs = GenerateWorld(options);
+      ASSERT_TRUE(logs.ok()) << logs.status();
+      const double per_user =
+          static_cast<double>(logs->watches.size()) / logs->users.size();
+      std::cout << options.num_users << " users, mean_watches_per_user "
+                << mean << ": " << per_user << " watches per user\n";
+      EXPECT_NEAR(per_user, mean, 0.1 * mean);
+      // The ID widths rely on this: no user has more pages than the most
+      // watches a user may plan.
+      absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>>
+          pages;
+      for (const ImpressionRecord& row : logs->impressions) {
+        pages[row.user_id].insert(row.page_id);
+      }
+      for (const auto& [user, user_pages] : pages) {
+        EXPECT_LE(static_cast<int64_t>(user_pages.size()),
+                  std::max(options.min_watches_per_user,
+                           options.max_watches_per_user))
+            << user;
+      }
+    }
+  }
+}
+
+TEST_F(SmallWorldTest, UsersSpeakTheirRegionsLanguageAndSometimesEnglish) {
+  const std::map<std::string, std::string> region_language = {
+      {"US", "en"}, {"IN", "hi"}, {"BR", "pt"}, {"GB", "en"},
+      {"DE", "de"}, {"JP", "ja"}, {"FR", "fr"}, {"MX", "es"}};
+  const Logs& logs = world().logs;
+  int64_t non_english = 0;
+  int64_t with_english = 0;
+  for (size_t u = 0; u < logs.users.size(); ++u) {
+    const UserRecord& user = logs.users[u];
+    const std::vector<std::string>& languages =
+        world().truth.users[u].languages;
+    ASSERT_TRUE(region_language.count(user.region)) << user.region;
+    EXPECT_EQ(user.language, region_language.at(user.region)) << user.user_id;
+    ASSERT_FALSE(languages.empty());
+    EXPECT_EQ(languages[0], user.language);
+    if (user.language == "en") {
+      EXPECT_EQ(languages.size(), 1);
+    } else {
+      ++non_english;
+      ASSERT_LE(languages.size(), 2);
+      if (languages.size() == 2) {
+        EXPECT_EQ(languages[1], "en");
+        ++with_english;
+      }
+    }
+  }
+  const double share = static_cast<double>(with_english) / non_english;
+  std::cout << with_english << " of " << non_english
+            << " users outside English-speaking regions speak English ("
+            << share << ")\n";
+  EXPECT_NEAR(share, world().options.english_second_language_probability,
+              0.05);
+}
+
+// A video in a language the user does not speak is clicked less, watched
+// for less, and rarely watched of the user's own accord; the logging policy
+// prefers the user's stated language.
+TEST_F(SmallWorldTest, ForeignLanguageVideosAreClickedAndWatchedLess) {
+  const Logs& logs = world().logs;
+  const GroundTruth& truth = world().truth;
+  struct Tally {
+    int64_t shown = 0;
+    int64_t clicked = 0;
+    double watch_fraction = 0;
+  };
+  Tally tally[2];  // [speaks]
+  for (const ImpressionRecord& row : logs.impressions) {
+    const VideoRecord& video = logs.videos[VideoIndex(row.video_id)];
+    const int u = UserIndex(row.user_id);
+    Tally& t = tally[SpeaksLanguage(truth.users[u].languages, video.language)];
+    ++t.shown;
+    if (!row.clicked) continue;
+    ++t.clicked;
+    t.watch_fraction += row.watch_seconds / video.duration_s;
+  }
+  auto ctr = [](const Tally& t) {
+    return static_cast<double>(t.clicked) / t.shown;
+  };
+  auto fraction = [](const Tally& t) { return t.watch_fraction / t.clicked; };
+  // Watches that did not come from a page: the user's own choices (and
+  // next episodes).
+  absl::flat_hash_set<std::pair<std::string, std::string>> clicked;
+  for (const ImpressionRecord& row : logs.impressions) {
+    if (row.clicked) clicked.insert({row.user_id, row.video_id});
+  }
+  int64_t own = 0;
+  int64_t own_spoken = 0;
+  for (const WatchRecord& w : logs.watches) {
+    if (clicked.contains({w.user_id, w.video_id})) continue;
+    ++own;
+    own_spoken += SpeaksLanguage(truth.users[UserIndex(w.user_id)].languages,
+                                 logs.videos[VideoIndex(w.video_id)].language);
+  }
+  const double shown_spoken =
+      static_cast<double>(tally[1].shown) / (tally[0].shown + tally[1].shown);
+  const double own_spoken_share = static_cast<double>(own_spoken) / own;
+  // What a language-blind choice would give: the share of the catalogue in
+  // a language the watching user speaks, averaged over those watches.
+  absl::flat_hash_map<std::string, int64_t> videos_in;
+  for (const VideoRecord& v : logs.videos) ++videos_in[v.language];
+  double blind_spoken = 0;
+  for (const WatchRecord& w : logs.watches) {
+    if (clicked.contains({w.user_id, w.video_id})) continue;
+    for (const std::string& language : truth.users[UserIndex(w.user_id)].languages) {
+      blind_spoken += static_cast<double>(videos_in[language]) / logs.videos.size();
+    }
+  }
+  blind_spoken /= own;
+  // Pages: the logging policy prefers the stated language.
+  int64_t stated = 0;
+  for (const ImpressionRecord& row : logs.impressions) {
+    stated += logs.videos[VideoIndex(row.video_id)].language ==
+              logs.users[UserIndex(row.user_id)].language;
+  }
+  const double shown_stated = static_cast<double>(stated) / logs.impressions.size();
+  double blind_stated = 0;
+  for (const ImpressionRecord& row : logs.impressions) {
+    blind_stated += static_cast<double>(
+                        videos_in[logs.users[UserIndex(row.user_id)].language]) /
+                    logs.videos.size();
+  }
+  blind_stated /= logs.impressions.size();
+  std::cout << "same language: " << tally[1].shown << " impressions, CTR "
+            << ctr(tally[1]) << ", watch fraction " << fraction(tally[1])
+            << "; foreign: " << tally[0].shown << " impressions, CTR "
+            << ctr(tally[0]) << ", watch fraction " << fraction(tally[0])
+            << "; spoken-language share of impressions " << shown_spoken
+            << ", of other watches " << own_spoken_share
+            << " (language-blind: " << blind_spoken
+            << "); stated-language share of impressions " << shown_stated
+            << " (language-blind: " << blind_stated << ")\n";
+  ASSERT_GT(tally[0].clicked, 300);
+  ASSERT_GT(tally[1].clicked, 300);
+  EXPECT_LT(ctr(tally[0]), 0.5 * ctr(tally[1]));
+  EXPECT_LT(fraction(tally[0]), 0.6 * fraction(tally[1]));
+  EXPECT_GT(own_spoken_share, blind_spoken + 0.2);
+  EXPECT_GT(shown_stated, blind_stated + 0.1);
+}
+
+// The public user model is the one the world draws from.
+TEST(WorldTest, UserModelFunctions) {
+  const WorldOptions options;
+  const double p = WorldClickProbability(options, 0.25, 0.8, 0, true);
+  EXPECT_DOUBLE_EQ(p, options.max_click_probability * 0.5 * 0.8);
+  EXPECT_DOUBLE_EQ(WorldClickProbability(options, 0.25, 0.8, 3, true),
+                   p / (1 + 3 * options.position_bias));
+  EXPECT_DOUBLE_EQ(WorldClickProbability(options, 0.25, 0.8, 0, false),
+                   p * options.foreign_language_click_factor);
+  EXPECT_DOUBLE_EQ(WorldClickProbability(options, 0.25, 0.8, 0, true,
+                                         /*unfollowed_episode=*/true),
+                   p / 3);
+  EXPECT_DOUBLE_EQ(WorldWatchFraction(options, 1, 0.6, true, 0), 0.7);
+  EXPECT_DOUBLE_EQ(WorldWatchFraction(options, 1, 1, true, 3), 1);
+  EXPECT_DOUBLE_EQ(WorldWatchFraction(options, 0, 0, true, -3), 0.05);
+  EXPECT_DOUBLE_EQ(WorldWatchFraction(options, 1, 0.6, false, 0),
+                   0.7 * options.foreign_language_watch_factor);
+  // The expectation is the mean over the noise (clamping included).
+  std::mt19937_64 engine(7);
+  std::normal_distribution<double> normal;
+  for (const auto& [r, q, speaks] :
+       {std::tuple<double, double, bool>{1, 1, true},
+        {0, 0, true},
+        {0.5, 0.6, false},
+        {0.02, 0.1, true}}) {
+    double sum = 0;
+    constexpr int kDraws = 200000;
+    for (int i = 0; i < kDraws; ++i) {
+      sum += WorldWatchFraction(options, r, q, speaks, normal(engine));
+    }
+    EXPECT_NEAR(WorldExpectedWatchFraction(options, r, q, speaks),
+                sum / kDraws, 1e-3)
+        << r << " " << q << " " << speaks;
+  }
+  EXPECT_TRUE(SpeaksLanguage({"hi", "en"}, "en"));
+  EXPECT_FALSE(SpeaksLanguage({"hi"}, "en"));
 }
 
 TEST(WorldTest, PresetsAndInvalidOptions) {
@@ -802,6 +1063,11 @@ TEST(WorldTest, PresetsAndInvalidOptions) {
   options.search_probability = 1.5;
   EXPECT_THAT(GenerateWorld(options).status().message(),
               HasSubstr("search_probability is 1.5; it must be in [0, 1]"));
+
+  options = TinyWorldOptions();
+  options.foreign_language_click_factor = -0.1;
+  EXPECT_THAT(GenerateWorld(options).status().message(),
+              HasSubstr("foreign_language_click_factor is -0.1"));
 
   options = TinyWorldOptions();
   options.max_series_episodes = 1;
