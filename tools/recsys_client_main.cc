@@ -70,6 +70,8 @@ ABSL_FLAG(std::string, region, "",
           "Region code, e.g. US; overrides the logged one.");
 ABSL_FLAG(std::string, device, "",
           "Device class, e.g. mobile, desktop, tv; overrides the logged one.");
+ABSL_FLAG(std::string, language, "",
+          "The user's language, ISO 639-1, e.g. en; overrides the logged one.");
 ABSL_FLAG(int32_t, deadline_ms, 2000, "Deadline of the call, milliseconds.");
 
 namespace recsys {
@@ -91,6 +93,7 @@ struct ClientOptions {
   std::vector<std::string> queries;
   std::string region;
   std::string device;
+  std::string language;
   absl::Duration deadline;
 };
 
@@ -125,6 +128,7 @@ absl::StatusOr<ClientOptions> OptionsFromFlags() {
   }
   options.region = absl::GetFlag(FLAGS_region);
   options.device = absl::GetFlag(FLAGS_device);
+  options.language = absl::GetFlag(FLAGS_language);
   const int32_t deadline_ms = absl::GetFlag(FLAGS_deadline_ms);
   if (deadline_ms <= 0) {
     return absl::InvalidArgumentError("--deadline_ms must be positive");
@@ -191,6 +195,9 @@ absl::StatusOr<UserContext> BuildContext(const ClientOptions& options,
   if (!options.device.empty()) {
     context.mutable_demographics()->set_device(options.device);
   }
+  if (!options.language.empty()) {
+    context.mutable_demographics()->set_language(options.language);
+  }
   return context;
 }
 
@@ -220,7 +227,9 @@ void PrintContextSummary(const UserContext& context) {
             << " device=" << (d.device().empty() ? "?" : d.device())
             << " gender=" << GenderName(d.gender())
             << " age=" << (d.age() > 0 ? absl::StrCat(d.age()) : "?")
-            << " logged_in=" << (d.logged_in() ? "yes" : "no") << "\n";
+            << " logged_in=" << (d.logged_in() ? "yes" : "no")
+            << " language=" << (d.language().empty() ? "?" : d.language())
+            << "\n";
   std::cout << "  history: " << context.watches_size() << " watches, "
             << context.searches_size() << " searches, "
             << context.impressions_size() << " impressions\n";
@@ -399,7 +408,7 @@ int main(int argc, char** argv) {
       "  recsys_client --address=127.0.0.1:50051 --logs=data/world "
       "--user_id=u00017\n"
       "  recsys_client --address=127.0.0.1:50051 --watched=v1,v2 "
-      "--queries=\"q1;q2\" --region=US --device=mobile\n"
+      "--queries=\"q1;q2\" --region=US --device=mobile --language=en\n"
       "\n"
       "Without --user_id, --watched or --queries the context is empty "
       "(a cold-start user).");
