@@ -172,8 +172,12 @@ TEST_F(EndToEndTest, HeldOutNextWatchBeatsMostPopularTwice) {
               "GenerateCandidates %.3f, most-popular %.3f\n",
               users, recommend_rate, retrieval_rate, popular_rate);
   EXPECT_GT(popular_hits, 0);
+  // Both lists at least twice most-popular (measured: Recommend 0.342,
+  // GenerateCandidates 0.367, most-popular 0.153). Before the ranking model
+  // had language features and the world stationary activity, Recommend
+  // reached only 1.9x and this bound was 1.5x.
   EXPECT_GE(retrieval_rate, 2 * popular_rate);
-  EXPECT_GE(recommend_rate, 1.5 * popular_rate);
+  EXPECT_GE(recommend_rate, 2 * popular_rate);
 }
 
 TEST_F(EndToEndTest, RecommendationsAreOrderedAndNeverAlreadyWatched) {
