@@ -470,14 +470,36 @@ std::vector<float> NetLogits(RankingNet& net, const std::vector<RankingExampleIn
   return out;
 }
 
-void TrainRankingNet(RankingNet& net, const std::vector<RankingExampleInputs>& rows,
-                     const std::vector<const ImpressionRecord*>& labels,
-                     const std::string& objective, const TrainerOptions& options,
-                     std::mt19937_64& rng) {
+// The paper's weighted per-user loss of `net` on `rows`, which hold whole
+// pages in order (RankingInputs), `labels` alike.
+double PerUserLoss(RankingNet& net, const std::vector<RankingExampleInputs>& rows,
+                   const std::vector<const ImpressionRecord*>& labels) {
+  std::vector<float> logits = NetLogits(net, rows);
+  std::vector<std::vector<ScoredImpression>> pages;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (i == 0 || labels[i]->page_id != labels[i - 1]->page_id) pages.emplace_back();
+    pages.back().push_back({logits[i], labels[i]->clicked, labels[i]->watch_seconds});
+  }
+  return WeightedPerUserLoss(pages).loss();
+}
+
+// Trains up to `ranking_epochs` epochs. With validation rows, keeps the
+// epoch with the lowest weighted per-user loss on them (the metric the
+// models are compared on, for the CTR baseline too) and stops after
+// `patience` epochs without a lower one. Returns the kept epoch.
+int TrainRankingNet(RankingNet& net, const std::vector<RankingExampleInputs>& rows,
+                    const std::vector<const ImpressionRecord*>& labels,
+                    const std::vector<RankingExampleInputs>& validation_rows,
+                    const std::vector<const ImpressionRecord*>& validation_labels,
+                    const std::string& objective, const TrainerOptions& options,
+                    std::mt19937_64& rng) {
   torch::optim::Adagrad optimizer(
       net->parameters(), torch::optim::AdagradOptions(options.ranking_learning_rate));
-  net->train();
+  int best_epoch = options.ranking_epochs;
+  double best_loss = std::numeric_limits<double>::infinity();
+  std::vector<torch::Tensor> best_weights;
   for (int epoch = 0; epoch < options.ranking_epochs; ++epoch) {
+    net->train();
     auto batches = Batches<RankingExampleInputs>(rows.size(), options.batch_size, rng);
     ProgressBar bar(absl::StrCat("ranking (", objective, ") epoch ", epoch + 1, "/",
                                  options.ranking_epochs),
@@ -504,9 +526,31 @@ void TrainRankingNet(RankingNet& net, const std::vector<RankingExampleInputs>& r
       done += batch_inputs.size();
       bar.Update(done, absl::StrFormat("loss %.4f", loss_sum / done));
     }
-    bar.Finish(absl::StrFormat("loss %.4f", loss_sum / std::max<int64_t>(done, 1)));
+    net->eval();
+    std::string summary = absl::StrFormat("loss %.4f", loss_sum / std::max<int64_t>(done, 1));
+    if (validation_rows.empty()) {
+      bar.Finish(summary);
+      continue;
+    }
+    const double validation_loss = PerUserLoss(net, validation_rows, validation_labels);
+    bar.Finish(absl::StrFormat("%s, validation weighted per-user loss %.4f", summary,
+                               validation_loss));
+    if (validation_loss < best_loss) {
+      best_loss = validation_loss;
+      best_epoch = epoch + 1;
+      best_weights.clear();
+      for (const torch::Tensor& t : net->parameters()) best_weights.push_back(t.detach().clone());
+    } else if (options.patience > 0 && epoch + 1 - best_epoch >= options.patience) {
+      break;
+    }
+  }
+  if (!best_weights.empty()) {
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> params = net->parameters();
+    for (size_t i = 0; i < params.size(); ++i) params[i].copy_(best_weights[i]);
   }
   net->eval();
+  return best_epoch;
 }
 
 // Orders the held-out pages by the exported model (through the serving
@@ -641,7 +685,7 @@ absl::Status EvaluateTwoStage(const Prepared& p, const Retriever& retriever,
 absl::Status TrainRanking(const Logs& logs, const Prepared& p,
                           const CandidateModel& candidate_model, const Retriever& retriever,
                           const TrainerOptions& options, BundleWriter& writer,
-                          std::mt19937_64& rng, TrainerReport* report) {
+                          TrainerReport* report) {
   int64_t impressions_end = 0;
   for (const ImpressionRecord& i : logs.impressions) {
     impressions_end = std::max(impressions_end, i.time_s);
@@ -677,11 +721,27 @@ absl::Status TrainRanking(const Logs& logs, const Prepared& p,
     q->set_feature(RankingContinuousName(f));
     for (float b : normalizers.back().boundaries()) q->add_boundaries(b);
   }
-  std::vector<RankingExampleInputs> rows;
-  std::vector<const ImpressionRecord*> labels;
-  RankingInputs(train_pages, normalizers, options.use_powers, &rows, &labels);
-  std::fprintf(stderr, "ranking: %zu training impressions on %zu pages, %zu held-out pages\n",
-               rows.size(), train_pages.size(), eval_pages.size());
+  // The last `ranking_validation_days` before the cut choose the epoch; the
+  // network trains on the days before them.
+  std::vector<RankingPage*> fit_pages, validation_pages;
+  const int64_t validation_cut_s = cut_s - options.ranking_validation_days * kSecondsPerDay;
+  for (RankingPage* page : train_pages) {
+    (page->query->request_time_s < validation_cut_s ? fit_pages : validation_pages)
+        .push_back(page);
+  }
+  if (fit_pages.empty()) {  // Too short a log for a validation day.
+    fit_pages = train_pages;
+    validation_pages.clear();
+  }
+  std::vector<RankingExampleInputs> rows, validation_rows;
+  std::vector<const ImpressionRecord*> labels, validation_labels;
+  RankingInputs(fit_pages, normalizers, options.use_powers, &rows, &labels);
+  RankingInputs(validation_pages, normalizers, options.use_powers, &validation_rows,
+                &validation_labels);
+  std::fprintf(stderr,
+               "ranking: %zu training impressions on %zu pages, %zu validation pages, "
+               "%zu held-out pages\n",
+               rows.size(), fit_pages.size(), validation_pages.size(), eval_pages.size());
   RankingNetOptions rn;
   rn.num_videos = vocabs.videos.size();
   rn.num_channels = vocabs.channels.size();
@@ -700,15 +760,39 @@ absl::Status TrainRanking(const Logs& logs, const Prepared& p,
                static_cast<long long>(rn.num_languages), rn.language_dim);
   rn.hidden_layers = options.ranking_hidden;
   rn.use_powers = options.use_powers;
-  RankingNet ranking_net(rn);
-  TrainRankingNet(ranking_net, rows, labels, options.objective, options, rng);
+  // Chooses the epoch count on the validation days, then (the validation
+  // days being the freshest training data) trains a fresh network on all
+  // training days for that many epochs.
+  std::vector<RankingExampleInputs> all_rows = rows;
+  std::vector<const ImpressionRecord*> all_labels = labels;
+  all_rows.insert(all_rows.end(), validation_rows.begin(), validation_rows.end());
+  all_labels.insert(all_labels.end(), validation_labels.begin(), validation_labels.end());
+  auto train = [&](const std::string& objective, uint64_t seed) {
+    torch::manual_seed(seed);
+    std::mt19937_64 net_rng(seed);
+    RankingNet net(rn);
+    const int kept = TrainRankingNet(net, rows, labels, validation_rows, validation_labels,
+                                     objective, options, net_rng);
+    if (validation_rows.empty()) return std::make_pair(net, kept);
+    std::fprintf(stderr,
+                 "ranking (%s): kept epoch %d (lowest validation weighted per-user loss); "
+                 "training again on all %zu training impressions for %d epochs\n",
+                 objective.c_str(), kept, all_rows.size(), kept);
+    TrainerOptions refit = options;
+    refit.ranking_epochs = kept;
+    torch::manual_seed(seed);
+    net_rng.seed(seed);
+    RankingNet all(rn);
+    TrainRankingNet(all, all_rows, all_labels, {}, {}, objective, refit, net_rng);
+    return std::make_pair(all, kept);
+  };
+  auto [ranking_net, kept_epoch] = train(options.objective, options.seed + 3);
+  report->metrics.emplace_back("ranking/kept_epoch", kept_epoch);
   // The paper's baseline in the same run: the same network as an unweighted
   // logistic regression on clicks (CTR), scored on the held-out pages.
   std::vector<float> ctr_logits;
   if (options.objective == "watch_time" && options.ranking_ctr_baseline && !eval_pages.empty()) {
-    RankingNet ctr_net(rn);
-    std::mt19937_64 ctr_rng(options.seed + 2);
-    TrainRankingNet(ctr_net, rows, labels, "ctr", options, ctr_rng);
+    RankingNet ctr_net = train("ctr", options.seed + 2).first;
     std::vector<RankingExampleInputs> eval_rows;
     std::vector<const ImpressionRecord*> eval_labels;
     RankingInputs(eval_pages, normalizers, options.use_powers, &eval_rows, &eval_labels);
@@ -757,6 +841,11 @@ absl::StatusOr<TrainerReport> Train(const Logs& logs, const TrainerOptions& opti
   if (options.objective != "watch_time" && options.objective != "ctr") {
     return absl::InvalidArgumentError(absl::StrCat(
         "objective must be 'watch_time' or 'ctr', got '", options.objective, "'"));
+  }
+  if (options.ranking_epochs < 1 || options.ranking_validation_days < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ranking_epochs must be >= 1 and ranking_validation_days >= 0, got ",
+        options.ranking_epochs, " and ", options.ranking_validation_days));
   }
   if (!(options.ranking_dim_per_log2 > 0)) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -897,7 +986,7 @@ absl::StatusOr<TrainerReport> Train(const Logs& logs, const TrainerOptions& opti
                         : "Ranking: not trained (--train_ranking=false)\n");
   } else {
     RECSYS_RETURN_IF_ERROR(TrainRanking(logs, p, **candidate_model, *retriever, options,
-                                        writer, rng, &report));
+                                        writer, &report));
   }
 
   for (const auto& [name, value] : report.metrics) {

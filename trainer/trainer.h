@@ -87,7 +87,13 @@ struct TrainerOptions {
   // and channels; <= 0 keeps all.
   int ranking_max_videos = 1000000;
   int ranking_max_channels = 100000;
-  int ranking_epochs = 2;
+  // At most this many epochs; the one with the lowest weighted per-user
+  // loss on the last `ranking_validation_days` of training impressions is
+  // kept (stopping
+  // after `patience` epochs without a lower one). 0 validation days: all
+  // epochs, no choice.
+  int ranking_epochs = 6;
+  int ranking_validation_days = 1;
   float ranking_learning_rate = 0.05f;
   bool use_powers = true;
   // "watch_time" (weighted logistic regression) or "ctr".

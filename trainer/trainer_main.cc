@@ -42,8 +42,8 @@ ABSL_FLAG(std::string, example_inputs, "rollback",
           "events: the paper's counter-example, for experiments).");
 ABSL_FLAG(int, candidate_epochs, 10, "Candidate model epochs (at most, see --patience).");
 ABSL_FLAG(int, patience, 3,
-          "Stop candidate training after this many epochs without a better validation "
-          "HR@50 (<= 0: run every epoch).");
+          "Stop training after this many epochs without a better validation score "
+          "(candidates: HR@50; ranking: its loss) (<= 0: run every epoch).");
 ABSL_FLAG(int, knn_window, 20,
           "Item kNN baseline: consecutive watches that co-occur (<= 0: a user's whole "
           "history).");
@@ -72,7 +72,12 @@ ABSL_FLAG(bool, train_ranking, true,
 ABSL_FLAG(std::string, metrics_out, "",
           "If set, the offline metrics are also written here, one 'name value' per line.");
 ABSL_FLAG(std::string, ranking_hidden, "256", "Ranking tower hidden ReLU layers, comma-separated.");
-ABSL_FLAG(int, ranking_epochs, 2, "Ranking model epochs.");
+ABSL_FLAG(int, ranking_epochs, 6,
+          "Ranking model epochs (at most: the epoch with the lowest weighted per-user "
+          "loss on the validation days is kept, see --patience).");
+ABSL_FLAG(int, ranking_validation_days, 1,
+          "Days of training impressions (just before the held-out days) that choose "
+          "the ranking epoch; 0: train every epoch on all days.");
 ABSL_FLAG(double, ranking_lr, 0.05, "Ranking model Adagrad learning rate.");
 ABSL_FLAG(double, ranking_dim_per_log2, 3,
           "Ranking embedding sizes: this times log2(vocabulary size + 1) (the paper: "
@@ -184,6 +189,7 @@ int main(int argc, char** argv) {
   options.ann_factory = absl::GetFlag(FLAGS_ann_factory);
   options.num_candidates = absl::GetFlag(FLAGS_num_candidates);
   options.ranking_epochs = absl::GetFlag(FLAGS_ranking_epochs);
+  options.ranking_validation_days = absl::GetFlag(FLAGS_ranking_validation_days);
   options.train_ranking = absl::GetFlag(FLAGS_train_ranking);
   options.ranking_learning_rate = absl::GetFlag(FLAGS_ranking_lr);
   options.ranking_dim_per_log2 = absl::GetFlag(FLAGS_ranking_dim_per_log2);
