@@ -35,6 +35,7 @@ constexpr int64_t kRequestTime = 1000 * kDay;
 constexpr int kNumCatalogVideos = 8;  // v0..v7; v6 and v7 have no embedding.
 constexpr int kVideoDim = 4;
 constexpr int kChannelDim = 3;
+constexpr int kLanguageDim = 2;
 constexpr int kHidden = 6;
 constexpr char kVersion[] = "test-version";
 
@@ -77,6 +78,7 @@ absl::StatusOr<std::unique_ptr<RankingModel>> BuildTinyRankingModel() {
   bundle::RankingModelSpec* spec = writer.manifest()->mutable_ranking();
   spec->set_video_embedding_dim(kVideoDim);
   spec->set_channel_embedding_dim(kChannelDim);
+  spec->set_language_embedding_dim(kLanguageDim);
   spec->add_hidden_layers(kHidden);
   spec->set_max_watches(50);
   spec->set_use_powers(true);
@@ -92,12 +94,15 @@ absl::StatusOr<std::unique_ptr<RankingModel>> BuildTinyRankingModel() {
   }
 
   std::mt19937 gen(20160915);
-  const int input_dim =
-      3 * kVideoDim + kChannelDim + NormalizedWidth(/*use_powers=*/true);
+  const Vocabulary languages = *Vocabulary::FromValues({"en", "de"});
+  const int input_dim = 3 * kVideoDim + kChannelDim + 2 * kLanguageDim +
+                        NormalizedWidth(/*use_powers=*/true);
   std::vector<float> video_embedding =
       RandomValues(gen, videos.size() * kVideoDim, 1.0f);
   std::vector<float> channel_embedding =
       RandomValues(gen, channels.size() * kChannelDim, 1.0f);
+  std::vector<float> language_embedding =
+      RandomValues(gen, languages.size() * kLanguageDim, 1.0f);
   std::vector<float> w0 = RandomValues(gen, kHidden * input_dim, 0.5f);
   std::vector<float> b0 = RandomValues(gen, kHidden, 0.5f);
   std::vector<float> w1 = RandomValues(gen, kHidden, 1.0f);
@@ -105,6 +110,7 @@ absl::StatusOr<std::unique_ptr<RankingModel>> BuildTinyRankingModel() {
 
   RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kRankingVideoVocab, videos));
   RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kChannelVocab, channels));
+  RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kLanguageVocab, languages));
   RECSYS_RETURN_IF_ERROR(writer.AddVideos(catalog));
   RECSYS_RETURN_IF_ERROR(writer.AddTensor(
       kCatalogPopularity, {kNumCatalogVideos}, popularity.data()));
@@ -114,6 +120,9 @@ absl::StatusOr<std::unique_ptr<RankingModel>> BuildTinyRankingModel() {
   RECSYS_RETURN_IF_ERROR(writer.AddTensor(kRankingChannelEmbedding,
                                           {channels.size(), kChannelDim},
                                           channel_embedding.data()));
+  RECSYS_RETURN_IF_ERROR(writer.AddTensor(kRankingLanguageEmbedding,
+                                          {languages.size(), kLanguageDim},
+                                          language_embedding.data()));
   RECSYS_RETURN_IF_ERROR(
       writer.AddTensor(LayerTensorName(kRankingTower, 0, "weight"),
                        {kHidden, input_dim}, w0.data()));
