@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -57,8 +58,10 @@ ABSL_FLAG(std::string, interests, "",
 ABSL_FLAG(std::string, users_truth, "",
           "The world's truth_users.csv (default: next to --truth; if missing, every user "
           "is taken to speak every language).");
-ABSL_FLAG(double, max_click_probability, 0.6, "The world's --max_click_probability.");
-ABSL_FLAG(double, position_bias, 0.1, "The world's --position_bias.");
+ABSL_FLAG(double, max_click_probability, recsys::WorldOptions().max_click_probability,
+          "The world's --max_click_probability.");
+ABSL_FLAG(double, position_bias, recsys::WorldOptions().position_bias,
+          "The world's --position_bias.");
 ABSL_FLAG(double, foreign_language_click_factor,
           recsys::WorldOptions().foreign_language_click_factor,
           "The world's --foreign_language_click_factor.");
@@ -146,13 +149,11 @@ absl::StatusOr<absl::flat_hash_map<std::string, Truth>> ReadTruth(const std::str
 // Spoken languages per user from truth_users.csv; an empty map if the file
 // does not exist (a world made before languages).
 absl::StatusOr<Languages> ReadLanguages(const std::string& path) {
-  if (std::FILE* f = std::fopen(path.c_str(), "r"); f == nullptr) {
+  if (std::error_code ec; !std::filesystem::exists(path, ec)) {
     std::fprintf(stderr,
                  "clickbait_eval: %s not found; taking every user to speak every language\n",
                  path.c_str());
     return Languages();
-  } else {
-    std::fclose(f);
   }
   auto rows = ReadTruthCsv(path, {"user_id", "languages"});
   if (!rows.ok()) return rows.status();

@@ -1067,19 +1067,21 @@ class WorldGenerator {
 
   // Whether the user speaks the video's language.
   bool Speaks(const UserState& s, int video) const {
-    return (s.languages >>
-            channel_language_index_[truth_.videos[video].channel]) &
-           1u;
+    return InLanguages(s.languages, video);
+  }
+
+  // Whether the video's language (its channel's) is in `mask`, a bit mask
+  // over `Languages()`.
+  bool InLanguages(uint32_t mask, int video) const {
+    return (mask >> channel_language_index_[truth_.videos[video].channel]) & 1u;
   }
 
   // Whether the logging policy puts a drawn video on the user's page: in
   // the stated language always, else with
   // `policy_foreign_language_acceptance`.
   bool PolicyAccepts(int video, UserState& s) {
-    const bool stated = (s.stated_language >>
-                         channel_language_index_[truth_.videos[video].channel]) &
-                        1u;
-    return stated || s.rng.Bernoulli(options_.policy_foreign_language_acceptance);
+    return InLanguages(s.stated_language, video) ||
+           s.rng.Bernoulli(options_.policy_foreign_language_acceptance);
   }
 
   // Whether an organic watch may pick the video (already unwatched and

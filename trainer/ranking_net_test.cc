@@ -33,15 +33,28 @@ float Logit(RankingNet& net, const RankingExampleInputs& in) {
   return net->Logits(MakeRankingBatch({&in}))[0].item<float>();
 }
 
+// Whether editing row `row` of the parameter whose name contains `name`
+// moves the logit of `in` (the row is restored after).
+bool RowMoves(RankingNet& net, const std::string& name, int64_t row,
+              const RankingExampleInputs& in) {
+  torch::Tensor table;
+  for (const auto& p : net->named_parameters()) {
+    if (p.key().find(name) != std::string::npos) table = p.value();
+  }
+  const float before = Logit(net, in);
+  torch::NoGradGuard no_grad;
+  torch::Tensor saved = table[row].clone();
+  table[row].add_(1.0f);
+  const float after = Logit(net, in);
+  table[row].copy_(saved);
+  return before != after;
+}
+
 TEST(RankingNetTest, ImpressedSeedAndLastWatchedShareOneVideoTable) {
   RankingNet net = SmallNet({16});
   int video_tables = 0;
-  torch::Tensor table;
   for (const auto& p : net->named_parameters()) {
-    if (p.key().find("video") != std::string::npos) {
-      ++video_tables;
-      table = p.value();
-    }
+    video_tables += p.key().find("video") != std::string::npos;
   }
   ASSERT_EQ(video_tables, 1) << "one video-ID table for all three inputs";
   RankingQuery query;
@@ -57,41 +70,13 @@ TEST(RankingNetTest, ImpressedSeedAndLastWatchedShareOneVideoTable) {
     RankingQuery q;
     x.query = &q;
     place(x, q);
-    const float before = Logit(net, x);
-    torch::Tensor saved = table[8].clone();
-    {
-      torch::NoGradGuard no_grad;
-      table[8].add_(1.0f);
-    }
-    const float after = Logit(net, x);
-    {
-      torch::NoGradGuard no_grad;
-      table[8].copy_(saved);
-    }
-    return before != after;
+    return RowMoves(net, "video", 8, x);
   };
   EXPECT_TRUE(moves([](RankingExampleInputs& x, RankingQuery&) { x.video = 7; }));
   EXPECT_TRUE(moves([](RankingExampleInputs&, RankingQuery& q) { q.seed_video = 7; }));
   EXPECT_TRUE(moves([](RankingExampleInputs&, RankingQuery& q) { q.last_watched = {3, 7}; }));
   EXPECT_FALSE(moves([](RankingExampleInputs& x, RankingQuery&) { x.video = 2; }))
       << "a row the example does not use must not matter";
-}
-
-// Row `row` of the one parameter whose name contains `name` moves the logit
-// of `in` (with `query`) when edited.
-bool RowMoves(RankingNet& net, const std::string& name, int64_t row,
-              const RankingExampleInputs& in) {
-  torch::Tensor table;
-  for (const auto& p : net->named_parameters()) {
-    if (p.key().find(name) != std::string::npos) table = p.value();
-  }
-  const float before = Logit(net, in);
-  torch::NoGradGuard no_grad;
-  torch::Tensor saved = table[row].clone();
-  table[row].add_(1.0f);
-  const float after = Logit(net, in);
-  table[row].copy_(saved);
-  return before != after;
 }
 
 TEST(RankingNetTest, UserAndVideoLanguageShareOneTable) {
