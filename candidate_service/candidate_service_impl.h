@@ -12,7 +12,7 @@
 #include <memory>
 #include <string>
 
-#include "candidate_service/retriever.h"
+#include "common/serving/retriever.h"
 #include "proto/recsys.grpc.pb.h"
 
 namespace recsys {

@@ -14,8 +14,8 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "candidate_service/candidate_service_impl.h"
-#include "candidate_service/retriever.h"
-#include "common/bundle.h"
+#include "common/serving/retriever.h"
+#include "common/serving/bundle.h"
 #include "common/cpu_env.h"
 #include "common/grpc_server.h"
 

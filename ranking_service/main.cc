@@ -9,10 +9,10 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "common/bundle.h"
+#include "common/serving/bundle.h"
 #include "common/cpu_env.h"
 #include "common/grpc_server.h"
-#include "common/models.h"
+#include "common/serving/models.h"
 #include "ranking_service/ranking_service_impl.h"
 
 ABSL_FLAG(std::string, bundles, "bundles",

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "common/models.h"
+#include "common/serving/models.h"
 #include "proto/recsys.grpc.pb.h"
 
 namespace recsys {

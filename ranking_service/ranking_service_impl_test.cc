@@ -15,10 +15,10 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "common/bundle.h"
+#include "common/serving/bundle.h"
 #include "common/features.h"
 #include "common/logs.h"
-#include "common/models.h"
+#include "common/serving/models.h"
 #include "common/quantiles.h"
 #include "common/status_macros.h"
 #include "common/vocabulary.h"

@@ -25,12 +25,12 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "common/bundle.h"
+#include "common/serving/bundle.h"
 #include "common/cpu_env.h"
 #include "common/dense.h"
 #include "common/features.h"
 #include "common/logs.h"
-#include "common/models.h"
+#include "common/serving/models.h"
 #include "common/user_context.h"
 
 ABSL_FLAG(std::string, logs, "", "Directory of canonical CSV logs the bundle was trained on.");

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "common/models.h"
+#include "common/serving/models.h"
 
 namespace recsys {
 namespace {

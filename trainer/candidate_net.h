@@ -12,7 +12,7 @@
 #include <torch/torch.h>
 
 #include "absl/status/status.h"
-#include "common/bundle.h"
+#include "common/serving/bundle.h"
 #include "common/features.h"
 
 namespace recsys {

@@ -10,10 +10,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "common/ann_index.h"
-#include "common/bundle.h"
+#include "common/serving/ann_index.h"
+#include "common/serving/bundle.h"
 #include "common/features.h"
-#include "common/models.h"
+#include "common/serving/models.h"
 #include "trainer/candidate_net.h"
 #include "trainer/ranking_net.h"
 

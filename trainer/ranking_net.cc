@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "common/models.h"
+#include "common/serving/models.h"
 #include "trainer/candidate_net.h"
 
 namespace recsys {

@@ -1,4 +1,4 @@
-#include "candidate_service/retriever.h"
+#include "common/serving/retriever.h"
 
 #include <algorithm>
 

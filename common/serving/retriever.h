@@ -1,5 +1,5 @@
-#ifndef RECSYS_CANDIDATE_SERVICE_RETRIEVER_H_
-#define RECSYS_CANDIDATE_SERVICE_RETRIEVER_H_
+#ifndef RECSYS_COMMON_SERVING_RETRIEVER_H_
+#define RECSYS_COMMON_SERVING_RETRIEVER_H_
 
 // Candidate generation at serving time: the user tower turns the request's
 // context into a user vector, the ANN index returns the videos with the
@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/ann_index.h"
-#include "common/bundle.h"
+#include "common/serving/ann_index.h"
+#include "common/serving/bundle.h"
 #include "common/features.h"
-#include "common/models.h"
+#include "common/serving/models.h"
 #include "proto/recsys.pb.h"
 
 namespace recsys {
@@ -44,4 +44,4 @@ class Retriever {
 
 }  // namespace recsys
 
-#endif  // RECSYS_CANDIDATE_SERVICE_RETRIEVER_H_
+#endif  // RECSYS_COMMON_SERVING_RETRIEVER_H_

@@ -1,5 +1,5 @@
-#ifndef RECSYS_COMMON_MODELS_H_
-#define RECSYS_COMMON_MODELS_H_
+#ifndef RECSYS_COMMON_SERVING_MODELS_H_
+#define RECSYS_COMMON_SERVING_MODELS_H_
 
 // The serving side of both models: their forward passes over OpenBLAS,
 // loaded from a bundle. No libtorch here; `trainer/` writes the same tensors
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/bundle.h"
+#include "common/serving/bundle.h"
 #include "common/dense.h"
 #include "common/features.h"
 #include "common/quantiles.h"
@@ -167,4 +167,4 @@ absl::StatusOr<VideoCatalog> LoadCatalog(const Bundle& bundle,
 
 }  // namespace recsys
 
-#endif  // RECSYS_COMMON_MODELS_H_
+#endif  // RECSYS_COMMON_SERVING_MODELS_H_

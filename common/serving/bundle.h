@@ -1,5 +1,5 @@
-#ifndef RECSYS_COMMON_BUNDLE_H_
-#define RECSYS_COMMON_BUNDLE_H_
+#ifndef RECSYS_COMMON_SERVING_BUNDLE_H_
+#define RECSYS_COMMON_SERVING_BUNDLE_H_
 
 // The versioned model bundle (docs/bundle.md): a directory
 // `<root>/<version>/` holding manifest.pb (a `recsys.bundle.BundleManifest`),
@@ -109,4 +109,4 @@ class Bundle {
 
 }  // namespace recsys
 
-#endif  // RECSYS_COMMON_BUNDLE_H_
+#endif  // RECSYS_COMMON_SERVING_BUNDLE_H_

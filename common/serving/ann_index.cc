@@ -1,4 +1,4 @@
-#include "common/ann_index.h"
+#include "common/serving/ann_index.h"
 
 #include <cxxabi.h>
 #include <faiss/IVFlib.h>

@@ -1,5 +1,5 @@
-#ifndef RECSYS_COMMON_ANN_INDEX_H_
-#define RECSYS_COMMON_ANN_INDEX_H_
+#ifndef RECSYS_COMMON_SERVING_ANN_INDEX_H_
+#define RECSYS_COMMON_SERVING_ANN_INDEX_H_
 
 // Maximum-inner-product search over the videos' output embeddings. This is
 // the one adapter around FAISS: no other file includes FAISS headers, and no
@@ -99,4 +99,4 @@ class AnnIndex {
 
 }  // namespace recsys
 
-#endif  // RECSYS_COMMON_ANN_INDEX_H_
+#endif  // RECSYS_COMMON_SERVING_ANN_INDEX_H_

@@ -1,4 +1,4 @@
-#include "common/ann_index.h"
+#include "common/serving/ann_index.h"
 
 #include <gtest/gtest.h>
 #include <omp.h>

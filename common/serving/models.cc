@@ -1,4 +1,4 @@
-#include "common/models.h"
+#include "common/serving/models.h"
 
 #include <cmath>
 #include <cstring>

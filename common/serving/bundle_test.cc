@@ -1,4 +1,4 @@
-#include "common/bundle.h"
+#include "common/serving/bundle.h"
 
 #include <cmath>
 #include <cstdint>
