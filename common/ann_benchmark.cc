@@ -48,7 +48,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "common/ann_index.h"
+#include "common/serving/ann_index.h"
 #include "common/benchmark_util.h"
 #include "common/cpu_env.h"
 
