@@ -11,10 +11,12 @@
 #include <ctime>
 #include <fstream>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "google/protobuf/text_format.h"
 
 namespace recsys {
@@ -92,6 +94,56 @@ void RemoveTree(const std::string& dir) {
     closedir(d);
   }
   rmdir(dir.c_str());
+}
+
+// Structural checks of a parsed manifest (`path` names it in errors).
+absl::Status CheckManifest(const std::string& path,
+                           const bundle::BundleManifest& manifest) {
+  if (manifest.version().empty()) {
+    if (manifest.tensors().empty() && manifest.vocabularies().empty()) {
+      // Bytes that happen to parse as nothing but unknown fields are not a
+      // manifest; a manifest with no known fields set is empty.
+      const bool unknown =
+          manifest.GetReflection()->GetUnknownFields(manifest).field_count() > 0;
+      return absl::DataLossError(
+          absl::StrCat(path, unknown ? " is corrupt (not a BundleManifest)"
+                                     : " is empty (no version, tensors or vocabularies)"));
+    }
+    return absl::DataLossError(absl::StrCat(path, " is corrupt (no version)"));
+  }
+  absl::flat_hash_set<std::string> names;
+  for (int i = 0; i < manifest.tensors_size(); ++i) {
+    const bundle::TensorSpec& t = manifest.tensors(i);
+    const std::string what =
+        absl::StrCat(path, " is corrupt: tensor ", i, " ('", t.name(), "')");
+    if (t.name().empty()) return absl::DataLossError(absl::StrCat(what, " has no name"));
+    if (t.file().empty()) return absl::DataLossError(absl::StrCat(what, " has no file"));
+    if (t.offset_bytes() < 0) {
+      return absl::DataLossError(absl::StrCat(what, " has offset ", t.offset_bytes()));
+    }
+    for (int64_t d : t.shape()) {
+      if (d < 0) {
+        return absl::DataLossError(absl::StrCat(what, " has shape [",
+                                                absl::StrJoin(t.shape(), ", "), "]"));
+      }
+    }
+    if (!names.insert(t.name()).second) {
+      return absl::DataLossError(absl::StrCat(what, " is listed twice"));
+    }
+  }
+  names.clear();
+  for (int i = 0; i < manifest.vocabularies_size(); ++i) {
+    const bundle::VocabularySpec& v = manifest.vocabularies(i);
+    const std::string what =
+        absl::StrCat(path, " is corrupt: vocabulary ", i, " ('", v.name(), "')");
+    if (v.name().empty()) return absl::DataLossError(absl::StrCat(what, " has no name"));
+    if (v.file().empty()) return absl::DataLossError(absl::StrCat(what, " has no file"));
+    if (v.size() < 0) return absl::DataLossError(absl::StrCat(what, " has size ", v.size()));
+    if (!names.insert(v.name()).second) {
+      return absl::DataLossError(absl::StrCat(what, " is listed twice"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -238,12 +290,26 @@ absl::StatusOr<std::unique_ptr<Bundle>> Bundle::OpenVersionOrNewest(const std::s
 }
 
 absl::StatusOr<std::unique_ptr<Bundle>> Bundle::Open(const std::string& dir) {
-  std::ifstream in(dir + "/" + kManifest, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("no ", kManifest, " in ", dir));
+  const std::string path = absl::StrCat(dir, "/", kManifest);
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    return absl::NotFoundError(
+        absl::StrCat(path, ": cannot open (", std::strerror(errno), ")"));
+  }
+  if (st.st_size == 0) {
+    return absl::DataLossError(absl::StrCat(path, " is empty (0 bytes)"));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat(path, ": cannot open (", std::strerror(errno), ")"));
+  }
   bundle::BundleManifest manifest;
   if (!manifest.ParseFromIstream(&in)) {
-    return absl::DataLossError(absl::StrCat(dir, "/", kManifest, " is corrupt"));
+    return absl::DataLossError(
+        absl::StrCat(path, " is corrupt (not a BundleManifest)"));
   }
+  if (absl::Status s = CheckManifest(path, manifest); !s.ok()) return s;
   return std::unique_ptr<Bundle>(new Bundle(dir, std::move(manifest)));
 }
 
@@ -251,37 +317,70 @@ std::string Bundle::Path(const std::string& file) const {
   return absl::StrCat(dir_, "/", file);
 }
 
-absl::StatusOr<Tensor> Bundle::ReadTensor(const std::string& name) const {
+const bundle::TensorSpec* Bundle::FindTensor(const std::string& name) const {
   for (const bundle::TensorSpec& spec : manifest_.tensors()) {
-    if (spec.name() != name) continue;
-    Tensor t;
-    int64_t n = 1;
-    for (int64_t d : spec.shape()) {
-      t.shape.push_back(d);
-      n *= d;
-    }
-    t.data.resize(n);
-    std::ifstream in(Path(spec.file()), std::ios::binary);
-    in.seekg(spec.offset_bytes());
-    in.read(reinterpret_cast<char*>(t.data.data()), n * sizeof(float));
-    if (!in) {
-      return absl::DataLossError(absl::StrCat("tensor ", name, " is truncated in ",
-                                              Path(spec.file())));
-    }
-    return t;
+    if (spec.name() == name) return &spec;
   }
-  return absl::NotFoundError(
-      absl::StrCat("bundle ", dir_, " has no tensor '", name, "'"));
+  return nullptr;
+}
+
+absl::StatusOr<Tensor> Bundle::ReadTensor(const std::string& name) const {
+  const bundle::TensorSpec* spec = FindTensor(name);
+  if (spec == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("bundle ", dir_, " has no tensor '", name, "'"));
+  }
+  const std::string path = Path(spec->file());
+  // The size is checked before anything is allocated or read: a corrupt
+  // shape must not become a huge allocation, and a short file must say by
+  // how much.
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    return absl::DataLossError(absl::StrCat(path, ": cannot open (",
+                                            std::strerror(errno),
+                                            "), needed for tensor ", name));
+  }
+  const int64_t file_bytes = st.st_size;
+  // Elements, saturated at `cap` (more than the file can hold): shapes come
+  // from disk, and a corrupt one must neither overflow nor allocate.
+  const int64_t cap = file_bytes / static_cast<int64_t>(sizeof(float)) + 1;
+  Tensor t;
+  int64_t n = 1;
+  for (int64_t d : spec->shape()) {  // Each d >= 0 (checked by `Open`).
+    t.shape.push_back(d);
+    n = d != 0 && n > cap / d ? cap : n * d;
+  }
+  const int64_t begin = spec->offset_bytes();  // >= 0 (checked by `Open`).
+  const int64_t bytes = n * static_cast<int64_t>(sizeof(float));
+  if (begin > file_bytes || bytes > file_bytes - begin) {
+    return absl::DataLossError(absl::StrCat(
+        path, " is truncated: tensor ", name, " needs bytes [", begin, ", ",
+        n == cap ? "beyond the end" : absl::StrCat(begin + bytes),
+        ") but the file has ", file_bytes, " bytes"));
+  }
+  t.data.resize(n);
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(begin);
+  in.read(reinterpret_cast<char*>(t.data.data()), bytes);
+  if (!in) {
+    return absl::DataLossError(absl::StrCat(path, ": cannot read tensor ", name,
+                                            " at bytes [", begin, ", ", begin + bytes,
+                                            ")"));
+  }
+  return t;
 }
 
 absl::StatusOr<Vocabulary> Bundle::ReadVocabulary(const std::string& name) const {
   for (const bundle::VocabularySpec& spec : manifest_.vocabularies()) {
     if (spec.name() != name) continue;
-    absl::StatusOr<Vocabulary> v = Vocabulary::Load(Path(spec.file()));
-    if (v.ok() && v->size() != spec.size()) {
-      return absl::DataLossError(absl::StrCat("vocabulary ", name, " has ",
-                                              v->size(), " entries, manifest says ",
-                                              spec.size()));
+    const std::string path = Path(spec.file());
+    absl::StatusOr<Vocabulary> v = Vocabulary::Load(path);
+    if (!v.ok()) return v.status();
+    if (v->size() != spec.size()) {
+      return absl::DataLossError(absl::StrCat(
+          path, " has ", v->size(), " lines but ", kManifest, " says vocabulary ",
+          name, " has ", spec.size(), " entries",
+          v->size() < spec.size() ? " (the file is truncated)" : ""));
     }
     return v;
   }
@@ -290,7 +389,16 @@ absl::StatusOr<Vocabulary> Bundle::ReadVocabulary(const std::string& name) const
 }
 
 absl::StatusOr<std::vector<VideoRecord>> Bundle::ReadVideos() const {
-  return recsys::ReadVideos(Path(manifest_.video_metadata_file()));
+  if (manifest_.video_metadata_file().empty()) {
+    return absl::DataLossError(
+        absl::StrCat(Path(kManifest), " names no video metadata file"));
+  }
+  const std::string path = Path(manifest_.video_metadata_file());
+  if (access(path.c_str(), R_OK) != 0) {
+    return absl::NotFoundError(
+        absl::StrCat(path, ": cannot open (", std::strerror(errno), ")"));
+  }
+  return recsys::ReadVideos(path);
 }
 
 }  // namespace recsys

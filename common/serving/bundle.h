@@ -81,11 +81,24 @@ class BundleWriter {
 };
 
 // A committed bundle, opened for reading. Immutable; thread-safe.
+//
+// Every error names the file it is about and the problem, e.g.
+// "<dir>/weights.bin is truncated: tensor candidate/tower/0/weight needs
+// bytes [1024, 2048) but the file has 1500 bytes": a rejected hot reload is
+// diagnosed from the log line alone. The reader checks structure (sizes,
+// counts, that files exist and parse), not values: `ReadTensor` returns
+// non-finite floats as stored; the model loaders reject them.
 class Bundle {
  public:
   // The newest complete version under `root` (temporary directories are
   // ignored). NotFound when there is none.
   static absl::StatusOr<std::string> FindNewest(const std::string& root);
+  // Reads and checks `<dir>/manifest.pb`. NotFound when it is missing;
+  // DataLoss when it is empty (0 bytes, or no version, tensors or
+  // vocabularies), not a `BundleManifest`, or has a tensor or vocabulary
+  // entry without a name or file, with a negative shape, offset or size, or
+  // named twice. A manifest with a version and no tensors is valid here (the
+  // model loaders ask for the tensors they need).
   static absl::StatusOr<std::unique_ptr<Bundle>> Open(const std::string& dir);
   // `path` as a version directory when it holds a manifest, else as a root
   // whose newest version is opened (what the offline tools accept).
@@ -94,8 +107,17 @@ class Bundle {
   const std::string& dir() const { return dir_; }
   const bundle::BundleManifest& manifest() const { return manifest_; }
 
+  // The manifest's entry for tensor `name`, nullptr when there is none.
+  const bundle::TensorSpec* FindTensor(const std::string& name) const;
+  // Tensor `name` as stored. NotFound when the manifest has no such tensor;
+  // DataLoss when its file is missing or too short for it.
   absl::StatusOr<Tensor> ReadTensor(const std::string& name) const;
+  // NotFound when the manifest has no such vocabulary or its file is
+  // missing; DataLoss when the file's line count differs from the
+  // manifest's size.
   absl::StatusOr<Vocabulary> ReadVocabulary(const std::string& name) const;
+  // videos.csv. DataLoss when the manifest names no file; NotFound when it
+  // is missing.
   absl::StatusOr<std::vector<VideoRecord>> ReadVideos() const;
   // Absolute path of a file named in the manifest.
   std::string Path(const std::string& file) const;

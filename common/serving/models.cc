@@ -5,15 +5,39 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 
 namespace recsys {
 namespace {
 
+// "nan", "inf" or "-inf".
+std::string NonFiniteName(float x) {
+  if (std::isnan(x)) return "nan";
+  return x > 0 ? "inf" : "-inf";
+}
+
+// `Bundle::ReadTensor`, and DataLoss unless every value is finite: one NaN
+// in a weight turns every score it reaches into NaN, so a bundle holding
+// one is rejected at load rather than served.
+absl::StatusOr<Tensor> ReadFiniteTensor(const Bundle& bundle, const std::string& name) {
+  absl::StatusOr<Tensor> t = bundle.ReadTensor(name);
+  if (!t.ok()) return t.status();
+  for (size_t i = 0; i < t->data.size(); ++i) {
+    if (!std::isfinite(t->data[i])) {
+      const bundle::TensorSpec* spec = bundle.FindTensor(name);
+      return absl::DataLossError(absl::StrCat(
+          "tensor ", name, " in ", bundle.Path(spec->file()),
+          " has a non-finite value (", NonFiniteName(t->data[i]), ") at index ", i));
+    }
+  }
+  return t;
+}
+
 // Loads a [rows, dim] tensor, checking its width; `dim` is set from it.
 absl::Status LoadTable(const Bundle& bundle, const std::string& name,
                        int expected_rows, std::vector<float>* data, int* dim) {
-  absl::StatusOr<Tensor> t = bundle.ReadTensor(name);
+  absl::StatusOr<Tensor> t = ReadFiniteTensor(bundle, name);
   if (!t.ok()) return t.status();
   if (t->shape.size() != 2 || t->rows() != expected_rows) {
     return absl::DataLossError(absl::StrCat(
@@ -57,10 +81,19 @@ void AppendEmbedding(const std::vector<float>& table, int dim, int32_t id,
 absl::StatusOr<Mlp> LoadMlp(const Bundle& bundle, const std::string& prefix) {
   std::vector<DenseLayer> layers;
   for (int i = 0;; ++i) {
-    absl::StatusOr<Tensor> w = bundle.ReadTensor(LayerTensorName(prefix, i, "weight"));
-    if (!w.ok()) break;
-    absl::StatusOr<Tensor> b = bundle.ReadTensor(LayerTensorName(prefix, i, "bias"));
+    const std::string weight = LayerTensorName(prefix, i, "weight");
+    // Only an absent tensor ends the stack; a damaged one is an error.
+    if (bundle.FindTensor(weight) == nullptr) break;
+    absl::StatusOr<Tensor> w = ReadFiniteTensor(bundle, weight);
+    if (!w.ok()) return w.status();
+    const std::string bias = LayerTensorName(prefix, i, "bias");
+    absl::StatusOr<Tensor> b = ReadFiniteTensor(bundle, bias);
     if (!b.ok()) return b.status();
+    if (w->shape.size() != 2 || b->shape.size() != 1 || b->rows() != w->rows()) {
+      return absl::DataLossError(absl::StrCat(
+          "tensors ", weight, " [", absl::StrJoin(w->shape, ", "), "] and ", bias,
+          " [", absl::StrJoin(b->shape, ", "), "] are not a layer ([out, in] and [out])"));
+    }
     DenseLayer layer;
     layer.out = static_cast<int>(w->rows());
     layer.in = static_cast<int>(w->cols());
@@ -72,7 +105,12 @@ absl::StatusOr<Mlp> LoadMlp(const Bundle& bundle, const std::string& prefix) {
     return absl::NotFoundError(absl::StrCat("bundle ", bundle.dir(),
                                             " has no layers under ", prefix));
   }
-  return Mlp::Create(std::move(layers));
+  absl::StatusOr<Mlp> mlp = Mlp::Create(std::move(layers));
+  if (!mlp.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("the layers under ", prefix, " do not stack: ", mlp.status().message()));
+  }
+  return mlp;
 }
 
 absl::StatusOr<VideoCatalog> LoadCatalog(const Bundle& bundle,
@@ -80,12 +118,13 @@ absl::StatusOr<VideoCatalog> LoadCatalog(const Bundle& bundle,
                                          const Vocabulary& languages) {
   absl::StatusOr<std::vector<VideoRecord>> videos = bundle.ReadVideos();
   if (!videos.ok()) return videos.status();
-  absl::StatusOr<Tensor> popularity = bundle.ReadTensor(kCatalogPopularity);
+  absl::StatusOr<Tensor> popularity = ReadFiniteTensor(bundle, kCatalogPopularity);
   if (!popularity.ok()) return popularity.status();
   if (popularity->data.size() != videos->size()) {
     return absl::DataLossError(absl::StrCat(
-        kCatalogPopularity, " has ", popularity->data.size(),
-        " entries but videos.csv has ", videos->size()));
+        "tensor ", kCatalogPopularity, " has ", popularity->data.size(), " entries but ",
+        bundle.Path(bundle.manifest().video_metadata_file()), " has ", videos->size(),
+        " videos"));
   }
   absl::flat_hash_map<std::string, int64_t> counts;
   for (size_t i = 0; i < videos->size(); ++i) {
@@ -137,7 +176,7 @@ absl::StatusOr<std::unique_ptr<CandidateModel>> CandidateModel::Load(
   RECSYS_RETURN_IF_ERROR(LoadTable(bundle, kVideoOutputEmbedding,
                                    m->videos_.size(), &m->video_embedding_,
                                    &m->output_dim_));
-  RECSYS_ASSIGN_OR_RETURN(Tensor bias, bundle.ReadTensor(kVideoOutputBias));
+  RECSYS_ASSIGN_OR_RETURN(Tensor bias, ReadFiniteTensor(bundle, kVideoOutputBias));
   if (bias.data.size() != static_cast<size_t>(m->videos_.size())) {
     return absl::DataLossError("video bias size differs from the vocabulary");
   }
@@ -235,8 +274,15 @@ absl::StatusOr<std::unique_ptr<RankingModel>> RankingModel::Load(
                                               q.feature(), "', expected '",
                                               RankingContinuousName(i), "'"));
     }
-    m->normalizers_.emplace_back(
-        std::vector<float>(q.boundaries().begin(), q.boundaries().end()));
+    std::vector<float> boundaries(q.boundaries().begin(), q.boundaries().end());
+    for (size_t j = 0; j < boundaries.size(); ++j) {
+      if (!std::isfinite(boundaries[j]) || (j > 0 && boundaries[j] < boundaries[j - 1])) {
+        return absl::DataLossError(absl::StrCat(
+            bundle.Path("manifest.pb"), ": the quantile boundaries of ", q.feature(),
+            " are not finite and sorted (", boundaries[j], " at index ", j, ")"));
+      }
+    }
+    m->normalizers_.emplace_back(std::move(boundaries));
   }
   RECSYS_RETURN_IF_ERROR(LoadTable(bundle, kRankingVideoEmbedding,
                                    m->videos_.size(), &m->video_embedding_,

@@ -155,7 +155,15 @@ class RankingModel {
   Mlp candidate_tower_;
 };
 
-// Reads "<prefix>/<i>/weight|bias" for i = 0.. until absent.
+// The bundle loaders below check what they read: every tensor must be all
+// finite (DataLoss "tensor X in <dir>/weights.bin has a non-finite value
+// (nan) at index i" otherwise), and shapes must match the vocabularies and
+// each other.
+
+// Reads "<prefix>/<i>/weight|bias" for i = 0.. until the manifest has no
+// weight for i. NotFound when there is no layer at all; a layer that is
+// present but unreadable, non-finite or mis-shaped is DataLoss (it never
+// silently ends the stack).
 absl::StatusOr<Mlp> LoadMlp(const Bundle& bundle, const std::string& prefix);
 
 // Loads the catalogue (videos.csv and their training-window popularity).

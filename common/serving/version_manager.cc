@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <utility>
 
 #include <spdlog/spdlog.h>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -82,8 +84,12 @@ std::string VersionManager::Fingerprint(const std::string& dir) {
       std::string name = e->d_name;
       if (name == "." || name == "..") continue;
       if (stat(absl::StrCat(dir, "/", name).c_str(), &st) != 0) continue;
-      entries.push_back(absl::StrCat(name, ":", st.st_size, ":", st.st_mtim.tv_sec, ".",
-                                     st.st_mtim.tv_nsec));
+      // The inode catches a file replaced by rename within one tick of the
+      // file-system clock (same size and mtime); ctime catches a chmod or
+      // an in-place write that restored the mtime.
+      entries.push_back(absl::StrCat(name, ":", st.st_ino, ":", st.st_size, ":",
+                                     st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec, ":",
+                                     st.st_ctim.tv_sec, ".", st.st_ctim.tv_nsec));
     }
     closedir(d);
   }
@@ -112,6 +118,9 @@ absl::Status VersionManager::LoadInitial() {
 }
 
 void VersionManager::Start() {
+  absl::MutexLock lock(&mu_);
+  if (started_) return;
+  started_ = true;
   thread_ = std::thread([this] { PollLoop(); });
 }
 
@@ -147,6 +156,13 @@ std::vector<std::string> VersionManager::Scan() {
     spdlog::warn("{}: {}", options_.name, names.status().ToString());
     return rejections;
   }
+  {
+    // Forget rejections of directories that are gone (`Rejected` reports
+    // what is on disk now).
+    absl::flat_hash_set<std::string> present(names->begin(), names->end());
+    absl::MutexLock lock(&mu_);
+    absl::erase_if(rejected_, [&](const auto& r) { return !present.contains(r.first); });
+  }
   std::shared_ptr<const Snapshot> current = snapshot();
   absl::flat_hash_map<std::string, std::shared_ptr<const Servable>> loaded;
   if (current != nullptr) {
@@ -181,16 +197,7 @@ std::vector<std::string> VersionManager::Scan() {
       }
     }
     const absl::Time start = absl::Now();
-    absl::StatusOr<std::shared_ptr<const Servable>> servable;
-    absl::StatusOr<std::unique_ptr<Bundle>> bundle = Bundle::Open(dir);
-    if (bundle.ok()) {
-      servable = loader_(**bundle);
-    } else {
-      servable = bundle.status();
-    }
-    if (servable.ok() && (*servable == nullptr || (*servable)->version() != name)) {
-      servable = absl::InternalError("the loader returned no servable for this version");
-    }
+    absl::StatusOr<std::shared_ptr<const Servable>> servable = Load(dir, name);
     if (!servable.ok()) {
       const std::string reason(servable.status().message());
       spdlog::error("{}: rejected bundle version {} ({}): {}", options_.name, name, dir,
@@ -202,6 +209,10 @@ std::vector<std::string> VersionManager::Scan() {
     }
     spdlog::info("{}: loaded bundle version {} in {:.2f} s", options_.name, name,
                  absl::ToDoubleSeconds(absl::Now() - start));
+    {
+      absl::MutexLock lock(&mu_);
+      rejected_.erase(name);
+    }
     loaded_fingerprints_[name] = fingerprint;
     next.push_back(*std::move(servable));
   }
@@ -232,10 +243,40 @@ std::vector<std::string> VersionManager::Scan() {
 }
 
 void VersionManager::Publish(std::vector<std::shared_ptr<const Servable>> versions) {
-  auto snapshot = std::make_shared<Snapshot>();
-  snapshot->versions = std::move(versions);
-  absl::MutexLock lock(&mu_);
-  snapshot_ = std::move(snapshot);
+  std::shared_ptr<const Snapshot> snapshot = std::make_shared<Snapshot>(
+      Snapshot{std::move(versions)});
+  {
+    absl::MutexLock lock(&mu_);
+    snapshot_.swap(snapshot);
+  }
+  // `snapshot` now holds the old one: if this was its last reference, its
+  // servables are freed here, not under `mu_` (which requests take).
+}
+
+absl::StatusOr<std::shared_ptr<const Servable>> VersionManager::Load(
+    const std::string& dir, const std::string& name) const {
+  absl::StatusOr<std::unique_ptr<Bundle>> bundle = Bundle::Open(dir);
+  if (!bundle.ok()) return bundle.status();
+  absl::StatusOr<std::shared_ptr<const Servable>> servable;
+  // A loader must not throw, but a hot reload must never take the server
+  // down: whatever escapes it rejects this version.
+  try {
+    servable = loader_(**bundle);
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("the loader threw: ", e.what()));
+  } catch (...) {
+    return absl::InternalError("the loader threw a non-standard exception");
+  }
+  if (!servable.ok()) return servable.status();
+  if (*servable == nullptr) {
+    return absl::InternalError("the loader returned no servable");
+  }
+  if ((*servable)->version() != name) {
+    return absl::InternalError(absl::StrCat("the loader returned a servable for version '",
+                                            (*servable)->version(), "', expected '", name,
+                                            "' (the directory's name)"));
+  }
+  return servable;
 }
 
 std::shared_ptr<const VersionManager::Snapshot> VersionManager::snapshot() const {

@@ -94,7 +94,8 @@ class VersionManager {
   // newest valid one, falling back to older ones. NotFound / FailedPrecondition
   // (listing every rejected version and why) when none is valid.
   absl::Status LoadInitial();
-  // Starts the polling thread (after `LoadInitial`).
+  // Starts the polling thread (after `LoadInitial`). Later calls do
+  // nothing.
   void Start();
   // Makes the polling thread scan now (SIGHUP). Returns at once.
   void RequestRescan();
@@ -114,21 +115,29 @@ class VersionManager {
     return std::static_pointer_cast<const T>(std::move(servable));
   }
 
-  // Versions rejected so far (directory name -> reason), for tests and
-  // status pages.
+  // Versions rejected and not loaded since (directory name -> reason), for
+  // tests and status pages. A directory that disappears is forgotten at the
+  // next scan.
   absl::flat_hash_map<std::string, std::string> Rejected() const;
 
  private:
   VersionManager(Options options, Loader loader)
       : options_(std::move(options)), loader_(std::move(loader)) {}
 
-  // A directory's identity for "has it changed since it was rejected":
-  // names, sizes and modification times of its files.
+  // A directory's identity for "has it changed since it was rejected": its
+  // inode and modification time, and the names, inodes, sizes, modification
+  // and change times of its files. Content is not read: a file rewritten in
+  // place with the same size within one tick of the file-system clock goes
+  // unnoticed (writers replace files, or write a new version).
   static std::string Fingerprint(const std::string& dir);
 
   // Loads what the desired set lacks, then publishes. Serialised by
   // `scan_mu_`. Returns the rejections of this scan.
   std::vector<std::string> Scan();
+  // Opens `dir` and runs the loader on it; an error for anything but a
+  // servable of version `name` (a thrown exception included).
+  absl::StatusOr<std::shared_ptr<const Servable>> Load(const std::string& dir,
+                                                       const std::string& name) const;
   void Publish(std::vector<std::shared_ptr<const Servable>> versions);
   void PollLoop();
 
@@ -148,6 +157,7 @@ class VersionManager {
   std::shared_ptr<const Snapshot> snapshot_ ABSL_GUARDED_BY(mu_);
   bool rescan_requested_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 
