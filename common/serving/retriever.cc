@@ -1,29 +1,92 @@
 #include "common/serving/retriever.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
 namespace recsys {
+namespace {
+
+// The directory's last path component: the version's name.
+std::string BaseName(const std::string& dir) {
+  std::string d = dir;
+  while (d.size() > 1 && d.back() == '/') d.pop_back();
+  const size_t slash = d.rfind('/');
+  return slash == std::string::npos ? d : d.substr(slash + 1);
+}
+
+// Every watched video ID of the context (the whole history, not only what
+// the model reads: nothing watched is recommended again).
+absl::flat_hash_set<absl::string_view> WatchedIds(const UserContext& context) {
+  absl::flat_hash_set<absl::string_view> watched;
+  watched.reserve(context.watches_size());
+  for (const Watch& w : context.watches()) watched.insert(w.video_id());
+  return watched;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Load(
     const Bundle& bundle, const AnnIndex::Options& ann_options) {
-  auto r = std::unique_ptr<Retriever>(new Retriever());
-  r->version_ = bundle.manifest().version();
+  auto r = std::unique_ptr<Retriever>(new Retriever(BaseName(bundle.dir())));
   RECSYS_ASSIGN_OR_RETURN(r->model_, CandidateModel::Load(bundle));
-  RECSYS_ASSIGN_OR_RETURN(
-      r->ann_, AnnIndex::Load(bundle.Path(bundle.manifest().ann().file()), ann_options));
-  if (r->ann_->size() != r->model_->videos().size() ||
-      r->ann_->dimension() != r->model_->output_dim() + 1) {
+  const bundle::AnnSpec& spec = bundle.manifest().ann();
+  const std::string ann_path = bundle.Path(spec.file());
+  if (spec.file().empty()) {
+    return absl::DataLossError(absl::StrCat(bundle.dir(), "/manifest.pb names no ANN index file"));
+  }
+  RECSYS_ASSIGN_OR_RETURN(r->ann_, AnnIndex::Load(ann_path, ann_options));
+  const int64_t model_rows = r->model_->videos().size();
+  const int model_dim = r->model_->output_dim() + 1;
+  if (r->ann_->size() != model_rows || r->ann_->dimension() != model_dim) {
     return absl::DataLossError(absl::StrCat(
-        "ANN index holds ", r->ann_->size(), " x ", r->ann_->dimension(),
-        " vectors, the model ", r->model_->videos().size(), " x ",
-        r->model_->output_dim() + 1));
+        ann_path, " holds ", r->ann_->size(), " x ", r->ann_->dimension(),
+        " vectors, the model's video embeddings and biases are ", model_rows, " x ",
+        model_dim));
+  }
+  if (spec.dimension() != r->ann_->dimension() || spec.num_vectors() != r->ann_->size()) {
+    return absl::DataLossError(absl::StrCat(
+        bundle.dir(), "/manifest.pb says the ANN index is ", spec.num_vectors(), " x ",
+        spec.dimension(), ", but ", ann_path, " holds ", r->ann_->size(), " x ",
+        r->ann_->dimension()));
   }
   // Only the metadata is read here: no embedding indices needed.
   RECSYS_ASSIGN_OR_RETURN(r->catalog_, LoadCatalog(bundle, Vocabulary(), Vocabulary()));
+  RECSYS_ASSIGN_OR_RETURN(std::vector<VideoRecord> videos, bundle.ReadVideos());
+  std::vector<std::pair<float, const std::string*>> by_count;
+  for (const VideoRecord& v : videos) {
+    const VideoInfo* info = r->catalog_.Find(v.video_id);
+    if (info != nullptr && info->popularity > 0) by_count.push_back({info->popularity, &v.video_id});
+  }
+  std::sort(by_count.begin(), by_count.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : *a.second < *b.second;
+  });
+  for (size_t i = 0; i < by_count.size() && i < static_cast<size_t>(kMaxPopular); ++i) {
+    r->popular_.push_back(*by_count[i].second);
+  }
+
+  // Smoke requests through the whole forward pass and the index.
+  UserContext smoke;
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<std::vector<Candidate>> got = r->Retrieve(smoke, 10);
+    if (!got.ok()) {
+      return absl::DataLossError(absl::StrCat("smoke request on ", bundle.dir(),
+                                              " failed: ", got.status().message()));
+    }
+    for (const Candidate& c : *got) {
+      if (!std::isfinite(c.retrieval_score())) {
+        return absl::DataLossError(absl::StrCat("smoke request on ", bundle.dir(),
+                                                " gave a non-finite score for ", c.video_id()));
+      }
+    }
+    if (r->model_->videos().size() == 0) break;
+    Watch* w = smoke.add_watches();
+    w->set_video_id(r->model_->videos().value(0));
+  }
   return r;
 }
 
@@ -36,9 +99,10 @@ absl::StatusOr<std::vector<Candidate>> Retriever::Retrieve(
   }
   const int k = static_cast<int>(
       std::min<int64_t>(ann_->size(), static_cast<int64_t>(n) + watched.size()));
+  std::vector<Candidate> out;
+  if (k <= 0) return out;
   std::vector<float> query = model_->AnnQuery(context);
   RECSYS_ASSIGN_OR_RETURN(std::vector<Neighbor> neighbors, ann_->Search(query.data(), k));
-  std::vector<Candidate> out;
   out.reserve(n);
   for (const Neighbor& nb : neighbors) {
     if (watched.contains(nb.row)) continue;
@@ -48,6 +112,42 @@ absl::StatusOr<std::vector<Candidate>> Retriever::Retrieve(
     c.set_source(SOURCE_DNN);
     out.push_back(std::move(c));
     if (static_cast<int>(out.size()) >= n) break;
+  }
+  return out;
+}
+
+bool Retriever::KnowsAnything(const UserContext& context) const {
+  const CandidateFeatures f = model_->Features(context);
+  return !f.watch_ids.empty() || !f.token_ids.empty() || f.region != Vocabulary::kOov ||
+         f.device != Vocabulary::kOov;
+}
+
+absl::StatusOr<std::vector<Candidate>> Retriever::Candidates(const UserContext& context,
+                                                             int n) const {
+  std::vector<Candidate> out;
+  if (KnowsAnything(context)) {
+    RECSYS_ASSIGN_OR_RETURN(out, Retrieve(context, n));
+  }
+  if (static_cast<int>(out.size()) >= n || popular_.empty()) return out;
+  out.reserve(n);  // `taken` points into `out`'s strings: no reallocation
+  float lowest = std::numeric_limits<float>::max();
+  absl::flat_hash_set<absl::string_view> taken = WatchedIds(context);
+  for (const Candidate& c : out) {
+    taken.insert(c.video_id());
+    lowest = std::min(lowest, c.retrieval_score());
+  }
+  if (out.empty()) lowest = 0;
+  std::vector<float> user;
+  for (const std::string& id : popular_) {
+    if (static_cast<int>(out.size()) >= n) break;
+    if (taken.contains(id)) continue;
+    if (user.empty()) user = model_->UserVector(model_->Features(context));
+    const int32_t row = model_->videos().Lookup(id);
+    Candidate c;
+    c.set_video_id(id);
+    c.set_retrieval_score(row != Vocabulary::kOov ? model_->Logit(user, row) : lowest);
+    c.set_source(SOURCE_POPULAR);
+    out.push_back(std::move(c));
   }
   return out;
 }
