@@ -103,8 +103,8 @@ void OnTerminationSignal(int signal_number) {
   errno = saved_errno;
 }
 
-// Installs `OnTerminationSignal` for SIGINT and SIGTERM for its lifetime and
-// waits for one of them.
+// Installs `OnTerminationSignal` for SIGINT, SIGTERM and SIGHUP for its
+// lifetime and waits for them.
 class TerminationSignalWaiter {
  public:
   static absl::StatusOr<std::unique_ptr<TerminationSignalWaiter>> Create() {
@@ -121,6 +121,7 @@ class TerminationSignalWaiter {
     action.sa_flags = SA_RESTART;
     sigaction(SIGINT, &action, &waiter->previous_sigint_);
     sigaction(SIGTERM, &action, &waiter->previous_sigterm_);
+    sigaction(SIGHUP, &action, &waiter->previous_sighup_);
     waiter->installed_ = true;
     return waiter;
   }
@@ -131,14 +132,22 @@ class TerminationSignalWaiter {
     close(write_fd_);
   }
 
-  // Blocks until SIGINT or SIGTERM arrives, restores the previous handlers
-  // and returns the signal number.
-  int Wait() {
-    char byte = 0;
-    while (read(read_fd_, &byte, 1) < 0 && errno == EINTR) {
+  // Blocks until SIGINT or SIGTERM arrives, calling `on_sighup` (when set)
+  // for each SIGHUP meanwhile, restores the previous handlers and returns the
+  // signal number.
+  int Wait(const std::function<void()>& on_sighup) {
+    while (true) {
+      char byte = 0;
+      ssize_t n;
+      while ((n = read(read_fd_, &byte, 1)) < 0 && errno == EINTR) {
+      }
+      if (n == 1 && static_cast<unsigned char>(byte) == SIGHUP) {
+        if (on_sighup) on_sighup();
+        continue;
+      }
+      RestorePreviousHandlers();
+      return static_cast<unsigned char>(byte);
     }
-    RestorePreviousHandlers();
-    return static_cast<unsigned char>(byte);
   }
 
  private:
@@ -149,6 +158,7 @@ class TerminationSignalWaiter {
     if (!installed_) return;
     sigaction(SIGINT, &previous_sigint_, nullptr);
     sigaction(SIGTERM, &previous_sigterm_, nullptr);
+    sigaction(SIGHUP, &previous_sighup_, nullptr);
     g_signal_pipe_write = -1;
     installed_ = false;
   }
@@ -158,7 +168,17 @@ class TerminationSignalWaiter {
   bool installed_ = false;
   struct sigaction previous_sigint_ = {};
   struct sigaction previous_sigterm_ = {};
+  struct sigaction previous_sighup_ = {};
 };
+
+// Sets every health status of `server` (overall and per service).
+void SetHealth(grpc::Server* server, const std::vector<std::string>& service_names,
+               bool serving) {
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  if (health == nullptr) return;
+  health->SetServingStatus("", serving);
+  for (const std::string& name : service_names) health->SetServingStatus(name, serving);
+}
 
 std::string EncodeHealthCheckRequest(const std::string& service) {
   std::string bytes;
@@ -244,18 +264,16 @@ absl::StatusOr<StartedGrpcServer> StartGrpcServer(
                      " (address in use or invalid?)"));
   }
 
-  grpc::HealthCheckServiceInterface* health =
-      started.server->GetHealthCheckService();
-  if (health == nullptr) {
+  if (started.server->GetHealthCheckService() == nullptr) {
     started.server->Shutdown();
     return absl::InternalError("the default health service is not enabled");
   }
-  health->SetServingStatus("", true);
-  for (const std::string& service_name : service_names) {
-    health->SetServingStatus(service_name, true);
-  }
+  started.service_names = service_names;
+  SetHealth(started.server.get(), service_names, /*serving=*/!options.load);
 
-  if (!options.port_file.empty()) {
+  // With a `load` step the port file is written once the server is SERVING
+  // (by `RunGrpcServer`): scripts that wait for it may query at once.
+  if (!options.port_file.empty() && !options.load) {
     if (absl::Status written = WritePortFile(options.port_file, started.port);
         !written.ok()) {
       started.server->Shutdown();
@@ -278,8 +296,26 @@ absl::Status RunGrpcServer(const GrpcServerOptions& options,
   absl::StatusOr<StartedGrpcServer> started =
       StartGrpcServer(options, services);
   if (!started.ok()) return started.status();
+  if (options.load) {
+    spdlog::info("{}: health NOT_SERVING until a model is loaded", options.name);
+    if (absl::Status loaded = options.load(started->port); !loaded.ok()) {
+      started->server->Shutdown(std::chrono::system_clock::now());
+      started->server->Wait();
+      return loaded;
+    }
+    SetHealth(started->server.get(), started->service_names, /*serving=*/true);
+    spdlog::info("{}: health SERVING", options.name);
+    if (!options.port_file.empty()) {
+      if (absl::Status written = WritePortFile(options.port_file, started->port);
+          !written.ok()) {
+        started->server->Shutdown(std::chrono::system_clock::now());
+        started->server->Wait();
+        return written;
+      }
+    }
+  }
 
-  const int signal_number = (*waiter)->Wait();
+  const int signal_number = (*waiter)->Wait(options.on_reload_signal);
   spdlog::info("{}: signal {} received, shutting down (deadline {} s)",
                options.name, signal_number,
                std::chrono::seconds(kShutdownDeadline).count());

@@ -10,6 +10,7 @@
 // and tools: Debian ships no generated C++ stubs for health.proto, so it is a
 // generic call that encodes and decodes the two tiny messages by hand.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,19 +27,33 @@ struct GrpcServerOptions {
   // "host:port". Port 0 ("127.0.0.1:0") lets the kernel pick a free port.
   std::string address = "0.0.0.0:50051";
   // If not empty, the bound port is written here in decimal followed by a
-  // newline once the server is listening. Written to a temporary file and
+  // newline once the server is listening (with `load`: once it is SERVING). Written to a temporary file and
   // renamed, so a reader that sees the file sees the whole port.
   std::string port_file;
   // For logs only, e.g. "candidate_server".
   std::string name;
   // Largest request accepted, bytes.
   int max_receive_message_bytes = 16 << 20;
+  // `RunGrpcServer` only. When set, the server starts listening with every
+  // health status NOT_SERVING and calls `load` (with the bound port) on the
+  // calling thread: on OK
+  // health turns SERVING; on an error the server shuts down and
+  // `RunGrpcServer` returns the error (a server without a valid model must
+  // not look alive forever). Requests that arrive meanwhile are the
+  // services' to answer (UNAVAILABLE).
+  std::function<absl::Status(int port)> load;
+  // `RunGrpcServer` only. Called on the waiting thread (not in a signal
+  // handler) for each SIGHUP, e.g. to rescan for model versions. Without it
+  // SIGHUP is ignored (never the default: terminate).
+  std::function<void()> on_reload_signal;
 };
 
 // A started server and the port it listens on.
 struct StartedGrpcServer {
   std::unique_ptr<grpc::Server> server;
   int port = 0;
+  // Full names of the registered services (health answers for each).
+  std::vector<std::string> service_names;
 };
 
 // Starts a server with `services` registered (the callback-API services
@@ -55,8 +70,9 @@ absl::StatusOr<StartedGrpcServer> StartGrpcServer(
     const GrpcServerOptions& options,
     const std::vector<grpc::Service*>& services);
 
-// `StartGrpcServer`, then blocks until the process receives SIGINT or
-// SIGTERM, then shuts the server down gracefully: health checks answer
+// `StartGrpcServer` (then `options.load`, see there), then blocks until the
+// process receives SIGINT or SIGTERM (SIGHUP calls `options.on_reload_signal`),
+// then shuts the server down gracefully: health checks answer
 // NOT_SERVING, new calls are refused and calls in flight get up to 5 seconds
 // to finish before they are cancelled.
 // The signal handlers are installed for the duration of the call only, and a

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -14,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "proto/recsys.grpc.pb.h"
@@ -195,6 +197,53 @@ TEST(RunGrpcServerTest, ReturnsTheBindError) {
   EXPECT_EQ(RunGrpcServer(options, {}).code(),
             absl::StatusCode::kUnavailable);
   first->server->Shutdown();
+}
+
+TEST(RunGrpcServerTest, NotServingWhileLoadingThenServingAndThePortFileAppears) {
+  GrpcServerOptions options = LocalOptions();
+  options.port_file = TempPath("load_port_file");
+  std::remove(options.port_file.c_str());
+  std::atomic<int> bound_port{0};
+  absl::Notification loading, finish_loading;
+  options.load = [&](int port) {
+    bound_port.store(port);
+    loading.Notify();
+    finish_loading.WaitForNotification();
+    return absl::OkStatus();
+  };
+  std::atomic<int> reloads{0};
+  options.on_reload_signal = [&] { reloads.fetch_add(1); };
+  absl::Status result = absl::UnknownError("not returned");
+  std::thread server_thread([&] { result = RunGrpcServer(options, {}); });
+  loading.WaitForNotification();
+  const int port = bound_port.load();
+  absl::StatusOr<GrpcHealthStatus> health = CheckGrpcHealth(ChannelTo(port), "", kTimeout);
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(*health, GrpcHealthStatus::kNotServing);
+  EXPECT_NE(access(options.port_file.c_str(), F_OK), 0) << "port file before SERVING";
+  finish_loading.Notify();
+  ASSERT_TRUE(WaitForFile(options.port_file, absl::Seconds(10)));
+  health = CheckGrpcHealth(ChannelTo(port), "", kTimeout);
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(*health, GrpcHealthStatus::kServing);
+
+  // SIGHUP reaches the callback; the server keeps running.
+  kill(getpid(), SIGHUP);
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  while (reloads.load() == 0 && absl::Now() < until) absl::SleepFor(absl::Milliseconds(5));
+  EXPECT_EQ(reloads.load(), 1);
+  kill(getpid(), SIGTERM);
+  server_thread.join();
+  EXPECT_TRUE(result.ok()) << result;
+  std::remove(options.port_file.c_str());
+}
+
+TEST(RunGrpcServerTest, AFailedLoadStopsTheServerWithItsError) {
+  GrpcServerOptions options = LocalOptions();
+  options.load = [](int) { return absl::FailedPreconditionError("no valid model bundle"); };
+  absl::Status result = RunGrpcServer(options, {});
+  EXPECT_EQ(result.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(result.message(), "no valid model bundle");
 }
 
 }  // namespace

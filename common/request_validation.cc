@@ -28,52 +28,72 @@ absl::Status CheckTime(int64_t time_s, const std::string& field) {
 
 absl::Status ValidateUserContext(const UserContext& context,
                                  absl::string_view field) {
-  const std::string f(field);
-  if (context.watches_size() > kMaxContextEvents) {
-    return Invalid(f + ".watches", absl::StrCat("more than ", kMaxContextEvents,
-                                                " entries; send the most recent"));
+  // Field paths are built only for the error: a valid request with 10,000
+  // watches allocates nothing here.
+  const auto at = [&](absl::string_view list, int i, absl::string_view leaf) {
+    return absl::StrCat(field, ".", list, "[", i, "].", leaf);
+  };
+  if (context.user_id().size() > static_cast<size_t>(kMaxUserIdBytes)) {
+    return Invalid(absl::StrCat(field, ".user_id"),
+                   absl::StrCat("longer than ", kMaxUserIdBytes, " bytes"));
+  }
+  if (context.watches_size() > kMaxWatches) {
+    return Invalid(absl::StrCat(field, ".watches"),
+                   absl::StrCat("more than ", kMaxWatches, " entries; send the most recent"));
   }
   for (int i = 0; i < context.watches_size(); ++i) {
     const Watch& w = context.watches(i);
-    const std::string at = absl::StrCat(f, ".watches[", i, "]");
-    if (absl::Status s = CheckVideoId(w.video_id(), at + ".video_id"); !s.ok()) return s;
-    if (absl::Status s = CheckTime(w.time_s(), at + ".time_s"); !s.ok()) return s;
+    if (w.video_id().empty() || w.video_id().size() > static_cast<size_t>(kMaxVideoIdBytes)) {
+      return CheckVideoId(w.video_id(), at("watches", i, "video_id"));
+    }
+    if (w.time_s() < 0) return CheckTime(w.time_s(), at("watches", i, "time_s"));
     if (!std::isfinite(w.watch_seconds()) || w.watch_seconds() < 0) {
-      return Invalid(at + ".watch_seconds", "must be a finite number >= 0");
+      return Invalid(at("watches", i, "watch_seconds"), "must be a finite number >= 0");
     }
   }
-  if (context.searches_size() > kMaxContextEvents) {
-    return Invalid(f + ".searches", absl::StrCat("more than ", kMaxContextEvents,
-                                                 " entries; send the most recent"));
+  if (context.searches_size() > kMaxSearches) {
+    return Invalid(absl::StrCat(field, ".searches"),
+                   absl::StrCat("more than ", kMaxSearches, " entries; send the most recent"));
   }
   for (int i = 0; i < context.searches_size(); ++i) {
     const SearchQuery& s = context.searches(i);
-    const std::string at = absl::StrCat(f, ".searches[", i, "]");
-    if (s.query().empty()) return Invalid(at + ".query", "must not be empty");
+    if (s.query().empty()) return Invalid(at("searches", i, "query"), "must not be empty");
     if (s.query().size() > static_cast<size_t>(kMaxQueryBytes)) {
-      return Invalid(at + ".query", absl::StrCat("longer than ", kMaxQueryBytes, " bytes"));
+      return Invalid(at("searches", i, "query"),
+                     absl::StrCat("longer than ", kMaxQueryBytes, " bytes"));
     }
-    if (absl::Status st = CheckTime(s.time_s(), at + ".time_s"); !st.ok()) return st;
+    if (s.time_s() < 0) return CheckTime(s.time_s(), at("searches", i, "time_s"));
   }
-  if (context.impressions_size() > kMaxContextEvents) {
-    return Invalid(f + ".impressions", absl::StrCat("more than ", kMaxContextEvents,
-                                                    " entries; send the most recent"));
+  if (context.impressions_size() > kMaxImpressions) {
+    return Invalid(absl::StrCat(field, ".impressions"),
+                   absl::StrCat("more than ", kMaxImpressions, " entries; send the most recent"));
   }
   for (int i = 0; i < context.impressions_size(); ++i) {
     const Impression& imp = context.impressions(i);
-    const std::string at = absl::StrCat(f, ".impressions[", i, "]");
-    if (absl::Status s = CheckVideoId(imp.video_id(), at + ".video_id"); !s.ok()) return s;
-    if (absl::Status s = CheckTime(imp.time_s(), at + ".time_s"); !s.ok()) return s;
+    if (imp.video_id().empty() ||
+        imp.video_id().size() > static_cast<size_t>(kMaxVideoIdBytes)) {
+      return CheckVideoId(imp.video_id(), at("impressions", i, "video_id"));
+    }
+    if (imp.time_s() < 0) return CheckTime(imp.time_s(), at("impressions", i, "time_s"));
   }
   const Demographics& d = context.demographics();
   if (d.age() < 0 || d.age() > 120) {
-    return Invalid(f + ".demographics.age", "must be 0 (unknown) or 1..120 years");
+    return Invalid(absl::StrCat(field, ".demographics.age"),
+                   "must be 0 (unknown) or 1..120 years");
   }
   if (!Gender_IsValid(d.gender())) {
-    return Invalid(f + ".demographics.gender", "unknown enum value");
+    return Invalid(absl::StrCat(field, ".demographics.gender"), "unknown enum value");
+  }
+  for (const auto& [name, value] : {std::pair<const char*, const std::string*>{"region", &d.region()},
+                                    {"device", &d.device()},
+                                    {"language", &d.language()}}) {
+    if (value->size() > static_cast<size_t>(kMaxDemographicBytes)) {
+      return Invalid(absl::StrCat(field, ".demographics.", name),
+                     absl::StrCat("longer than ", kMaxDemographicBytes, " bytes"));
+    }
   }
   if (context.request_time_s() < 0) {
-    return Invalid(f + ".request_time_s", "must be Unix seconds >= 0 (0 = now)");
+    return Invalid(absl::StrCat(field, ".request_time_s"), "must be Unix seconds >= 0 (0 = now)");
   }
   return absl::OkStatus();
 }

@@ -12,10 +12,19 @@
 
 namespace recsys {
 
-// Limits of one request.
-inline constexpr int kMaxContextEvents = 10000;
-inline constexpr int kMaxQueryBytes = 1000;
+// Limits of one request. The whole watch history may be sent (every watched
+// video is kept out of the answer: a hash set, cheap); the models read only
+// the most recent 50 watches, 50 searches and 100 impressions, so searches
+// and impressions are capped closer to that. The worst request these allow
+// costs a few milliseconds of CPU (docs/results.md, "Serving under faults").
+inline constexpr int kMaxWatches = 10000;
+inline constexpr int kMaxSearches = 1000;
+inline constexpr int kMaxImpressions = 1000;
+inline constexpr int kMaxQueryBytes = 500;
 inline constexpr int kMaxVideoIdBytes = 256;
+inline constexpr int kMaxUserIdBytes = 256;
+// Region, device and language codes.
+inline constexpr int kMaxDemographicBytes = 64;
 inline constexpr int kMaxCandidates = 2000;
 inline constexpr int kMaxResults = 500;
 

@@ -63,3 +63,40 @@ TEST(RequestValidationTest, RankNeedsCandidatesWithIdsAndFiniteScores) {
 
 }  // namespace
 }  // namespace recsys
+
+namespace recsys {
+namespace {
+
+TEST(RequestValidationLimitsTest, EachListAndStringHasALimitNamedInTheError) {
+  RecommendRequest r;
+  UserContext* c = r.mutable_context();
+  c->set_user_id(std::string(kMaxUserIdBytes, 'u'));
+  EXPECT_TRUE(ValidateRecommendRequest(r).ok());
+  c->set_user_id(std::string(kMaxUserIdBytes + 1, 'u'));
+  EXPECT_THAT(ValidateRecommendRequest(r).message(), ::testing::HasSubstr("context.user_id"));
+  c->clear_user_id();
+
+  for (int i = 0; i <= kMaxSearches; ++i) c->add_searches()->set_query("q");
+  EXPECT_THAT(ValidateRecommendRequest(r).message(), ::testing::HasSubstr("context.searches"));
+  c->clear_searches();
+  for (int i = 0; i <= kMaxImpressions; ++i) c->add_impressions()->set_video_id("v");
+  EXPECT_THAT(ValidateRecommendRequest(r).message(),
+              ::testing::HasSubstr("context.impressions"));
+  c->clear_impressions();
+  for (int i = 0; i < kMaxWatches; ++i) c->add_watches()->set_video_id("v");
+  EXPECT_TRUE(ValidateRecommendRequest(r).ok());
+  c->add_watches()->set_video_id("v");
+  EXPECT_THAT(ValidateRecommendRequest(r).message(), ::testing::HasSubstr("context.watches"));
+  c->clear_watches();
+
+  c->add_searches()->set_query(std::string(kMaxQueryBytes + 1, 'q'));
+  EXPECT_THAT(ValidateRecommendRequest(r).message(),
+              ::testing::HasSubstr("context.searches[0].query"));
+  c->clear_searches();
+  c->mutable_demographics()->set_language(std::string(kMaxDemographicBytes + 1, 'x'));
+  EXPECT_THAT(ValidateRecommendRequest(r).message(),
+              ::testing::HasSubstr("context.demographics.language"));
+}
+
+}  // namespace
+}  // namespace recsys
