@@ -1,103 +1,270 @@
 #include "candidate_service/candidate_service_impl.h"
 
 #include <chrono>
+#include <utility>
+#include <vector>
 
+#include <spdlog/spdlog.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/grpc/proto_messages.h"
 #include "common/grpc_status.h"
 #include "common/request_validation.h"
+#include "common/status_macros.h"
 
 namespace recsys {
 namespace {
 
-// State of one Recommend call while the ranking call is in flight.
-struct PendingRank {
-  grpc::ClientContext client_context;
-  RankRequest request;
-  RankResponse response;
-};
+using Clock = std::chrono::system_clock;
 
-void FillDegraded(const Retriever& retriever, const std::vector<Candidate>& candidates,
-                  int num_results, RecommendResponse* response) {
-  response->set_degraded(true);
-  for (int i = 0; i < static_cast<int>(candidates.size()) && i < num_results; ++i) {
-    const Candidate& c = candidates[i];
-    RankedVideo* v = response->add_videos();
-    v->set_video_id(c.video_id());
-    v->set_retrieval_score(c.retrieval_score());
-    v->set_source(c.source());
-    if (const VideoRecord* r = retriever.FindVideo(c.video_id())) {
-      v->set_title(r->title);
-      v->set_channel_id(r->channel_id);
-    }
+grpc::Status Overloaded(const InFlightLimiter& limiter) {
+  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                      absl::StrCat("more than ", limiter.max_in_flight(),
+                                   " requests in flight; retry with backoff"));
+}
+
+// The part of the user context the ranking model reads: watches,
+// impressions, demographics and the request time. Searches (up to
+// megabytes of text) stay here.
+void CopyRankingContext(const UserContext& from, UserContext* to) {
+  to->set_user_id(from.user_id());
+  *to->mutable_watches() = from.watches();
+  *to->mutable_impressions() = from.impressions();
+  *to->mutable_demographics() = from.demographics();
+  to->set_request_time_s(from.request_time_s());
+}
+
+DegradedCause CauseOf(const grpc::Status& status) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return DEGRADED_RANKING_DEADLINE;
+    case grpc::StatusCode::UNAVAILABLE:
+      return DEGRADED_RANKING_UNAVAILABLE;
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return DEGRADED_RANKING_REJECTED;
+    default:
+      return DEGRADED_RANKING_ERROR;
   }
 }
 
 }  // namespace
 
-grpc::ServerUnaryReactor* CandidateServiceImpl::Recommend(
-    grpc::CallbackServerContext* context, const RecommendRequest* request,
-    RecommendResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (absl::Status s = ValidateRecommendRequest(*request); !s.ok()) {
-    reactor->Finish(ToGrpcStatus(s));
-    return reactor;
+// One Recommend call: owns everything the asynchronous ranking call needs
+// and deletes itself when gRPC is done with it.
+class RecommendCall final : public grpc::ServerUnaryReactor {
+ public:
+  RecommendCall(CandidateServiceImpl* service, grpc::CallbackServerContext* context,
+                grpc::ByteBuffer* response_bytes)
+      : service_(service), context_(context), response_bytes_(response_bytes) {}
+
+  void Start(const grpc::ByteBuffer& request_bytes) {
+    if (!service_->limiter_.TryAcquire()) {
+      Finish(Overloaded(service_->limiter_));
+      return;
+    }
+    admitted_ = true;
+    RecommendRequest request;
+    absl::Status status = ParseRequest(request_bytes, &request);
+    if (status.ok()) status = ValidateRecommendRequest(request);
+    if (!status.ok()) {
+      Finish(ToGrpcStatus(status));
+      return;
+    }
+    retriever_ = service_->CurrentRetriever();
+    if (retriever_ == nullptr) {
+      Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          "no model loaded yet (the server is starting)"));
+      return;
+    }
+    const CandidateServiceOptions& options = service_->options_;
+    const int num_candidates = request.num_candidates() > 0 ? request.num_candidates()
+                                                            : options.default_num_candidates;
+    num_results_ =
+        request.num_results() > 0 ? request.num_results() : options.default_num_results;
+    absl::StatusOr<std::vector<Candidate>> candidates =
+        retriever_->Candidates(request.context(), num_candidates);
+    if (!candidates.ok()) {
+      Finish(ToGrpcStatus(candidates.status()));
+      return;
+    }
+    candidates_ = std::move(*candidates);
+    response_.set_model_version(retriever_->version());
+    if (candidates_.empty()) {
+      FinishOk();
+      return;
+    }
+
+    const Clock::time_point now = Clock::now();
+    Clock::time_point deadline = now + absl::ToChronoMilliseconds(options.ranking_deadline);
+    const Clock::time_point caller = context_->deadline();
+    if (caller != Clock::time_point::max()) {
+      deadline = std::min(deadline, caller - absl::ToChronoMilliseconds(options.degraded_reserve));
+    }
+    if (deadline - now < absl::ToChronoMilliseconds(options.min_ranking_time)) {
+      FinishDegraded(DEGRADED_CALLER_DEADLINE, "the caller's deadline leaves no time to rank");
+      return;
+    }
+    if (!service_->breaker_.Allow()) {
+      FinishDegraded(DEGRADED_RANKING_BREAKER_OPEN, "the circuit breaker is open");
+      return;
+    }
+    CopyRankingContext(request.context(), rank_request_.mutable_context());
+    for (const Candidate& c : candidates_) *rank_request_.add_candidates() = c;
+    rank_request_.set_num_results(num_results_);
+    rank_request_.set_model_version(retriever_->version());
+    ranking_context_.set_deadline(deadline);
+    service_->ranking_->async()->Rank(&ranking_context_, &rank_request_, &rank_response_,
+                                      [this](grpc::Status s) { OnRanked(std::move(s)); });
   }
-  const int num_candidates = request->num_candidates() > 0
-                                 ? request->num_candidates()
-                                 : options_.default_num_candidates;
-  const int num_results = request->num_results() > 0 ? request->num_results()
-                                                     : options_.default_num_results;
-  absl::StatusOr<std::vector<Candidate>> candidates =
-      retriever_->Retrieve(request->context(), num_candidates);
-  if (!candidates.ok()) {
-    reactor->Finish(ToGrpcStatus(candidates.status()));
-    return reactor;
+
+  // The caller cancelled (or its deadline passed): so is the ranking call.
+  void OnCancel() override {
+    caller_cancelled_.store(true);
+    ranking_context_.TryCancel();
   }
-  response->set_model_version(retriever_->version());
-  if (candidates->empty()) {
-    reactor->Finish(grpc::Status::OK);
-    return reactor;
+
+  void OnDone() override {
+    if (admitted_) service_->limiter_.Release();
+    delete this;
   }
-  auto pending = std::make_shared<PendingRank>();
-  *pending->request.mutable_context() = request->context();
-  for (Candidate& c : *candidates) *pending->request.add_candidates() = c;
-  pending->request.set_num_results(num_results);
-  pending->client_context.set_deadline(
-      std::chrono::system_clock::now() +
-      std::chrono::milliseconds(options_.ranking_deadline_ms));
-  std::shared_ptr<const Retriever> retriever = retriever_;
-  ranking_->async()->Rank(
-      &pending->client_context, &pending->request, &pending->response,
-      [pending, retriever, reactor, response, num_results,
-       candidates = std::move(*candidates)](grpc::Status status) {
-        if (status.ok()) {
-          response->set_ranking_model_version(pending->response.model_version());
-          for (RankedVideo& v : *pending->response.mutable_videos()) {
-            *response->add_videos() = std::move(v);
-          }
-        } else {
-          FillDegraded(*retriever, candidates, num_results, response);
-        }
-        reactor->Finish(grpc::Status::OK);
-      });
-  return reactor;
+
+ private:
+  void OnRanked(grpc::Status status) {
+    CircuitBreaker& breaker = service_->breaker_;
+    if (status.ok()) {
+      breaker.RecordSuccess();
+      response_.set_ranking_model_version(rank_response_.model_version());
+      for (RankedVideo& v : *rank_response_.mutable_videos()) {
+        *response_.add_videos() = std::move(v);
+      }
+      if (rank_response_.model_version() != response_.model_version()) {
+        response_.set_version_mismatch(true);
+        service_->NoteVersionMismatch(response_.model_version(),
+                                      rank_response_.model_version());
+      }
+      FinishOk();
+      return;
+    }
+    if (caller_cancelled_.load()) {
+      breaker.RecordAbandoned();
+      service_->counters_.cancelled.fetch_add(1);
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the caller cancelled"));
+      return;
+    }
+    const DegradedCause cause = CauseOf(status);
+    if (cause == DEGRADED_RANKING_REJECTED) {
+      breaker.RecordSuccess();  // ranking is up; the request was refused
+    } else {
+      breaker.RecordFailure();
+    }
+    FinishDegraded(cause, absl::StrCat("ranking answered ", status.error_code(), ": ",
+                                       status.error_message()));
+  }
+
+  void FinishDegraded(DegradedCause cause, const std::string& detail) {
+    service_->NoteDegraded(cause, detail);
+    response_.set_degraded(true);
+    response_.set_degraded_cause(cause);
+    for (int i = 0; i < static_cast<int>(candidates_.size()) && i < num_results_; ++i) {
+      Candidate& c = candidates_[i];
+      RankedVideo* v = response_.add_videos();
+      v->set_video_id(c.video_id());
+      v->set_retrieval_score(c.retrieval_score());
+      v->set_source(c.source());
+      if (const VideoRecord* r = retriever_->FindVideo(c.video_id())) {
+        v->set_title(r->title);
+        v->set_channel_id(r->channel_id);
+      }
+    }
+    FinishOk();
+  }
+
+  void FinishOk() { Finish(ToGrpcStatus(SerializeResponse(response_, response_bytes_))); }
+
+  CandidateServiceImpl* const service_;
+  grpc::CallbackServerContext* const context_;
+  grpc::ByteBuffer* const response_bytes_;
+  bool admitted_ = false;
+  std::atomic<bool> caller_cancelled_{false};
+  int num_results_ = 0;
+  std::shared_ptr<const Retriever> retriever_;
+  std::vector<Candidate> candidates_;
+  grpc::ClientContext ranking_context_;
+  RankRequest rank_request_;
+  RankResponse rank_response_;
+  RecommendResponse response_;
+};
+
+std::shared_ptr<const Retriever> CandidateServiceImpl::CurrentRetriever() const {
+  return VersionManager::Get<Retriever>(versions_->Newest());
+}
+
+void CandidateServiceImpl::NoteDegraded(DegradedCause cause, const std::string& detail) {
+  counters_.degraded[cause].fetch_add(1);
+  int64_t suppressed = 0;
+  if (cause == DEGRADED_RANKING_REJECTED) {
+    // Not an outage: this service validated the request, so ranking refusing
+    // it is a bug (or incompatible releases). Surfaced as an error.
+    if (rejected_log_.Allow(&suppressed)) {
+      spdlog::error("candidate_server: BUG: ranking refused a validated request ({}); "
+                    "answered in retrieval order ({} more since the last line)",
+                    detail, suppressed);
+    }
+    return;
+  }
+  if (degraded_log_.Allow(&suppressed)) {
+    spdlog::warn("candidate_server: degraded answer ({}): {} ({} more degraded since the "
+                 "last line)",
+                 DegradedCause_Name(cause), detail, suppressed);
+  }
+}
+
+void CandidateServiceImpl::NoteVersionMismatch(const std::string& candidate_version,
+                                               const std::string& ranking_version) {
+  counters_.version_mismatches.fetch_add(1);
+  int64_t suppressed = 0;
+  if (mismatch_log_.Allow(&suppressed)) {
+    spdlog::warn("candidate_server: candidates from version {} were ranked with version {} "
+                 "(ranking does not have {} loaded; {} more mismatches since the last line)",
+                 candidate_version, ranking_version, candidate_version, suppressed);
+  }
+}
+
+grpc::ServerUnaryReactor* CandidateServiceImpl::Recommend(grpc::CallbackServerContext* context,
+                                                          const grpc::ByteBuffer* request,
+                                                          grpc::ByteBuffer* response) {
+  auto* call = new RecommendCall(this, context, response);
+  call->Start(*request);
+  return call;
 }
 
 grpc::ServerUnaryReactor* CandidateServiceImpl::GenerateCandidates(
-    grpc::CallbackServerContext* context, const GenerateCandidatesRequest* request,
-    GenerateCandidatesResponse* response) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes,
+    grpc::ByteBuffer* response_bytes) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::Status status = ValidateGenerateCandidatesRequest(*request);
-  if (status.ok()) {
-    const int n = request->num_candidates() > 0 ? request->num_candidates()
-                                                : options_.default_num_candidates;
-    absl::StatusOr<std::vector<Candidate>> candidates =
-        retriever_->Retrieve(request->context(), n);
-    if (candidates.ok()) {
-      response->set_model_version(retriever_->version());
-      for (Candidate& c : *candidates) *response->add_candidates() = std::move(c);
-    }
-    status = candidates.status();
+  if (!limiter_.TryAcquire()) {
+    reactor->Finish(Overloaded(limiter_));
+    return reactor;
   }
+  auto generate = [&]() -> absl::Status {
+    GenerateCandidatesRequest request;
+    RECSYS_RETURN_IF_ERROR(ParseRequest(*request_bytes, &request));
+    RECSYS_RETURN_IF_ERROR(ValidateGenerateCandidatesRequest(request));
+    std::shared_ptr<const Retriever> retriever = CurrentRetriever();
+    if (retriever == nullptr) {
+      return absl::UnavailableError("no model loaded yet (the server is starting)");
+    }
+    const int n = request.num_candidates() > 0 ? request.num_candidates()
+                                               : options_.default_num_candidates;
+    RECSYS_ASSIGN_OR_RETURN(std::vector<Candidate> candidates,
+                            retriever->Candidates(request.context(), n));
+    GenerateCandidatesResponse response;
+    response.set_model_version(retriever->version());
+    for (Candidate& c : candidates) *response.add_candidates() = std::move(c);
+    return SerializeResponse(response, response_bytes);
+  };
+  absl::Status status = generate();
+  limiter_.Release();
   reactor->Finish(ToGrpcStatus(status));
   return reactor;
 }

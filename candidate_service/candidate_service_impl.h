@@ -4,15 +4,25 @@
 // CandidateService: Recommend (retrieve, then rank through the
 // RankingService) and GenerateCandidates (retrieval only).
 //
-// Recommend reads top to bottom: validate -> features -> user tower -> ANN
-// -> call ranking (with a deadline) -> assemble. When ranking fails or times
-// out the response is the retrieval order with `degraded` set, so a slow
-// ranker costs quality, not availability.
+// Recommend reads top to bottom: admit (a cap on requests in flight) ->
+// parse -> validate -> the current bundle version -> candidates (user tower,
+// ANN, most-popular fallback) -> call ranking (unless the breaker is open or
+// the caller's deadline leaves no time) -> assemble. When ranking fails, is
+// late or is skipped, the answer is the retrieval order with `degraded` set
+// and `degraded_cause` saying why: a slow ranker costs quality, not
+// availability. docs/serving.md has every failure and what it does.
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 
+#include "absl/time/time.h"
+#include "candidate_service/circuit_breaker.h"
+#include "common/grpc/in_flight_limiter.h"
+#include "common/grpc/log_limiter.h"
 #include "common/serving/retriever.h"
+#include "common/serving/version_manager.h"
 #include "proto/recsys.grpc.pb.h"
 
 namespace recsys {
@@ -20,33 +30,74 @@ namespace recsys {
 struct CandidateServiceOptions {
   int default_num_candidates = 200;
   int default_num_results = 20;
-  // Deadline of the call to the RankingService.
-  int ranking_deadline_ms = 500;
+  // Upper bound of the ranking call's deadline. The call's deadline is the
+  // smaller of this and the caller's remaining time minus `degraded_reserve`.
+  absl::Duration ranking_deadline = absl::Milliseconds(500);
+  // Time kept back from the caller's deadline to assemble and send the
+  // degraded answer when ranking is late.
+  absl::Duration degraded_reserve = absl::Milliseconds(20);
+  // Below this much time for ranking, ranking is skipped (degraded at once).
+  absl::Duration min_ranking_time = absl::Milliseconds(5);
+  // Requests handled at once; past it RESOURCE_EXHAUSTED. <= 0: no cap.
+  int max_in_flight = 256;
+  CircuitBreaker::Options breaker;
 };
 
-// Thread-safe: the retriever is immutable and the stub is thread-safe.
-class CandidateServiceImpl final : public CandidateService::CallbackService {
+// Counters of what the service did, for tests and (later) metrics.
+struct CandidateServiceCounters {
+  std::atomic<int64_t> degraded[DegradedCause_ARRAYSIZE] = {};
+  std::atomic<int64_t> version_mismatches{0};
+  std::atomic<int64_t> cancelled{0};
+};
+
+// Thread-safe: each call holds the retriever (bundle version) it started
+// with; the stub and the breaker are thread-safe.
+class CandidateServiceImpl final
+    : public CandidateService::WithRawCallbackMethod_Recommend<
+          CandidateService::WithRawCallbackMethod_GenerateCandidates<
+              CandidateService::Service>> {
  public:
-  CandidateServiceImpl(std::shared_ptr<const Retriever> retriever,
+  // `versions` must outlive the service.
+  CandidateServiceImpl(const VersionManager* versions,
                        std::unique_ptr<RankingService::StubInterface> ranking,
                        const CandidateServiceOptions& options)
-      : retriever_(std::move(retriever)),
+      : versions_(versions),
         ranking_(std::move(ranking)),
-        options_(options) {}
+        options_(options),
+        limiter_(options.max_in_flight),
+        breaker_(options.breaker) {}
 
   grpc::ServerUnaryReactor* Recommend(grpc::CallbackServerContext* context,
-                                      const RecommendRequest* request,
-                                      RecommendResponse* response) override;
+                                      const grpc::ByteBuffer* request,
+                                      grpc::ByteBuffer* response) override;
 
-  grpc::ServerUnaryReactor* GenerateCandidates(
-      grpc::CallbackServerContext* context,
-      const GenerateCandidatesRequest* request,
-      GenerateCandidatesResponse* response) override;
+  grpc::ServerUnaryReactor* GenerateCandidates(grpc::CallbackServerContext* context,
+                                               const grpc::ByteBuffer* request,
+                                               grpc::ByteBuffer* response) override;
+
+  const CandidateServiceCounters& counters() const { return counters_; }
+  const CircuitBreaker& breaker() const { return breaker_; }
+  const InFlightLimiter& limiter() const { return limiter_; }
 
  private:
-  std::shared_ptr<const Retriever> retriever_;
+  friend class RecommendCall;
+
+  // The retriever of the newest loaded version; nullptr before the first.
+  std::shared_ptr<const Retriever> CurrentRetriever() const;
+  // Counts and logs (rate-limited) one degraded answer.
+  void NoteDegraded(DegradedCause cause, const std::string& detail);
+  void NoteVersionMismatch(const std::string& candidate_version,
+                           const std::string& ranking_version);
+
+  const VersionManager* versions_;
   std::unique_ptr<RankingService::StubInterface> ranking_;
-  CandidateServiceOptions options_;
+  const CandidateServiceOptions options_;
+  InFlightLimiter limiter_;
+  CircuitBreaker breaker_;
+  CandidateServiceCounters counters_;
+  LogLimiter degraded_log_;
+  LogLimiter rejected_log_{absl::Seconds(10)};
+  LogLimiter mismatch_log_{absl::Seconds(10)};
 };
 
 }  // namespace recsys

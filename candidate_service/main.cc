@@ -1,31 +1,57 @@
-// candidate_server: serves CandidateService from the newest model bundle,
+// candidate_server: serves CandidateService from the model bundles under
+// --bundles (reloading new versions as they appear, docs/serving.md),
 // ranking through a RankingService.
 //
 //   candidate_server --bundles=bundles --address=0.0.0.0:50051
 //       --ranking_address=127.0.0.1:50052
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <grpcpp/grpcpp.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/time/time.h"
 #include "candidate_service/candidate_service_impl.h"
-#include "common/serving/retriever.h"
-#include "common/serving/bundle.h"
 #include "common/cpu_env.h"
+#include "common/grpc/proto_messages.h"
 #include "common/grpc_server.h"
+#include "common/serving/retriever.h"
+#include "common/serving/version_manager.h"
 
 ABSL_FLAG(std::string, bundles, "bundles",
-          "Directory of model bundle versions; the newest is served.");
+          "Directory of model bundle versions (<bundles>/<version>/); the newest valid one "
+          "is served and new ones loaded as they appear.");
 ABSL_FLAG(std::string, address, "0.0.0.0:50051", "host:port to listen on (port 0 = any free port).");
 ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written here once listening.");
+ABSL_FLAG(double, poll_interval_s, 5,
+          "Seconds between scans of --bundles for new versions (SIGHUP scans at once).");
+ABSL_FLAG(std::string, version, "",
+          "Serve exactly this bundle version (a directory name under --bundles); empty: "
+          "the newest valid one.");
+ABSL_FLAG(int, max_loaded_versions, 1, "Newest valid versions kept loaded.");
+ABSL_FLAG(int, max_in_flight, 0,
+          "Requests handled at once; past it RESOURCE_EXHAUSTED at once. 0: 64 per CPU core.");
 ABSL_FLAG(std::string, ranking_address, "127.0.0.1:50052", "The RankingService, host:port.");
 ABSL_FLAG(int, ranking_deadline_ms, 500,
-          "Deadline of each ranking call; past it the response is in retrieval order.");
+          "Longest a ranking call may take; the caller's own deadline (minus "
+          "--degraded_reserve_ms) shortens it. Past it the answer is in retrieval order.");
+ABSL_FLAG(int, degraded_reserve_ms, 20,
+          "Time kept back from the caller's deadline to answer in retrieval order when "
+          "ranking is late.");
+ABSL_FLAG(int, breaker_failures, 5,
+          "Consecutive ranking failures that open the circuit breaker (ranking skipped, "
+          "answers degraded at once); 0 disables it.");
+ABSL_FLAG(int, breaker_cool_down_ms, 500,
+          "How long the breaker stays open before one probe call is let through.");
+ABSL_FLAG(int, ranking_max_backoff_ms, 1000,
+          "Longest wait between reconnection attempts to the RankingService (gRPC's "
+          "default is 120 s, which keeps answers degraded long after ranking is back).");
 ABSL_FLAG(int, num_candidates, 200,
           "Candidates retrieved and ranked per request by default (the paper: hundreds).");
 ABSL_FLAG(int, num_results, 20, "Videos returned by Recommend by default.");
@@ -36,45 +62,73 @@ int main(int argc, char** argv) {
   // The OpenBLAS kernels this CPU runs; OpenMP threads that sleep when idle.
   recsys::ReexecWithTunedCpuEnvironment(argv);
   absl::SetProgramUsageMessage(
-      "Serves recsys.CandidateService (with gRPC health checking and reflection) "
-      "from the newest model bundle.\n\n"
+      "Serves recsys.CandidateService (with gRPC health checking and reflection) from the "
+      "model bundles under --bundles, loading new versions as they appear and keeping the "
+      "last good one when a new one is invalid; ranks through --ranking_address and "
+      "answers in retrieval order (degraded) when ranking fails (docs/serving.md).\n\n"
       "  candidate_server --bundles=bundles --address=0.0.0.0:50051 "
       "--ranking_address=127.0.0.1:50052");
   absl::ParseCommandLine(argc, argv);
-  absl::StatusOr<std::string> dir = recsys::Bundle::FindNewest(absl::GetFlag(FLAGS_bundles));
-  if (!dir.ok()) {
-    std::fprintf(stderr, "candidate_server: %s\n", std::string(dir.status().message()).c_str());
-    return 1;
-  }
-  absl::StatusOr<std::unique_ptr<recsys::Bundle>> bundle = recsys::Bundle::Open(*dir);
-  if (!bundle.ok()) {
-    std::fprintf(stderr, "candidate_server: %s\n", std::string(bundle.status().message()).c_str());
-    return 1;
-  }
+  recsys::InstallRateLimitedProtobufLogging();
+
   recsys::AnnIndex::Options ann_options;
   ann_options.nprobe = absl::GetFlag(FLAGS_nprobe);
   ann_options.ef_search = absl::GetFlag(FLAGS_ef_search);
-  absl::StatusOr<std::unique_ptr<recsys::Retriever>> retriever =
-      recsys::Retriever::Load(**bundle, ann_options);
-  if (!retriever.ok()) {
-    std::fprintf(stderr, "candidate_server: cannot load candidate generation from %s: %s\n",
-                 dir->c_str(), std::string(retriever.status().message()).c_str());
-    return 1;
+  recsys::VersionManager::Options version_options;
+  version_options.root = absl::GetFlag(FLAGS_bundles);
+  version_options.poll_interval = absl::Seconds(absl::GetFlag(FLAGS_poll_interval_s));
+  version_options.pinned_version = absl::GetFlag(FLAGS_version);
+  version_options.max_loaded_versions = absl::GetFlag(FLAGS_max_loaded_versions);
+  version_options.name = "candidate_server";
+  absl::StatusOr<std::unique_ptr<recsys::VersionManager>> versions =
+      recsys::VersionManager::Create(
+          version_options,
+          [ann_options](const recsys::Bundle& bundle)
+              -> absl::StatusOr<std::shared_ptr<const recsys::Servable>> {
+            auto retriever = recsys::Retriever::Load(bundle, ann_options);
+            if (!retriever.ok()) return retriever.status();
+            return std::shared_ptr<const recsys::Servable>(std::move(*retriever));
+          });
+  if (!versions.ok()) {
+    std::fprintf(stderr, "candidate_server: %s\n",
+                 std::string(versions.status().message()).c_str());
+    return 2;
   }
-  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_ranking_address),
-                                     grpc::InsecureChannelCredentials());
+
+  grpc::ChannelArguments channel_args;
+  const int max_backoff_ms = std::max(100, absl::GetFlag(FLAGS_ranking_max_backoff_ms));
+  channel_args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, max_backoff_ms);
+  channel_args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, std::min(100, max_backoff_ms));
+  channel_args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, std::min(100, max_backoff_ms));
+  auto channel = grpc::CreateCustomChannel(absl::GetFlag(FLAGS_ranking_address),
+                                           grpc::InsecureChannelCredentials(), channel_args);
   recsys::CandidateServiceOptions options;
-  options.ranking_deadline_ms = absl::GetFlag(FLAGS_ranking_deadline_ms);
+  options.ranking_deadline = absl::Milliseconds(absl::GetFlag(FLAGS_ranking_deadline_ms));
+  options.degraded_reserve = absl::Milliseconds(absl::GetFlag(FLAGS_degraded_reserve_ms));
   options.default_num_candidates = absl::GetFlag(FLAGS_num_candidates);
   options.default_num_results = absl::GetFlag(FLAGS_num_results);
-  recsys::CandidateServiceImpl service(std::move(*retriever),
-                                       recsys::RankingService::NewStub(channel), options);
-  std::fprintf(stderr, "candidate_server: serving bundle %s, ranking at %s\n", dir->c_str(),
-               absl::GetFlag(FLAGS_ranking_address).c_str());
+  options.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
+  if (options.max_in_flight <= 0) {
+    options.max_in_flight =
+        64 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+  options.breaker.failure_threshold = absl::GetFlag(FLAGS_breaker_failures);
+  options.breaker.cool_down = absl::Milliseconds(absl::GetFlag(FLAGS_breaker_cool_down_ms));
+  recsys::CandidateServiceImpl service(versions->get(), recsys::RankingService::NewStub(channel),
+                                       options);
   recsys::GrpcServerOptions server_options;
   server_options.address = absl::GetFlag(FLAGS_address);
   server_options.port_file = absl::GetFlag(FLAGS_port_file);
   server_options.name = "candidate_server";
+  recsys::VersionManager* manager = versions->get();
+  server_options.load = [manager](int /*port*/) {
+    absl::Status loaded = manager->LoadInitial();
+    if (loaded.ok()) manager->Start();
+    return loaded;
+  };
+  server_options.on_reload_signal = [manager] { manager->RequestRescan(); };
+  std::fprintf(stderr, "candidate_server: ranking at %s\n",
+               absl::GetFlag(FLAGS_ranking_address).c_str());
   absl::Status status = recsys::RunGrpcServer(server_options, {&service});
   if (!status.ok()) {
     std::fprintf(stderr, "candidate_server: %s\n", std::string(status.message()).c_str());

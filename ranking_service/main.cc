@@ -1,58 +1,88 @@
-// ranking_server: serves RankingService from the newest model bundle.
+// ranking_server: serves RankingService from the model bundles under
+// --bundles, reloading new versions as they appear (docs/serving.md).
 //
 //   ranking_server --bundles=bundles --address=0.0.0.0:50052
 
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "common/serving/bundle.h"
+#include "absl/time/time.h"
 #include "common/cpu_env.h"
+#include "common/grpc/proto_messages.h"
 #include "common/grpc_server.h"
-#include "common/serving/models.h"
+#include "common/serving/version_manager.h"
 #include "ranking_service/ranking_service_impl.h"
 
 ABSL_FLAG(std::string, bundles, "bundles",
-          "Directory of model bundle versions; the newest is served.");
+          "Directory of model bundle versions (<bundles>/<version>/); the newest valid "
+          "ones are served and new ones loaded as they appear.");
 ABSL_FLAG(std::string, address, "0.0.0.0:50052", "host:port to listen on (port 0 = any free port).");
 ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written here once listening.");
+ABSL_FLAG(double, poll_interval_s, 5,
+          "Seconds between scans of --bundles for new versions (SIGHUP scans at once).");
+ABSL_FLAG(std::string, version, "",
+          "Serve exactly this bundle version (a directory name under --bundles); empty: "
+          "the newest valid ones.");
+ABSL_FLAG(int, max_loaded_versions, 2,
+          "Newest valid versions kept loaded, so that a request can be ranked with the "
+          "version its candidates came from while a new one rolls out.");
+ABSL_FLAG(int, max_in_flight, 0,
+          "Requests handled at once; past it RESOURCE_EXHAUSTED at once. 0: 64 per CPU core.");
 
 int main(int argc, char** argv) {
   // The OpenBLAS kernels this CPU runs; OpenMP threads that sleep when idle.
   recsys::ReexecWithTunedCpuEnvironment(argv);
   absl::SetProgramUsageMessage(
-      "Serves recsys.RankingService (with gRPC health checking and reflection) "
-      "from the newest model bundle.\n\n"
+      "Serves recsys.RankingService (with gRPC health checking and reflection) from the "
+      "model bundles under --bundles, loading new versions as they appear and keeping the "
+      "last good one when a new one is invalid (docs/serving.md).\n\n"
       "  ranking_server --bundles=bundles --address=0.0.0.0:50052");
   absl::ParseCommandLine(argc, argv);
-  const std::string root = absl::GetFlag(FLAGS_bundles);
-  absl::StatusOr<std::string> dir = recsys::Bundle::FindNewest(root);
-  if (!dir.ok()) {
-    std::fprintf(stderr, "ranking_server: %s\n", std::string(dir.status().message()).c_str());
-    return 1;
+  recsys::InstallRateLimitedProtobufLogging();
+
+  recsys::VersionManager::Options version_options;
+  version_options.root = absl::GetFlag(FLAGS_bundles);
+  version_options.poll_interval = absl::Seconds(absl::GetFlag(FLAGS_poll_interval_s));
+  version_options.pinned_version = absl::GetFlag(FLAGS_version);
+  version_options.max_loaded_versions = absl::GetFlag(FLAGS_max_loaded_versions);
+  version_options.name = "ranking_server";
+  absl::StatusOr<std::unique_ptr<recsys::VersionManager>> versions =
+      recsys::VersionManager::Create(
+          version_options,
+          [](const recsys::Bundle& bundle)
+              -> absl::StatusOr<std::shared_ptr<const recsys::Servable>> {
+            auto servable = recsys::RankingServable::Load(bundle);
+            if (!servable.ok()) return servable.status();
+            return std::shared_ptr<const recsys::Servable>(std::move(*servable));
+          });
+  if (!versions.ok()) {
+    std::fprintf(stderr, "ranking_server: %s\n", std::string(versions.status().message()).c_str());
+    return 2;
   }
-  absl::StatusOr<std::unique_ptr<recsys::Bundle>> bundle = recsys::Bundle::Open(*dir);
-  if (!bundle.ok()) {
-    std::fprintf(stderr, "ranking_server: %s\n", std::string(bundle.status().message()).c_str());
-    return 1;
+
+  recsys::RankingServiceOptions options;
+  options.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
+  if (options.max_in_flight <= 0) {
+    options.max_in_flight = 64 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
-  absl::StatusOr<std::unique_ptr<recsys::RankingModel>> model =
-      recsys::RankingModel::Load(**bundle);
-  if (!model.ok()) {
-    std::fprintf(stderr, "ranking_server: cannot load the ranking model from %s: %s\n",
-                 dir->c_str(), std::string(model.status().message()).c_str());
-    return 1;
-  }
-  recsys::RankingServiceImpl service(std::move(*model), (*bundle)->manifest().version());
-  std::fprintf(stderr, "ranking_server: serving bundle %s\n", dir->c_str());
-  recsys::GrpcServerOptions options;
-  options.address = absl::GetFlag(FLAGS_address);
-  options.port_file = absl::GetFlag(FLAGS_port_file);
-  options.name = "ranking_server";
-  absl::Status status = recsys::RunGrpcServer(options, {&service});
+  recsys::RankingServiceImpl service(versions->get(), options);
+  recsys::GrpcServerOptions server_options;
+  server_options.address = absl::GetFlag(FLAGS_address);
+  server_options.port_file = absl::GetFlag(FLAGS_port_file);
+  server_options.name = "ranking_server";
+  recsys::VersionManager* manager = versions->get();
+  server_options.load = [manager](int /*port*/) {
+    absl::Status loaded = manager->LoadInitial();
+    if (loaded.ok()) manager->Start();
+    return loaded;
+  };
+  server_options.on_reload_signal = [manager] { manager->RequestRescan(); };
+  absl::Status status = recsys::RunGrpcServer(server_options, {&service});
   if (!status.ok()) {
     std::fprintf(stderr, "ranking_server: %s\n", std::string(status.message()).c_str());
     return 1;

@@ -1,14 +1,30 @@
 #include "ranking_service/ranking_service_impl.h"
 
 #include <algorithm>
+#include <cmath>
 #include <ctime>
 #include <numeric>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "common/grpc/proto_messages.h"
 #include "common/grpc_status.h"
 #include "common/request_validation.h"
+#include "common/status_macros.h"
 
 namespace recsys {
+namespace {
+
+// The directory's last path component: the version's name.
+std::string BaseName(std::string dir) {
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  const size_t slash = dir.rfind('/');
+  return slash == std::string::npos ? dir : dir.substr(slash + 1);
+}
+
+constexpr int kSmokeCandidates = 20;
+
+}  // namespace
 
 absl::StatusOr<RankResponse> RankCandidates(const RankingModel& model,
                                             const std::string& model_version,
@@ -46,14 +62,64 @@ absl::StatusOr<RankResponse> RankCandidates(const RankingModel& model,
   return response;
 }
 
-grpc::ServerUnaryReactor* RankingServiceImpl::Rank(
-    grpc::CallbackServerContext* context, const RankRequest* request,
-    RankResponse* response) {
+absl::StatusOr<std::unique_ptr<RankingServable>> RankingServable::Load(const Bundle& bundle) {
+  RECSYS_ASSIGN_OR_RETURN(std::unique_ptr<RankingModel> model, RankingModel::Load(bundle));
+  RECSYS_ASSIGN_OR_RETURN(std::vector<VideoRecord> videos, bundle.ReadVideos());
+  RankRequest smoke;
+  smoke.mutable_context()->set_request_time_s(bundle.manifest().training_window_end_s());
+  for (size_t i = 0; i < videos.size() && i < static_cast<size_t>(kSmokeCandidates); ++i) {
+    Candidate* c = smoke.add_candidates();
+    c->set_video_id(videos[i].video_id);
+    c->set_source(SOURCE_DNN);
+  }
+  if (smoke.candidates_size() == 0) smoke.add_candidates()->set_video_id("smoke");
+  absl::StatusOr<RankResponse> ranked = RankCandidates(*model, "smoke", smoke, /*now_s=*/1);
+  if (!ranked.ok()) {
+    return absl::DataLossError(absl::StrCat("smoke request on ", bundle.dir(),
+                                            " failed: ", ranked.status().message()));
+  }
+  for (const RankedVideo& v : ranked->videos()) {
+    if (!std::isfinite(v.predicted_watch_seconds())) {
+      return absl::DataLossError(absl::StrCat("smoke request on ", bundle.dir(),
+                                              " predicted a non-finite watch time for ",
+                                              v.video_id()));
+    }
+  }
+  return std::unique_ptr<RankingServable>(
+      new RankingServable(BaseName(bundle.dir()), std::move(model)));
+}
+
+absl::Status RankingServiceImpl::RankBytes(const grpc::ByteBuffer& bytes,
+                                           grpc::ByteBuffer* response_bytes) {
+  RankRequest request;
+  RECSYS_RETURN_IF_ERROR(ParseRequest(bytes, &request));
+  std::shared_ptr<const Servable> servable;
+  if (!request.model_version().empty()) servable = versions_->Find(request.model_version());
+  if (servable == nullptr) servable = versions_->Newest();
+  if (servable == nullptr) {
+    return absl::UnavailableError("no model loaded yet (the server is starting)");
+  }
+  const auto& ranking = static_cast<const RankingServable&>(*servable);
+  RECSYS_ASSIGN_OR_RETURN(RankResponse response,
+                          RankCandidates(ranking.model(), ranking.version(), request,
+                                         std::time(nullptr)));
+  return SerializeResponse(response, response_bytes);
+}
+
+grpc::ServerUnaryReactor* RankingServiceImpl::Rank(grpc::CallbackServerContext* context,
+                                                   const grpc::ByteBuffer* request,
+                                                   grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<RankResponse> result =
-      RankCandidates(*model_, model_version_, *request, std::time(nullptr));
-  if (result.ok()) *response = std::move(*result);
-  reactor->Finish(ToGrpcStatus(result.status()));
+  if (!limiter_.TryAcquire()) {
+    reactor->Finish(grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("more than ", limiter_.max_in_flight(),
+                     " requests in flight; retry with backoff")));
+    return reactor;
+  }
+  absl::Status status = RankBytes(*request, response);
+  limiter_.Release();
+  reactor->Finish(ToGrpcStatus(status));
   return reactor;
 }
 

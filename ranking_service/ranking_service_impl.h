@@ -2,13 +2,17 @@
 #define RECSYS_RANKING_SERVICE_RANKING_SERVICE_IMPL_H_
 
 // RankingService: scores each candidate by predicted expected watch time
-// (exp of the ranking network's logit) and returns them best first.
+// (exp of the ranking network's logit) and returns them best first, with the
+// bundle version the caller's candidates came from when it is loaded.
 
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/grpc/in_flight_limiter.h"
+#include "common/serving/bundle.h"
 #include "common/serving/models.h"
+#include "common/serving/version_manager.h"
 #include "proto/recsys.grpc.pb.h"
 
 namespace recsys {
@@ -21,20 +25,49 @@ absl::StatusOr<RankResponse> RankCandidates(const RankingModel& model,
                                             const RankRequest& request,
                                             int64_t now_s);
 
-// Thread-safe: the model is immutable and shared by all calls.
-class RankingServiceImpl final : public RankingService::CallbackService {
+// What one bundle version loads into for the ranking service.
+class RankingServable : public Servable {
  public:
-  RankingServiceImpl(std::shared_ptr<const RankingModel> model,
-                     std::string model_version)
-      : model_(std::move(model)), model_version_(std::move(model_version)) {}
+  // Loads and validates the ranking model of `bundle`, then ranks the
+  // catalogue's first videos for an empty context as a smoke request: every
+  // prediction must be finite. The version is the directory's name.
+  static absl::StatusOr<std::unique_ptr<RankingServable>> Load(const Bundle& bundle);
 
-  grpc::ServerUnaryReactor* Rank(grpc::CallbackServerContext* context,
-                                 const RankRequest* request,
-                                 RankResponse* response) override;
+  const RankingModel& model() const { return *model_; }
 
  private:
-  std::shared_ptr<const RankingModel> model_;
-  std::string model_version_;
+  RankingServable(std::string version, std::unique_ptr<RankingModel> model)
+      : Servable(std::move(version)), model_(std::move(model)) {}
+  std::unique_ptr<RankingModel> model_;
+};
+
+struct RankingServiceOptions {
+  // Requests handled at once; past it RESOURCE_EXHAUSTED. <= 0: no cap.
+  int max_in_flight = 256;
+};
+
+// Ranks with `RankRequest.model_version` when the version manager has it
+// loaded, else with the newest loaded version. The request arrives as bytes
+// (a raw method): bytes that do not parse get INVALID_ARGUMENT saying so.
+// Thread-safe: each call holds the servable it started with.
+class RankingServiceImpl final
+    : public RankingService::WithRawCallbackMethod_Rank<RankingService::Service> {
+ public:
+  // `versions` must outlive the service.
+  RankingServiceImpl(const VersionManager* versions, const RankingServiceOptions& options)
+      : versions_(versions), limiter_(options.max_in_flight) {}
+
+  grpc::ServerUnaryReactor* Rank(grpc::CallbackServerContext* context,
+                                 const grpc::ByteBuffer* request,
+                                 grpc::ByteBuffer* response) override;
+
+  const InFlightLimiter& limiter() const { return limiter_; }
+
+ private:
+  absl::Status RankBytes(const grpc::ByteBuffer& request, grpc::ByteBuffer* response);
+
+  const VersionManager* versions_;
+  InFlightLimiter limiter_;
 };
 
 }  // namespace recsys
