@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "candidate_service/candidate_service_impl.h"
 #include "common/cpu_env.h"
+#include "common/dense.h"
 #include "common/grpc/proto_messages.h"
 #include "common/grpc_server.h"
 #include "common/serving/retriever.h"
@@ -70,6 +71,9 @@ int main(int argc, char** argv) {
       "--ranking_address=127.0.0.1:50052");
   absl::ParseCommandLine(argc, argv);
   recsys::InstallRateLimitedProtobufLogging();
+  // One BLAS thread per request: requests run concurrently on gRPC's threads,
+  // and OpenBLAS's own pool would spin (sched_yield) between small products.
+  recsys::SetBlasThreads(1);
 
   recsys::AnnIndex::Options ann_options;
   ann_options.nprobe = absl::GetFlag(FLAGS_nprobe);

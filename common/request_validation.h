@@ -21,7 +21,7 @@ inline constexpr int kMaxWatches = 10000;
 inline constexpr int kMaxSearches = 1000;
 inline constexpr int kMaxImpressions = 1000;
 inline constexpr int kMaxQueryBytes = 500;
-inline constexpr int kMaxVideoIdBytes = 256;
+inline constexpr int kMaxVideoIdBytes = 64;
 inline constexpr int kMaxUserIdBytes = 256;
 // Region, device and language codes.
 inline constexpr int kMaxDemographicBytes = 64;

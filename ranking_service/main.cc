@@ -13,6 +13,7 @@
 #include "absl/flags/usage.h"
 #include "absl/time/time.h"
 #include "common/cpu_env.h"
+#include "common/dense.h"
 #include "common/grpc/proto_messages.h"
 #include "common/grpc_server.h"
 #include "common/serving/version_manager.h"
@@ -44,6 +45,9 @@ int main(int argc, char** argv) {
       "  ranking_server --bundles=bundles --address=0.0.0.0:50052");
   absl::ParseCommandLine(argc, argv);
   recsys::InstallRateLimitedProtobufLogging();
+  // One BLAS thread per request: requests run concurrently on gRPC's threads,
+  // and OpenBLAS's own pool would spin (sched_yield) between small products.
+  recsys::SetBlasThreads(1);
 
   recsys::VersionManager::Options version_options;
   version_options.root = absl::GetFlag(FLAGS_bundles);

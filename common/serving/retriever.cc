@@ -92,6 +92,11 @@ absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Load(
 
 absl::StatusOr<std::vector<Candidate>> Retriever::Retrieve(
     const UserContext& context, int n) const {
+  return RetrieveFrom(context, model_->UserVector(model_->Features(context)), n);
+}
+
+absl::StatusOr<std::vector<Candidate>> Retriever::RetrieveFrom(
+    const UserContext& context, const std::vector<float>& user, int n) const {
   absl::flat_hash_set<int64_t> watched;
   for (const Watch& w : context.watches()) {
     int32_t id = model_->videos().Lookup(w.video_id());
@@ -101,7 +106,8 @@ absl::StatusOr<std::vector<Candidate>> Retriever::Retrieve(
       std::min<int64_t>(ann_->size(), static_cast<int64_t>(n) + watched.size()));
   std::vector<Candidate> out;
   if (k <= 0) return out;
-  std::vector<float> query = model_->AnnQuery(context);
+  std::vector<float> query = user;
+  query.push_back(1.0f);  // the query [u, 1] meets [v, b]: the logit
   RECSYS_ASSIGN_OR_RETURN(std::vector<Neighbor> neighbors, ann_->Search(query.data(), k));
   out.reserve(n);
   for (const Neighbor& nb : neighbors) {
@@ -116,17 +122,23 @@ absl::StatusOr<std::vector<Candidate>> Retriever::Retrieve(
   return out;
 }
 
-bool Retriever::KnowsAnything(const UserContext& context) const {
-  const CandidateFeatures f = model_->Features(context);
+bool Retriever::Knows(const CandidateFeatures& f) {
   return !f.watch_ids.empty() || !f.token_ids.empty() || f.region != Vocabulary::kOov ||
          f.device != Vocabulary::kOov;
 }
 
+bool Retriever::KnowsAnything(const UserContext& context) const {
+  return Knows(model_->Features(context));
+}
+
 absl::StatusOr<std::vector<Candidate>> Retriever::Candidates(const UserContext& context,
                                                              int n) const {
+  // Features and the user vector once: the watch history can be 10,000 long.
+  const CandidateFeatures features = model_->Features(context);
+  const std::vector<float> user = model_->UserVector(features);
   std::vector<Candidate> out;
-  if (KnowsAnything(context)) {
-    RECSYS_ASSIGN_OR_RETURN(out, Retrieve(context, n));
+  if (Knows(features)) {
+    RECSYS_ASSIGN_OR_RETURN(out, RetrieveFrom(context, user, n));
   }
   if (static_cast<int>(out.size()) >= n || popular_.empty()) return out;
   out.reserve(n);  // `taken` points into `out`'s strings: no reallocation
@@ -137,11 +149,9 @@ absl::StatusOr<std::vector<Candidate>> Retriever::Candidates(const UserContext& 
     lowest = std::min(lowest, c.retrieval_score());
   }
   if (out.empty()) lowest = 0;
-  std::vector<float> user;
   for (const std::string& id : popular_) {
     if (static_cast<int>(out.size()) >= n) break;
     if (taken.contains(id)) continue;
-    if (user.empty()) user = model_->UserVector(model_->Features(context));
     const int32_t row = model_->videos().Lookup(id);
     Candidate c;
     c.set_video_id(id);

@@ -59,6 +59,11 @@ class Retriever : public Servable {
 
  private:
   explicit Retriever(std::string version) : Servable(std::move(version)) {}
+  // `Retrieve` for the user vector `user` of `context`.
+  absl::StatusOr<std::vector<Candidate>> RetrieveFrom(const UserContext& context,
+                                                      const std::vector<float>& user,
+                                                      int n) const;
+  static bool Knows(const CandidateFeatures& features);
 
   std::unique_ptr<CandidateModel> model_;
   std::unique_ptr<AnnIndex> ann_;
