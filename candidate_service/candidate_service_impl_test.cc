@@ -342,6 +342,21 @@ TEST_F(CandidateServiceTest, BreakerOpensAfterFailuresThenProbesAndCloses) {
   EXPECT_EQ(service_->breaker().times_opened(), 1);
 }
 
+TEST_F(CandidateServiceTest, TimeoutsOfCallersOwnTightDeadlinesDoNotOpenTheBreaker) {
+  ranking_.set_mode(RankingMode::kHang);
+  CandidateServiceOptions options;
+  options.breaker.failure_threshold = 2;
+  StartService(options);
+  for (int i = 0; i < 4; ++i) {
+    RecommendResponse response;
+    // 80 ms - 20 ms reserve: ranking gets 60 ms, too little to blame it.
+    ASSERT_TRUE(Recommend(Request(), &response, absl::Milliseconds(80)).ok());
+    EXPECT_EQ(response.degraded_cause(), DEGRADED_RANKING_DEADLINE);
+  }
+  EXPECT_EQ(service_->breaker().state(), CircuitBreaker::State::kClosed);
+  EXPECT_EQ(ranking_.calls(), 4);
+}
+
 TEST_F(CandidateServiceTest, RankingRefusingAValidatedRequestIsSurfacedNotCountedAsAnOutage) {
   ranking_.set_mode(RankingMode::kRefuse);
   CandidateServiceOptions options;

@@ -133,8 +133,10 @@ class TerminationSignalWaiter {
   }
 
   // Blocks until SIGINT or SIGTERM arrives, calling `on_sighup` (when set)
-  // for each SIGHUP meanwhile, restores the previous handlers and returns the
-  // signal number.
+  // for each SIGHUP meanwhile, restores the previous SIGINT and SIGTERM
+  // handlers (a second one terminates the default way) and returns the
+  // signal number. SIGHUP stays caught, and ignored, until destruction: it
+  // must not kill a server while it drains.
   int Wait(const std::function<void()>& on_sighup) {
     while (true) {
       char byte = 0;
@@ -145,7 +147,10 @@ class TerminationSignalWaiter {
         if (on_sighup) on_sighup();
         continue;
       }
-      RestorePreviousHandlers();
+      if (installed_) {
+        sigaction(SIGINT, &previous_sigint_, nullptr);
+        sigaction(SIGTERM, &previous_sigterm_, nullptr);
+      }
       return static_cast<unsigned char>(byte);
     }
   }

@@ -33,7 +33,7 @@ struct GrpcServerOptions {
   // For logs only, e.g. "candidate_server".
   std::string name;
   // Largest request accepted, bytes.
-  int max_receive_message_bytes = 16 << 20;
+  int max_receive_message_bytes = 4 << 20;
   // `RunGrpcServer` only. When set, the server starts listening with every
   // health status NOT_SERVING and calls `load` (with the bound port) on the
   // calling thread: on OK

@@ -1,6 +1,6 @@
 // The candidate service's user tower as served: one request (batch of 1) at
 // a time on one thread, through `CandidateModel::AnnQuery` (what
-// candidate_service/retriever.cc calls: feature extraction, embedding bag
+// common/serving/retriever.cc calls: feature extraction, embedding bag
 // means, the tower's dense layers). The model has random weights, written
 // as a bundle under --tmp_dir and loaded by the serving code; the bundle is
 // removed when the model is loaded. Two shapes: "small" (the trainer's

@@ -23,7 +23,7 @@ ABSL_FLAG(std::string, bundles, "bundles",
           "Directory of model bundle versions (<bundles>/<version>/); the newest valid "
           "ones are served and new ones loaded as they appear.");
 ABSL_FLAG(std::string, address, "0.0.0.0:50052", "host:port to listen on (port 0 = any free port).");
-ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written here once listening.");
+ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written here once the server is SERVING (a model is loaded).");
 ABSL_FLAG(double, poll_interval_s, 5,
           "Seconds between scans of --bundles for new versions (SIGHUP scans at once).");
 ABSL_FLAG(std::string, version, "",

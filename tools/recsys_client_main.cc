@@ -361,8 +361,13 @@ int Run(const ClientOptions& options) {
                       : response.ranking_model_version())
               << ")\n";
     if (response.degraded()) {
-      std::cout << "WARNING: degraded: ranking was unavailable, the list is "
-                   "in retrieval order\n";
+      std::cout << "WARNING: degraded (" << DegradedCause_Name(response.degraded_cause())
+                << "): the list is in retrieval order\n";
+    }
+    if (response.version_mismatch()) {
+      std::cout << "WARNING: ranked with bundle version " << response.ranking_model_version()
+                << ", retrieved with " << response.model_version()
+                << " (ranking does not have it loaded)\n";
     }
     for (const RankedVideo& video : response.videos()) {
       rows.push_back({video.video_id(), video.title(),

@@ -346,16 +346,21 @@ absl::StatusOr<Tensor> Bundle::ReadTensor(const std::string& name) const {
   const int64_t cap = file_bytes / static_cast<int64_t>(sizeof(float)) + 1;
   Tensor t;
   int64_t n = 1;
+  // The bytes the shape needs, exactly up to 2^62 (for the error message).
+  constexpr int64_t kHuge = int64_t{1} << 62;
+  int64_t needed = sizeof(float);
   for (int64_t d : spec->shape()) {  // Each d >= 0 (checked by `Open`).
     t.shape.push_back(d);
     n = d != 0 && n > cap / d ? cap : n * d;
+    needed = d != 0 && needed > kHuge / d ? kHuge : needed * d;
   }
   const int64_t begin = spec->offset_bytes();  // >= 0 (checked by `Open`).
   const int64_t bytes = n * static_cast<int64_t>(sizeof(float));
   if (begin > file_bytes || bytes > file_bytes - begin) {
     return absl::DataLossError(absl::StrCat(
         path, " is truncated: tensor ", name, " needs bytes [", begin, ", ",
-        n == cap ? "beyond the end" : absl::StrCat(begin + bytes),
+        needed >= kHuge || begin >= kHuge - needed ? std::string("more than 2^62")
+                                                   : absl::StrCat(begin + needed),
         ") but the file has ", file_bytes, " bytes"));
   }
   t.data.resize(n);

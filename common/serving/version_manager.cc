@@ -153,7 +153,7 @@ std::vector<std::string> VersionManager::Scan() {
   absl::StatusOr<std::vector<std::string>> names = ListVersions(options_.root);
   if (!names.ok()) {
     // An unreadable root (a volume remounting) changes nothing being served.
-    spdlog::warn("{}: {}", options_.name, names.status().ToString());
+    WarnOnce(names.status().ToString());
     return rejections;
   }
   {
@@ -219,11 +219,12 @@ std::vector<std::string> VersionManager::Scan() {
 
   if (next.empty()) {
     if (current != nullptr) {
-      spdlog::warn("{}: no valid version under {} now; keeping {}", options_.name,
-                   options_.root, Join(current->versions));
+      WarnOnce(absl::StrCat("no valid version under ", options_.root, " now; keeping ",
+                            Join(current->versions)));
     }
     return rejections;
   }
+  last_warning_.clear();
   if (current == nullptr || Join(current->versions) != Join(next)) {
     spdlog::info("{}: serving version {}{}", options_.name, next.front()->version(),
                  next.size() > 1 ? absl::StrCat(" (also loaded: ",
@@ -240,6 +241,12 @@ std::vector<std::string> VersionManager::Scan() {
     Publish(std::move(next));
   }
   return rejections;
+}
+
+void VersionManager::WarnOnce(const std::string& warning) {
+  if (warning == last_warning_) return;
+  last_warning_ = warning;
+  spdlog::warn("{}: {} (logged again when it changes)", options_.name, warning);
 }
 
 void VersionManager::Publish(std::vector<std::shared_ptr<const Servable>> versions) {

@@ -139,6 +139,9 @@ class VersionManager {
   absl::StatusOr<std::shared_ptr<const Servable>> Load(const std::string& dir,
                                                        const std::string& name) const;
   void Publish(std::vector<std::shared_ptr<const Servable>> versions);
+  // Logs `warning` unless it is the same as the last one (a condition that
+  // lasts would otherwise be logged at every poll).
+  void WarnOnce(const std::string& warning) ABSL_EXCLUSIVE_LOCKS_REQUIRED(scan_mu_);
   void PollLoop();
 
   const Options options_;
@@ -152,6 +155,8 @@ class VersionManager {
   // Loaded directory -> its fingerprint when loaded (a change is warned of).
   absl::flat_hash_map<std::string, std::string> loaded_fingerprints_
       ABSL_GUARDED_BY(scan_mu_);
+
+  std::string last_warning_ ABSL_GUARDED_BY(scan_mu_);
 
   mutable absl::Mutex mu_;
   std::shared_ptr<const Snapshot> snapshot_ ABSL_GUARDED_BY(mu_);
