@@ -63,12 +63,9 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
                 grpc::ByteBuffer* response_bytes)
       : service_(service), context_(context), response_bytes_(response_bytes) {}
 
+  // The call was admitted (it holds a place under the in-flight cap, freed
+  // in `OnDone`).
   void Start(const grpc::ByteBuffer& request_bytes) {
-    if (!service_->limiter_.TryAcquire()) {
-      Finish(Overloaded(service_->limiter_));
-      return;
-    }
-    admitted_ = true;
     RecommendRequest request;
     absl::Status status = ParseRequest(request_bytes, &request);
     if (status.ok()) status = ValidateRecommendRequest(request);
@@ -131,7 +128,7 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
   }
 
   void OnDone() override {
-    if (admitted_) service_->limiter_.Release();
+    service_->limiter_.Release();
     delete this;
   }
 
@@ -196,7 +193,6 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
   CandidateServiceImpl* const service_;
   grpc::CallbackServerContext* const context_;
   grpc::ByteBuffer* const response_bytes_;
-  bool admitted_ = false;
   std::atomic<bool> caller_cancelled_{false};
   int num_results_ = 0;
   Clock::duration ranking_budget_{};
@@ -246,6 +242,12 @@ void CandidateServiceImpl::NoteVersionMismatch(const std::string& candidate_vers
 grpc::ServerUnaryReactor* CandidateServiceImpl::Recommend(grpc::CallbackServerContext* context,
                                                           const grpc::ByteBuffer* request,
                                                           grpc::ByteBuffer* response) {
+  if (!limiter_.TryAcquire()) {
+    // Refused before anything is allocated for the call.
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(Overloaded(limiter_));
+    return reactor;
+  }
   auto* call = new RecommendCall(this, context, response);
   call->Start(*request);
   return call;
