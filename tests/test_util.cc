@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -82,6 +83,21 @@ bool ChildProcess::running() {
   return true;
 }
 
+bool ChildProcess::WaitForExit(double timeout_s, int* exit_code) {
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::duration<double>(timeout_s);
+  while (running()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  *exit_code = exit_code_;
+  return true;
+}
+
+bool ChildProcess::Signal(int signal) {
+  return running() && kill(pid_, signal) == 0;
+}
+
 int ChildProcess::Stop() {
   if (!reaped_) {
     kill(pid_, SIGTERM);
@@ -111,6 +127,30 @@ std::string FileTail(const std::string& path, size_t max_bytes) {
   ss << in.rdbuf();
   std::string s = ss.str();
   return s.size() > max_bytes ? s.substr(s.size() - max_bytes) : s;
+}
+
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int CountOccurrences(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos;
+       at = text.find(needle, at + needle.size())) {
+    ++n;
+  }
+  return n;
+}
+
+std::string CopyDirectory(const std::string& from, const std::string& to) {
+  std::error_code error;
+  if (std::filesystem::exists(to, error)) return to + " already exists";
+  std::filesystem::copy(from, to, std::filesystem::copy_options::recursive, error);
+  if (error) return "cannot copy " + from + " to " + to + ": " + error.message();
+  return "";
 }
 
 }  // namespace recsys::testing

@@ -31,6 +31,11 @@ class ChildProcess {
   ChildProcess& operator=(const ChildProcess&) = delete;
 
   bool running();
+  // Waits up to `timeout_s` for the process to exit by itself; true and its
+  // exit code (or -signal) in `*exit_code` if it did.
+  bool WaitForExit(double timeout_s, int* exit_code);
+  // Sends `signal` (e.g. SIGHUP) if the process still runs; true if sent.
+  bool Signal(int signal);
   // SIGTERM, then waits; returns the exit code (or -signal).
   int Stop();
   pid_t pid() const { return pid_; }
@@ -46,6 +51,16 @@ int WaitForPortFile(const std::string& path, double timeout_s);
 
 // The last `max_bytes` of a file, for failure messages.
 std::string FileTail(const std::string& path, size_t max_bytes = 2000);
+
+// The whole file; empty when it cannot be read.
+std::string ReadFileOrEmpty(const std::string& path);
+
+// Non-overlapping occurrences of `needle` (not empty) in `text`.
+int CountOccurrences(const std::string& text, const std::string& needle);
+
+// Copies the directory tree `from` to `to` (which must not exist). Returns
+// an empty string on success, else what went wrong.
+std::string CopyDirectory(const std::string& from, const std::string& to);
 
 }  // namespace recsys::testing
 
