@@ -7,7 +7,7 @@
 #       (SIGSTOP): answers pile up behind a ranking call that never returns
 #       unless the deadline, the circuit breaker and the in-flight cap hold.
 #   (b) CPU seconds (utime + stime, /proc/PID/stat) of each server per worst
-#       legal request (tools:recsys_load --worst_request, 20 one at a time).
+#       legal request (tools:recsys_load --worst_request, 50 one at a time after 5 unmeasured).
 #   (c) recovery from a ranking outage: 50 calls/s while ranking_server is
 #       stopped for --outage_s, then the time from SIGCONT to the first
 #       undegraded answer and to the last degraded one.
@@ -35,7 +35,10 @@ H2LOAD_S=15
 H2LOAD_CLIENTS=200
 H2LOAD_STREAMS=20
 H2LOAD_ROUNDS=2
-WORST_REQUESTS=20
+WORST_REQUESTS=50
+# Sent first and not measured: the servers settle after (a) (ranking drains
+# what queued while it was stopped) and the first calls allocate.
+WORST_WARMUP=5
 OUTAGE_RPS=50
 RELOAD_RPS=200
 RELOAD_S=25
@@ -343,6 +346,9 @@ if part_on b; then
   echo
   echo "==> (b) CPU seconds per worst legal request ($WORST_REQUESTS, one at a time)"
   require_alive
+  sleep 2
+  recsys_load --worst_request --count="$WORST_WARMUP" --sequential --duration_s=0 \
+    --deadline_ms=30000 --quiet >/dev/null
   c0=$(cpu_ticks "$CANDIDATE_PID")
   r0=$(cpu_ticks "$RANKING_PID")
   t0=$(now_ms)
