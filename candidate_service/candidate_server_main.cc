@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include <grpcpp/grpcpp.h>
 
@@ -19,9 +18,8 @@
 #include "absl/time/time.h"
 #include "candidate_service/candidate_service_impl.h"
 #include "common/cpu_env.h"
-#include "common/dense.h"
-#include "common/grpc/proto_messages.h"
 #include "common/grpc_server.h"
+#include "common/serving/model_server.h"
 #include "common/serving/retriever.h"
 #include "common/serving/version_manager.h"
 
@@ -70,10 +68,7 @@ int main(int argc, char** argv) {
       "  candidate_server --bundles=bundles --address=0.0.0.0:50051 "
       "--ranking_address=127.0.0.1:50052");
   absl::ParseCommandLine(argc, argv);
-  recsys::InstallRateLimitedProtobufLogging();
-  // One BLAS thread per request: requests run concurrently on gRPC's threads,
-  // and OpenBLAS's own pool would spin (sched_yield) between small products.
-  recsys::SetBlasThreads(1);
+  recsys::PrepareServingProcess();
 
   recsys::AnnIndex::Options ann_options;
   ann_options.nprobe = absl::GetFlag(FLAGS_nprobe);
@@ -86,13 +81,9 @@ int main(int argc, char** argv) {
   version_options.name = "candidate_server";
   absl::StatusOr<std::unique_ptr<recsys::VersionManager>> versions =
       recsys::VersionManager::Create(
-          version_options,
-          [ann_options](const recsys::Bundle& bundle)
-              -> absl::StatusOr<std::shared_ptr<const recsys::Servable>> {
-            auto retriever = recsys::Retriever::Load(bundle, ann_options);
-            if (!retriever.ok()) return retriever.status();
-            return std::shared_ptr<const recsys::Servable>(std::move(*retriever));
-          });
+          version_options, recsys::MakeLoader([ann_options](const recsys::Bundle& bundle) {
+            return recsys::Retriever::Load(bundle, ann_options);
+          }));
   if (!versions.ok()) {
     std::fprintf(stderr, "candidate_server: %s\n",
                  std::string(versions.status().message()).c_str());
@@ -112,10 +103,7 @@ int main(int argc, char** argv) {
   options.default_num_candidates = absl::GetFlag(FLAGS_num_candidates);
   options.default_num_results = absl::GetFlag(FLAGS_num_results);
   options.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
-  if (options.max_in_flight <= 0) {
-    options.max_in_flight =
-        64 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  }
+  if (options.max_in_flight <= 0) options.max_in_flight = recsys::DefaultMaxInFlight();
   options.breaker.failure_threshold = absl::GetFlag(FLAGS_breaker_failures);
   options.breaker.cool_down = absl::Milliseconds(absl::GetFlag(FLAGS_breaker_cool_down_ms));
   recsys::CandidateServiceImpl service(versions->get(), recsys::RankingService::NewStub(channel),
@@ -124,16 +112,9 @@ int main(int argc, char** argv) {
   server_options.address = absl::GetFlag(FLAGS_address);
   server_options.port_file = absl::GetFlag(FLAGS_port_file);
   server_options.name = "candidate_server";
-  recsys::VersionManager* manager = versions->get();
-  server_options.load = [manager](int /*port*/) {
-    absl::Status loaded = manager->LoadInitial();
-    if (loaded.ok()) manager->Start();
-    return loaded;
-  };
-  server_options.on_reload_signal = [manager] { manager->RequestRescan(); };
   std::fprintf(stderr, "candidate_server: ranking at %s\n",
                absl::GetFlag(FLAGS_ranking_address).c_str());
-  absl::Status status = recsys::RunGrpcServer(server_options, {&service});
+  absl::Status status = recsys::RunModelServer(server_options, versions->get(), {&service});
   if (!status.ok()) {
     std::fprintf(stderr, "candidate_server: %s\n", std::string(status.message()).c_str());
     return 1;

@@ -13,7 +13,6 @@
 #include <vector>
 
 #include <gmock/gmock.h>
-#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -439,22 +438,12 @@ TEST_F(CandidateServiceTest, BytesThatDoNotParseAreInvalidArgument) {
   const size_t at = bytes.find("vX");
   ASSERT_NE(at, std::string::npos);
   bytes[at] = '\xff';  // not UTF-8
-  grpc::GenericStub generic(ChannelTo(candidate_server_.port));
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-  grpc::Slice slice(bytes);
-  grpc::ByteBuffer send(&slice, 1), receive;
-  absl::Notification done;
-  grpc::Status status;
-  generic.UnaryCall(&context, "/recsys.CandidateService/Recommend", grpc::StubOptions(), &send,
-                    &receive, [&](grpc::Status s) {
-                      status = std::move(s);
-                      done.Notify();
-                    });
-  done.WaitForNotification();
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(status.error_message(), HasSubstr("could not be parsed"));
-  EXPECT_THAT(status.error_message(), HasSubstr("UTF-8"));
+  absl::StatusOr<std::string> answer =
+      RawUnaryCall(ChannelTo(candidate_server_.port), "/recsys.CandidateService/Recommend",
+                   bytes, absl::Seconds(10));
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(answer.status().message(), HasSubstr("could not be parsed"));
+  EXPECT_THAT(answer.status().message(), HasSubstr("UTF-8"));
 }
 
 TEST_F(CandidateServiceTest, InvalidRequestNamesTheField) {

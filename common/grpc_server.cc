@@ -337,26 +337,25 @@ absl::Status RunGrpcServer(const GrpcServerOptions& options,
   return absl::OkStatus();
 }
 
-absl::StatusOr<GrpcHealthStatus> CheckGrpcHealth(
-    const std::shared_ptr<grpc::Channel>& channel, const std::string& service,
-    absl::Duration timeout) {
+absl::StatusOr<std::string> RawUnaryCall(const std::shared_ptr<grpc::Channel>& channel,
+                                         const std::string& method,
+                                         const std::string& request_bytes,
+                                         absl::Duration timeout) {
   grpc::GenericStub stub(channel);
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-
-  grpc::Slice request_slice(EncodeHealthCheckRequest(service));
+  grpc::Slice request_slice(request_bytes);
   grpc::ByteBuffer request(&request_slice, 1);
   grpc::ByteBuffer response;
   grpc::Status call_status;
   absl::Notification done;
-  stub.UnaryCall(&context, kHealthCheckMethod, grpc::StubOptions(), &request,
-                 &response, [&call_status, &done](grpc::Status status) {
+  stub.UnaryCall(&context, method, grpc::StubOptions(), &request, &response,
+                 [&call_status, &done](grpc::Status status) {
                    call_status = std::move(status);
                    done.Notify();
                  });
   done.WaitForNotification();
   if (!call_status.ok()) return FromGrpcStatus(call_status);
-
   std::vector<grpc::Slice> slices;
   if (response.Valid()) {
     if (grpc::Status dumped = response.Dump(&slices); !dumped.ok()) {
@@ -367,7 +366,16 @@ absl::StatusOr<GrpcHealthStatus> CheckGrpcHealth(
   for (const grpc::Slice& slice : slices) {
     bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
   }
-  return DecodeHealthCheckResponse(bytes);
+  return bytes;
+}
+
+absl::StatusOr<GrpcHealthStatus> CheckGrpcHealth(
+    const std::shared_ptr<grpc::Channel>& channel, const std::string& service,
+    absl::Duration timeout) {
+  absl::StatusOr<std::string> bytes = RawUnaryCall(
+      channel, kHealthCheckMethod, EncodeHealthCheckRequest(service), timeout);
+  if (!bytes.ok()) return bytes.status();
+  return DecodeHealthCheckResponse(*bytes);
 }
 
 }  // namespace recsys

@@ -99,6 +99,15 @@ absl::StatusOr<GrpcHealthStatus> CheckGrpcHealth(
     const std::shared_ptr<grpc::Channel>& channel, const std::string& service,
     absl::Duration timeout);
 
+// Calls unary `method` (e.g. "/recsys.CandidateService/Recommend") with
+// `request_bytes` as the message, unparsed, with a deadline of `timeout`:
+// what a client with a broken serialiser sends. Returns the response bytes,
+// or the call's status as an `absl::Status` with the same code and message.
+absl::StatusOr<std::string> RawUnaryCall(const std::shared_ptr<grpc::Channel>& channel,
+                                         const std::string& method,
+                                         const std::string& request_bytes,
+                                         absl::Duration timeout);
+
 // The `absl::Status` with the same canonical code and message.
 absl::Status FromGrpcStatus(const grpc::Status& status);
 

@@ -6,16 +6,14 @@
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/time/time.h"
 #include "common/cpu_env.h"
-#include "common/dense.h"
-#include "common/grpc/proto_messages.h"
 #include "common/grpc_server.h"
+#include "common/serving/model_server.h"
 #include "common/serving/version_manager.h"
 #include "ranking_service/ranking_service_impl.h"
 
@@ -44,10 +42,7 @@ int main(int argc, char** argv) {
       "last good one when a new one is invalid (docs/serving.md).\n\n"
       "  ranking_server --bundles=bundles --address=0.0.0.0:50052");
   absl::ParseCommandLine(argc, argv);
-  recsys::InstallRateLimitedProtobufLogging();
-  // One BLAS thread per request: requests run concurrently on gRPC's threads,
-  // and OpenBLAS's own pool would spin (sched_yield) between small products.
-  recsys::SetBlasThreads(1);
+  recsys::PrepareServingProcess();
 
   recsys::VersionManager::Options version_options;
   version_options.root = absl::GetFlag(FLAGS_bundles);
@@ -57,13 +52,7 @@ int main(int argc, char** argv) {
   version_options.name = "ranking_server";
   absl::StatusOr<std::unique_ptr<recsys::VersionManager>> versions =
       recsys::VersionManager::Create(
-          version_options,
-          [](const recsys::Bundle& bundle)
-              -> absl::StatusOr<std::shared_ptr<const recsys::Servable>> {
-            auto servable = recsys::RankingServable::Load(bundle);
-            if (!servable.ok()) return servable.status();
-            return std::shared_ptr<const recsys::Servable>(std::move(*servable));
-          });
+          version_options, recsys::MakeLoader(&recsys::RankingServable::Load));
   if (!versions.ok()) {
     std::fprintf(stderr, "ranking_server: %s\n", std::string(versions.status().message()).c_str());
     return 2;
@@ -71,22 +60,13 @@ int main(int argc, char** argv) {
 
   recsys::RankingServiceOptions options;
   options.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
-  if (options.max_in_flight <= 0) {
-    options.max_in_flight = 64 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  }
+  if (options.max_in_flight <= 0) options.max_in_flight = recsys::DefaultMaxInFlight();
   recsys::RankingServiceImpl service(versions->get(), options);
   recsys::GrpcServerOptions server_options;
   server_options.address = absl::GetFlag(FLAGS_address);
   server_options.port_file = absl::GetFlag(FLAGS_port_file);
   server_options.name = "ranking_server";
-  recsys::VersionManager* manager = versions->get();
-  server_options.load = [manager](int /*port*/) {
-    absl::Status loaded = manager->LoadInitial();
-    if (loaded.ok()) manager->Start();
-    return loaded;
-  };
-  server_options.on_reload_signal = [manager] { manager->RequestRescan(); };
-  absl::Status status = recsys::RunGrpcServer(server_options, {&service});
+  absl::Status status = recsys::RunModelServer(server_options, versions->get(), {&service});
   if (!status.ok()) {
     std::fprintf(stderr, "ranking_server: %s\n", std::string(status.message()).c_str());
     return 1;

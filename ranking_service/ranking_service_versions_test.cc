@@ -5,7 +5,6 @@
 #include <string>
 
 #include <gmock/gmock.h>
-#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -111,22 +110,12 @@ TEST_F(RankingVersionsTest, BytesThatDoNotParseAreInvalidArgument) {
   request.add_candidates()->set_video_id("vQ");
   std::string bytes = request.SerializeAsString();
   bytes[bytes.find("vQ")] = '\xfe';
-  grpc::GenericStub generic(grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_.port),
-                                                grpc::InsecureChannelCredentials()));
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-  grpc::Slice slice(bytes);
-  grpc::ByteBuffer send(&slice, 1), receive;
-  absl::Notification done;
-  grpc::Status status;
-  generic.UnaryCall(&context, "/recsys.RankingService/Rank", grpc::StubOptions(), &send,
-                    &receive, [&](grpc::Status s) {
-                      status = std::move(s);
-                      done.Notify();
-                    });
-  done.WaitForNotification();
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(status.error_message(), HasSubstr("could not be parsed as recsys.RankRequest"));
+  absl::StatusOr<std::string> answer =
+      RawUnaryCall(grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_.port),
+                                       grpc::InsecureChannelCredentials()),
+                   "/recsys.RankingService/Rank", bytes, absl::Seconds(10));
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(answer.status().message(), HasSubstr("could not be parsed as recsys.RankRequest"));
 }
 
 }  // namespace
