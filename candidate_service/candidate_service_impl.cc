@@ -8,9 +8,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc/proto_messages.h"
-#include "common/grpc_status.h"
-#include "common/request_validation.h"
-#include "common/status_macros.h"
+#include "common/base/grpc_status.h"
+#include "common/grpc/request_validation.h"
+#include "common/base/status_macros.h"
 
 namespace recsys {
 namespace {

@@ -20,7 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
-#include "common/grpc_server.h"
+#include "common/grpc/grpc_server.h"
 #include "common/serving/retriever.h"
 #include "common/serving/testing/tiny_bundle.h"
 #include "common/serving/version_manager.h"

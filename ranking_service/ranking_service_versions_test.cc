@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
-#include "common/grpc_server.h"
+#include "common/grpc/grpc_server.h"
 #include "common/serving/testing/tiny_bundle.h"
 #include "common/serving/version_manager.h"
 #include "proto/recsys.grpc.pb.h"

@@ -16,9 +16,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "common/grpc_server.h"
-#include "common/logs.h"
-#include "common/user_context.h"
+#include "common/grpc/grpc_server.h"
+#include "common/logs/logs.h"
+#include "common/logs/user_context.h"
 #include "proto/recsys.grpc.pb.h"
 #include "tests/test_util.h"
 
@@ -40,7 +40,7 @@ class EndToEndTest : public ::testing::Test {
     world_dir_ = new std::string(tmp + "/world");
     const std::string bundles = tmp + "/bundles";
     const std::string log = tmp + "/e2e.log";
-    ASSERT_EQ(RunToCompletion({RunfilePath("tools/world_gen"), "--out=" + *world_dir_,
+    ASSERT_EQ(RunToCompletion({RunfilePath("simulator/world_gen"), "--out=" + *world_dir_,
                                "--preset=small", "--seed=7"},
                               log),
               0)

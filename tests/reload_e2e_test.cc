@@ -35,11 +35,11 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "common/grpc_server.h"
-#include "common/logs.h"
+#include "common/grpc/grpc_server.h"
+#include "common/logs/logs.h"
 #include "proto/recsys.grpc.pb.h"
 #include "tests/test_util.h"
-#include "tools/load_generator.h"
+#include "clients/load_generator.h"
 
 namespace recsys {
 namespace {
@@ -105,7 +105,7 @@ class ReloadEndToEndTest : public ::testing::Test {
     const std::string trained = tmp + "/trained";
     const std::string log = tmp + "/setup.log";
     // The tiny world: the trainer trains both models on it in seconds.
-    ASSERT_EQ(RunToCompletion({RunfilePath("tools/world_gen"), "--out=" + *world_dir_,
+    ASSERT_EQ(RunToCompletion({RunfilePath("simulator/world_gen"), "--out=" + *world_dir_,
                                "--preset=tiny", "--seed=7"},
                               log),
               0)

@@ -12,7 +12,7 @@
 namespace recsys::testing {
 
 // Path of a binary of this workspace in the test's runfiles, e.g.
-// "tools/world_gen".
+// "simulator/world_gen".
 std::string RunfilePath(const std::string& workspace_relative);
 
 // A scratch directory private to the test.

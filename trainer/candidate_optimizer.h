@@ -20,7 +20,7 @@
 
 #include <torch/torch.h>
 
-#include "common/features.h"
+#include "common/features/features.h"
 #include "trainer/candidate_net.h"
 
 namespace recsys {

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "common/features.h"
-#include "common/logs.h"
-#include "common/user_context.h"
+#include "common/features/features.h"
+#include "common/logs/logs.h"
+#include "common/logs/user_context.h"
 
 namespace recsys {
 

@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/container/flat_hash_map.h"
-#include "common/vocabulary.h"
+#include "common/features/vocabulary.h"
 
 namespace recsys {
 namespace {

@@ -12,7 +12,7 @@
 
 #include "common/serving/ann_index.h"
 #include "common/serving/bundle.h"
-#include "common/features.h"
+#include "common/features/features.h"
 #include "common/serving/models.h"
 #include "trainer/candidate_net.h"
 #include "trainer/ranking_net.h"

@@ -16,7 +16,7 @@
 
 #include "absl/status/status.h"
 #include "common/serving/bundle.h"
-#include "common/features.h"
+#include "common/features/features.h"
 
 namespace recsys {
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/logs.h"
+#include "common/logs/logs.h"
 
 namespace recsys {
 
@@ -43,7 +43,7 @@ struct TrainerOptions {
   // "random_holdout" (inputs are all other events; an experiment only).
   std::string example_inputs = "rollback";
   int candidate_epochs = 10;
-  // The item co-watch kNN baseline (common/baselines.h).
+  // The item co-watch kNN baseline (evaluation/baselines.h).
   int knn_window = 20;
   int knn_last_watches = 2;
   int knn_neighbours = 200;

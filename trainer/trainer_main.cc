@@ -19,8 +19,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
-#include "common/cpu_env.h"
-#include "common/logs.h"
+#include "common/base/cpu_env.h"
+#include "common/logs/logs.h"
 #include "trainer/trainer.h"
 
 ABSL_FLAG(std::string, logs, "", "Directory of canonical CSV logs (docs/data-format.md).");
@@ -118,7 +118,7 @@ bool ParseLayers(const std::string& text, std::vector<int>* layers, std::string*
 int main(int argc, char** argv) {
   // OMP_WAIT_POLICY=PASSIVE (libgomp's spinning threads fought OpenBLAS's:
   // 1.2k vs 9.7k training examples/s on 2 cores) and the OpenBLAS kernels
-  // this CPU can run (common/cpu_env.h).
+  // this CPU can run (common/base/cpu_env.h).
   recsys::ReexecWithTunedCpuEnvironment(argv);
   absl::SetProgramUsageMessage(
       "Trains the candidate-generation and ranking models on canonical logs and "
@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
   const std::string logs_dir = absl::GetFlag(FLAGS_logs);
   if (logs_dir.empty()) {
     std::fprintf(stderr, "trainer: --logs is required (a directory of CSV logs; "
-                         "generate one with tools/world_gen). See --help.\n");
+                         "generate one with simulator/world_gen). See --help.\n");
     return 2;
   }
   recsys::TrainerOptions options;

@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/logs.h"
-#include "common/vocabulary.h"
+#include "common/logs/logs.h"
+#include "common/features/vocabulary.h"
 #include "proto/bundle.pb.h"
 
 namespace recsys {

@@ -18,8 +18,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "common/logs.h"
-#include "common/vocabulary.h"
+#include "common/logs/logs.h"
+#include "common/features/vocabulary.h"
 
 namespace recsys {
 namespace {

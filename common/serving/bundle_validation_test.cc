@@ -20,7 +20,7 @@
 #include "common/serving/models.h"
 #include "common/serving/retriever.h"
 #include "common/serving/testing/tiny_bundle.h"
-#include "common/status_macros.h"
+#include "common/base/status_macros.h"
 
 namespace recsys {
 namespace {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <thread>
 
-#include "common/dense.h"
+#include "common/serving/dense.h"
 #include "common/grpc/proto_messages.h"
 
 namespace recsys {

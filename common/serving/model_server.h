@@ -13,7 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "common/grpc_server.h"
+#include "common/grpc/grpc_server.h"
 #include "common/serving/bundle.h"
 #include "common/serving/version_manager.h"
 

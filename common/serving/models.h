@@ -12,10 +12,10 @@
 
 #include "absl/status/statusor.h"
 #include "common/serving/bundle.h"
-#include "common/dense.h"
-#include "common/features.h"
-#include "common/quantiles.h"
-#include "common/vocabulary.h"
+#include "common/serving/dense.h"
+#include "common/features/features.h"
+#include "common/features/quantiles.h"
+#include "common/features/vocabulary.h"
 #include "proto/recsys.pb.h"
 
 namespace recsys {

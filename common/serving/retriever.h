@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/features.h"
+#include "common/features/features.h"
 #include "common/serving/ann_index.h"
 #include "common/serving/bundle.h"
 #include "common/serving/models.h"

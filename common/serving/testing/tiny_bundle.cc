@@ -19,14 +19,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "common/features.h"
-#include "common/logs.h"
-#include "common/quantiles.h"
+#include "common/features/features.h"
+#include "common/logs/logs.h"
+#include "common/features/quantiles.h"
 #include "common/serving/ann_index.h"
 #include "common/serving/bundle.h"
 #include "common/serving/models.h"
-#include "common/status_macros.h"
-#include "common/vocabulary.h"
+#include "common/base/status_macros.h"
+#include "common/features/vocabulary.h"
 
 namespace recsys {
 namespace {

@@ -1,0 +1,62 @@
+#include "common/logs/user_context.h"
+
+#include <gtest/gtest.h>
+
+namespace recsys {
+namespace {
+
+Logs TinyLogs() {
+  Logs logs;
+  logs.users.push_back({"u1", "US", "mobile", "female", 30, true});
+  logs.watches.push_back({"u1", "v3", 300, 10});
+  logs.watches.push_back({"u1", "v1", 100, 10});
+  logs.watches.push_back({"u1", "v2", 200, 10});
+  logs.watches.push_back({"u1", "v0", 200, 10});  // Same time: ordered by ID.
+  logs.searches.push_back({"u1", 150, "cat videos"});
+  logs.searches.push_back({"u1", 250, "dog videos"});
+  return logs;
+}
+
+TEST(UserHistoriesTest, ContextHoldsOnlyEventsStrictlyBefore) {
+  UserHistories h = UserHistories::Build(TinyLogs());
+  absl::StatusOr<UserContext> c = h.ContextAt("u1", 200);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->watches_size(), 1);
+  EXPECT_EQ(c->watches(0).video_id(), "v1");
+  ASSERT_EQ(c->searches_size(), 1);
+  EXPECT_EQ(c->searches(0).query(), "cat videos");
+  EXPECT_EQ(c->request_time_s(), 200);
+  EXPECT_EQ(c->demographics().region(), "US");
+  EXPECT_EQ(c->demographics().gender(), GENDER_FEMALE);
+  EXPECT_TRUE(c->demographics().logged_in());
+}
+
+TEST(UserHistoriesTest, WatchesSortedByTimeThenVideoId) {
+  UserHistories h = UserHistories::Build(TinyLogs());
+  const auto& w = h.watches("u1");
+  ASSERT_EQ(w.size(), 4u);
+  EXPECT_EQ(w[0].video_id, "v1");
+  EXPECT_EQ(w[1].video_id, "v0");
+  EXPECT_EQ(w[2].video_id, "v2");
+  EXPECT_EQ(w[3].video_id, "v3");
+}
+
+TEST(UserHistoriesTest, KeepsOnlyTheMostRecentEvents) {
+  UserHistories::Options options;
+  options.max_watches = 2;
+  UserHistories h = UserHistories::Build(TinyLogs(), options);
+  absl::StatusOr<UserContext> c = h.ContextAt("u1", 1000);
+  ASSERT_TRUE(c.ok());
+  ASSERT_EQ(c->watches_size(), 2);
+  EXPECT_EQ(c->watches(0).video_id(), "v2");
+  EXPECT_EQ(c->watches(1).video_id(), "v3");
+}
+
+TEST(UserHistoriesTest, UnknownUserIsNotFound) {
+  UserHistories h = UserHistories::Build(TinyLogs());
+  EXPECT_EQ(h.ContextAt("nobody", 1).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace recsys

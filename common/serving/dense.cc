@@ -1,0 +1,99 @@
+#include "common/serving/dense.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace recsys {
+namespace {
+
+// max(v, 0) in place. Written as fixed-size blocks because GCC at -O2 only
+// vectorizes loops whose trip count is known; the plain loop compiles to a
+// compare-and-branch per element, which mispredicts on about half of the
+// activations and cost more than the matrix products in the ranking tower.
+void ReluInPlace(float* v, size_t n) {
+  constexpr size_t kBlock = 16;
+  size_t i = 0;
+  for (; i + kBlock <= n; i += kBlock) {
+    for (size_t j = 0; j < kBlock; ++j) {
+      v[i + j] = v[i + j] > 0.0f ? v[i + j] : 0.0f;
+    }
+  }
+  for (; i < n; ++i) v[i] = v[i] > 0.0f ? v[i] : 0.0f;
+}
+
+}  // namespace
+
+void SetBlasThreads(int threads) { openblas_set_num_threads(threads < 1 ? 1 : threads); }
+
+void GemmNT(const float* a, const float* b, float* c, int m, int n, int k,
+            bool accumulate) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, /*alpha=*/1.0f,
+              a, /*lda=*/k, b, /*ldb=*/k, /*beta=*/accumulate ? 1.0f : 0.0f, c,
+              /*ldc=*/n);
+}
+
+absl::StatusOr<Mlp> Mlp::Create(std::vector<DenseLayer> layers) {
+  if (layers.empty()) {
+    return absl::InvalidArgumentError("an Mlp needs at least one layer");
+  }
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const DenseLayer& layer = layers[i];
+    if (layer.in <= 0 || layer.out <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "layer ", i, ": in and out must be > 0, got in = ", layer.in,
+          ", out = ", layer.out));
+    }
+    const size_t weights = static_cast<size_t>(layer.out) * layer.in;
+    if (layer.weight.size() != weights) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("layer ", i, ": weight has ", layer.weight.size(),
+                       " floats, expected out * in = ", layer.out, " * ",
+                       layer.in, " = ", weights, " (torch layout [out, in])"));
+    }
+    if (layer.bias.size() != static_cast<size_t>(layer.out)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("layer ", i, ": bias has ", layer.bias.size(),
+                       " floats, expected out = ", layer.out));
+    }
+    if (i > 0 && layer.in != layers[i - 1].out) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "layer ", i, " takes in = ", layer.in, " inputs but layer ", i - 1,
+          " produces out = ", layers[i - 1].out));
+    }
+  }
+  return Mlp(std::move(layers));
+}
+
+std::vector<float> Mlp::Forward(const float* x, int batch, const float* first_bias) const {
+  if (layers_.empty() || batch <= 0) return {};
+  std::vector<float> input;
+  std::vector<float> output;
+  const float* current = x;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const DenseLayer& layer = layers_[i];
+    // Start every row at the bias, then accumulate x W^T on top of it.
+    output.resize(static_cast<size_t>(batch) * layer.out);
+    const float* bias = i == 0 && first_bias != nullptr ? first_bias : layer.bias.data();
+    for (int row = 0; row < batch; ++row) {
+      std::copy(bias, bias + layer.out, output.begin() + static_cast<size_t>(row) * layer.out);
+    }
+    GemmNT(current, layer.weight.data(), output.data(), batch, layer.out,
+           layer.in, /*accumulate=*/true);
+    if (i + 1 < layers_.size()) ReluInPlace(output.data(), output.size());
+    std::swap(input, output);
+    current = input.data();
+  }
+  return input;
+}
+
+int Mlp::input_dim() const { return layers_.empty() ? 0 : layers_.front().in; }
+
+int Mlp::output_dim() const { return layers_.empty() ? 0 : layers_.back().out; }
+
+}  // namespace recsys
