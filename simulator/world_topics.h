@@ -1,7 +1,7 @@
 #ifndef RECSYS_SIMULATOR_WORLD_TOPICS_H_
 #define RECSYS_SIMULATOR_WORLD_TOPICS_H_
 
-// Topic names and word lists of the simulated world (private to :world).
+// Topic names and word lists of the simulated world (private to //simulator).
 
 #include <string>
 #include <vector>
