@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/logs/logs.h"
-#include "simulator/csv_file_writer.h"
+#include "common/logs/csv_writer.h"
 #include "simulator/ground_truth.h"
 
 namespace recsys {

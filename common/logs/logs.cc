@@ -1,5 +1,7 @@
 #include "common/logs/logs.h"
 
+#include "common/logs/csv_writer.h"
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -135,12 +137,7 @@ absl::Status ParseBool(absl::string_view column, absl::string_view text,
   return ColumnError(column, absl::StrCat(Quote(text), " is not 0 or 1"));
 }
 
-std::string FormatFloat(float value) {
-  char buffer[64];
-  // Shortest representation that parses back to exactly `value`.
-  auto [ptr, ec] = std::to_chars(buffer, buffer + sizeof(buffer), value);
-  return std::string(buffer, ec == std::errc() ? ptr : buffer);
-}
+std::string FormatFloat(float value) { return FormatCsvFloat(value); }
 
 std::string FormatBool(bool value) { return value ? "1" : "0"; }
 
@@ -627,19 +624,6 @@ class CsvReader {
   int64_t line_ = 1;
   int64_t record_line_ = 1;
 };
-
-void AppendCsvField(absl::string_view field, std::string* out) {
-  if (field.find_first_of(",\"\r\n") == absl::string_view::npos) {
-    out->append(field.data(), field.size());
-    return;
-  }
-  out->push_back('"');
-  for (char c : field) {
-    if (c == '"') out->push_back('"');
-    out->push_back(c);
-  }
-  out->push_back('"');
-}
 
 void AppendCsvRow(const std::vector<absl::string_view>& fields,
                   std::string* out) {

@@ -1,4 +1,4 @@
-#include "simulator/csv_file_writer.h"
+#include "common/logs/csv_writer.h"
 
 #include <filesystem>
 #include <fstream>
@@ -10,7 +10,6 @@
 #include "gtest/gtest.h"
 
 namespace recsys {
-namespace world_internal {
 namespace {
 
 std::string ReadFile(const std::string& path) {
@@ -65,5 +64,4 @@ TEST(CsvFileWriterTest, UnwritableDirectoryIsAnInternalError) {
 }
 
 }  // namespace
-}  // namespace world_internal
 }  // namespace recsys

@@ -1,4 +1,4 @@
-#include "simulator/csv_file_writer.h"
+#include "common/logs/csv_writer.h"
 
 #include <charconv>
 #include <cstdint>
@@ -16,7 +16,6 @@
 #include "absl/strings/string_view.h"
 
 namespace recsys {
-namespace world_internal {
 
 absl::StatusOr<std::unique_ptr<CsvFileWriter>> CsvFileWriter::Create(
     const std::string& path, const std::vector<absl::string_view>& columns) {
@@ -40,18 +39,29 @@ CsvFileWriter::~CsvFileWriter() {
   if (!finished_) std::remove((path_ + ".tmp").c_str());
 }
 
-void CsvFileWriter::Text(absl::string_view field) {
-  Separator();
+void AppendCsvField(absl::string_view field, std::string* out) {
   if (field.find_first_of(",\"\r\n") == absl::string_view::npos) {
-    buffer_.append(field.data(), field.size());
+    out->append(field.data(), field.size());
     return;
   }
-  buffer_.push_back('"');
+  out->push_back('"');
   for (char c : field) {
-    if (c == '"') buffer_.push_back('"');
-    buffer_.push_back(c);
+    if (c == '"') out->push_back('"');
+    out->push_back(c);
   }
-  buffer_.push_back('"');
+  out->push_back('"');
+}
+
+std::string FormatCsvFloat(float value) {
+  char text[64];
+  // Shortest representation that parses back to exactly `value`.
+  const auto [end, ec] = std::to_chars(text, text + sizeof(text), value);
+  return std::string(text, ec == std::errc() ? end : text);
+}
+
+void CsvFileWriter::Text(absl::string_view field) {
+  Separator();
+  AppendCsvField(field, &buffer_);
 }
 
 void CsvFileWriter::Int(int64_t value) {
@@ -61,9 +71,7 @@ void CsvFileWriter::Int(int64_t value) {
 
 void CsvFileWriter::Float(float value) {
   Separator();
-  char text[64];
-  const auto [end, ec] = std::to_chars(text, text + sizeof(text), value);
-  if (ec == std::errc()) buffer_.append(text, end);
+  buffer_.append(FormatCsvFloat(value));
 }
 
 void CsvFileWriter::Bool(bool value) {
@@ -113,5 +121,4 @@ void CsvFileWriter::Flush() {
   buffer_.clear();
 }
 
-}  // namespace world_internal
 }  // namespace recsys

@@ -1,12 +1,10 @@
-#ifndef RECSYS_SIMULATOR_CSV_FILE_WRITER_H_
-#define RECSYS_SIMULATOR_CSV_FILE_WRITER_H_
+#ifndef RECSYS_COMMON_LOGS_CSV_WRITER_H_
+#define RECSYS_COMMON_LOGS_CSV_WRITER_H_
 
-// A streaming CSV file writer in the dialect of common/logs/logs.h, for the
-// simulator's ground-truth files (the five log files go through
-// common/logs' `LogWriter`, which checks every row). A thin adapter:
-// common/logs formats the same dialect but keeps its field writer private
-// (logs.cc `AppendCsvField`); once it exports a generic row writer, this
-// file should go. Private to //simulator.
+// The CSV dialect of the canonical logs (docs/data-format.md), written in
+// one place: `AppendCsvField` and `FormatCsvFloat` (used by `WriteLogs` and
+// `LogWriter`), and `CsvFileWriter`, a streaming writer of any CSV file in
+// that dialect (the simulator's ground-truth files).
 
 #include <cstdint>
 #include <cstdio>
@@ -19,7 +17,6 @@
 #include "absl/strings/string_view.h"
 
 namespace recsys {
-namespace world_internal {
 
 // Appends CSV rows, field by field, to `path`.tmp through a buffer, and
 // renames it to `path` on `Finish`. Quoting and number formatting are those
@@ -28,6 +25,12 @@ namespace world_internal {
 // as the same value, booleans 0/1. Write errors are sticky and reported by
 // `Finish`; a writer destroyed before `Finish` removes `path`.tmp. Not
 // thread-safe.
+// Appends `field` to `out`, quoted only if it contains ',', '"', '\r' or
+// '\n' (inner quotes doubled).
+void AppendCsvField(absl::string_view field, std::string* out);
+// The shortest text that reads back as exactly `value`.
+std::string FormatCsvFloat(float value);
+
 class CsvFileWriter {
  public:
   // Opens `path`.tmp and writes the header row `columns`; InternalError if
@@ -63,7 +66,6 @@ class CsvFileWriter {
   absl::Status status_;
 };
 
-}  // namespace world_internal
 }  // namespace recsys
 
-#endif  // RECSYS_SIMULATOR_CSV_FILE_WRITER_H_
+#endif  // RECSYS_COMMON_LOGS_CSV_WRITER_H_
