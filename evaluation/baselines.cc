@@ -1,3 +1,4 @@
+#include "common/base/time_units.h"
 #include "evaluation/baselines.h"
 
 #include <algorithm>
@@ -13,7 +14,6 @@
 namespace recsys {
 namespace {
 
-constexpr int64_t kSecondsPerDay = 86400;
 
 // Per corpus index, its position in video ID order (byte-wise ascending).
 std::vector<int32_t> IdRanks(const Vocabulary& corpus) {

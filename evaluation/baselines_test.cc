@@ -1,3 +1,4 @@
+#include "common/base/time_units.h"
 #include "evaluation/baselines.h"
 
 #include <algorithm>
@@ -24,7 +25,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
-constexpr int64_t kDay = 86400;
+constexpr int64_t kDay = kSecondsPerDay;
 constexpr int64_t kT0 = 1767225600;
 
 // A tiny log built one watch at a time; `Train()` points into it.

@@ -226,7 +226,10 @@ int Run() {
   if (!bundle.ok()) return Fail(bundle.status());
   auto ctr_bundle = Bundle::OpenVersionOrNewest(absl::GetFlag(FLAGS_ctr_bundle));
   if (!ctr_bundle.ok()) return Fail(ctr_bundle.status());
-  if ((*ctr_bundle)->manifest().ranking().objective() != "ctr") {
+  absl::StatusOr<bundle::RankingObjective> ctr_objective =
+      RankingObjectiveOf((*ctr_bundle)->manifest().ranking());
+  if (!ctr_objective.ok()) return Fail(ctr_objective.status());
+  if (*ctr_objective != bundle::RANKING_OBJECTIVE_CTR) {
     return Fail(absl::InvalidArgumentError(
         "--ctr_bundle's ranking model was not trained with --objective=ctr"));
   }

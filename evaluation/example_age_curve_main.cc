@@ -70,7 +70,7 @@ int Run() {
   }
   const bundle::BundleManifest& manifest = (*bundle)->manifest();
   const int64_t window_end = manifest.training_window_end_s();
-  const double scale_days = manifest.candidate().example_age_scale_days();
+  const float scale_days = manifest.candidate().example_age_scale_days();
   int64_t window_start = window_end;
   for (const WatchRecord& w : logs->watches) window_start = std::min(window_start, w.time_s);
   const int days = static_cast<int>((window_end - window_start) / kSecondsPerDay) + 1;
@@ -110,8 +110,8 @@ int Run() {
       if (!context.ok()) continue;
       CandidateFeatures f = (*model)->Features(*context);
       if (reads_age) {
-        f.dense[kExampleAge] = static_cast<float>(
-            (window_end - events[e]->time_s) / (kSecondsPerDay * scale_days));
+        // As the trainer fed it: the same function, so the same float.
+        f.dense[kExampleAge] = ScaledExampleAgeAt(window_end, events[e]->time_s, scale_days);
       }
       std::vector<float> q = (*model)->UserVector(f);
       q.push_back(1.0f);

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/base/time_units.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -84,7 +85,7 @@ absl::StatusOr<Parts> Split(const Logs& logs, std::string* description) {
     } else {
       cut = *cut_time_s;
     }
-    const int64_t holdout_s = absl::GetFlag(FLAGS_holdout_days) * int64_t{86400};
+    const int64_t holdout_s = absl::GetFlag(FLAGS_holdout_days) * kSecondsPerDay;
     absl::StatusOr<TimeCutSplit> split = SplitAtTime(logs, cut, holdout_s);
     if (!split.ok()) return split.status();
     *description =

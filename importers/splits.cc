@@ -1,3 +1,4 @@
+#include "common/base/time_units.h"
 #include "importers/splits.h"
 
 #include <algorithm>
@@ -16,7 +17,6 @@
 namespace recsys {
 namespace {
 
-constexpr int64_t kSecondsPerDay = 86400;
 
 // Where a watch goes in leave-last-out.
 enum class Part { kTrain, kValidation, kTest };

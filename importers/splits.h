@@ -17,6 +17,7 @@
 
 #include <cstdint>
 
+#include "common/base/time_units.h"
 #include "absl/status/statusor.h"
 #include "common/logs/logs.h"
 
@@ -52,7 +53,7 @@ struct TimeCutSplit {
 // time, so no page is cut in two. `holdout_s` defaults to one day.
 // InvalidArgumentError if `holdout_s` <= 0.
 absl::StatusOr<TimeCutSplit> SplitAtTime(const Logs& logs, int64_t cut_time_s,
-                                         int64_t holdout_s = 86400);
+                                         int64_t holdout_s = kSecondsPerDay);
 
 // The cut time of day `day`, in whole UTC days: day 0 starts at midnight
 // UTC of the earliest watch, search or impression; a negative `day` counts

@@ -1,3 +1,4 @@
+#include "common/base/time_units.h"
 #include "importers/splits.h"
 
 #include <algorithm>
@@ -25,7 +26,7 @@ using ::testing::UnorderedElementsAre;
 
 // 2026-01-01 00:00:00 UTC.
 constexpr int64_t kMidnight = 1767225600;
-constexpr int64_t kDay = 86400;
+constexpr int64_t kDay = kSecondsPerDay;
 
 // "user/video@time" per watch, for readable comparisons.
 std::vector<std::string> Watches(const Logs& logs) {

@@ -11,7 +11,6 @@
 namespace recsys {
 namespace {
 
-using world_internal::kSecondsPerDay;
 
 // The first error of `statuses`, or OK.
 absl::Status FirstError(const std::vector<absl::Status>& statuses) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "common/base/time_units.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -171,12 +172,6 @@ absl::StatusOr<WorldOptions> WorldOptionsForPreset(absl::string_view preset);
 // the knob.
 absl::Status ValidateWorldOptions(const WorldOptions& options);
 
-namespace world_internal {
-
-// The window and every duration in the simulator are in seconds.
-inline constexpr int64_t kSecondsPerDay = 86400;
-
-}  // namespace world_internal
 }  // namespace recsys
 
 #endif  // RECSYS_SIMULATOR_WORLD_OPTIONS_H_

@@ -1,3 +1,4 @@
+#include "common/base/time_units.h"
 #include "simulator/world.h"
 
 #include <algorithm>
@@ -30,7 +31,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr int64_t kSecondsPerDay = 86400;
 
 // One line per record, every field: equal fingerprints = identical logs.
 std::string Fingerprint(const Logs& logs) {

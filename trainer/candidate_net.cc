@@ -75,7 +75,8 @@ CandidateNetImpl::CandidateNetImpl(const CandidateNetOptions& options)
   device_embedding_ = register_module(
       "device_embedding",
       ShiftedEmbedding(options.num_devices, options.device_dim, true));
-  int in = 2 * d + options.region_dim + options.device_dim + kNumCandidateDense;
+  int in = CandidateTowerInputDim(
+      CandidateTowerWidths(d, options.region_dim, options.device_dim));
   tower_ = register_module("tower", torch::nn::ModuleList());
   for (int width : options.hidden_layers) {
     tower_->push_back(torch::nn::Linear(in, width));
@@ -96,13 +97,20 @@ CandidateNetImpl::CandidateNetImpl(const CandidateNetOptions& options)
   video_bias_->weight.zero_();
 }
 
+torch::Tensor CandidateTowerInput(CandidateTowerBlocks<torch::Tensor> blocks) {
+  std::vector<torch::Tensor> in_order;
+  ForEachCandidateTowerBlock(blocks, [&](const torch::Tensor& t) { in_order.push_back(t); });
+  return torch::cat(in_order, 1);
+}
+
 torch::Tensor CandidateNetImpl::UserVectors(const CandidateBatch& batch) {
-  return Tower(torch::cat(
-      {BagMean(watch_embedding_, batch.watch_ids),
-       BagMean(token_embedding_, batch.token_ids),
-       region_embedding_->forward(batch.region),
-       device_embedding_->forward(batch.device), batch.dense},
-      1));
+  CandidateTowerBlocks<torch::Tensor> blocks;
+  blocks.watch_bag = BagMean(watch_embedding_, batch.watch_ids);
+  blocks.token_bag = BagMean(token_embedding_, batch.token_ids);
+  blocks.region = region_embedding_->forward(batch.region);
+  blocks.device = device_embedding_->forward(batch.device);
+  blocks.dense = batch.dense;
+  return Tower(CandidateTowerInput(std::move(blocks)));
 }
 
 torch::Tensor CandidateNetImpl::Tower(torch::Tensor x) {

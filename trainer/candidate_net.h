@@ -117,6 +117,12 @@ torch::Tensor SampledLogitsFromRows(const torch::Tensor& user_vectors,
                                    const torch::Tensor& log_q_sampled,
                                    bool logq_correction);
 
+// The tower's input [B, input width] from its blocks, each [B, width],
+// concatenated in the order `ForEachCandidateTowerBlock` defines: the row
+// serving's `CandidateModel::BuildInput` assembles. The net and
+// `CandidateOptimizer` both build their input here.
+torch::Tensor CandidateTowerInput(CandidateTowerBlocks<torch::Tensor> blocks);
+
 // An embedding table of `n` values shifted by one: row 0 is the OOV /
 // padding row, kept at zero (padding_idx); the rest start N(0, 0.05).
 torch::nn::Embedding ShiftedEmbedding(int64_t n, int dim, bool sparse);

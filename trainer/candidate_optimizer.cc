@@ -55,6 +55,11 @@ void CandidateOptimizer::Table::ApplyAndClear(float learning_rate) {
   rows.clear();
 }
 
+void CandidateOptimizer::Table::Clear() {
+  for (int64_t row : rows) slot[row] = -1;
+  rows.clear();
+}
+
 torch::Tensor CandidateOptimizer::BagMeans(const Table& table, const Bags& bags) {
   const int64_t b = bags.offsets.size() - 1, dim = table.dim;
   torch::Tensor means = torch::zeros({b, dim});
@@ -101,37 +106,51 @@ CandidateOptimizer::CandidateOptimizer(CandidateNet net, float learning_rate)
       video_vectors_(net->video_embedding()->weight),
       video_biases_(net->video_bias()->weight) {}
 
+CandidateOptimizer::TowerInputs CandidateOptimizer::AssembleTowerInputs(
+    const std::vector<const CandidateFeatures*>& rows) {
+  const int64_t b = rows.size();
+  TowerInputs in;
+  // Input bags over shifted tables (row = id + 1; row 0, padding / OOV, is
+  // never read or written).
+  auto add = [](int32_t id, Table& table, Bags& bags) {
+    if (id >= 0) bags.local.push_back(table.Local(id + 1));
+  };
+  Bags* all_bags[] = {&in.watch_bags, &in.token_bags, &in.region_bags, &in.device_bags};
+  torch::Tensor dense = torch::empty({b, kNumCandidateDense});
+  float* dense_out = dense.data_ptr<float>();
+  for (int64_t i = 0; i < b; ++i) {
+    const CandidateFeatures& f = *rows[i];
+    for (Bags* bags : all_bags) bags->offsets.push_back(bags->local.size());
+    for (int32_t id : f.watch_ids) add(id, watches_, in.watch_bags);
+    for (int32_t id : f.token_ids) add(id, tokens_, in.token_bags);
+    add(f.region, regions_, in.region_bags);
+    add(f.device, devices_, in.device_bags);
+    for (int j = 0; j < kNumCandidateDense; ++j) dense_out[i * kNumCandidateDense + j] = f.dense[j];
+  }
+  for (Bags* bags : all_bags) bags->offsets.push_back(bags->local.size());
+  in.blocks.watch_bag = BagMeans(watches_, in.watch_bags);
+  in.blocks.token_bag = BagMeans(tokens_, in.token_bags);
+  in.blocks.region = BagMeans(regions_, in.region_bags);
+  in.blocks.device = BagMeans(devices_, in.device_bags);
+  in.blocks.dense = dense;
+  in.x = CandidateTowerInput(in.blocks);
+  return in;
+}
+
+torch::Tensor CandidateOptimizer::UserVectors(
+    const std::vector<const CandidateFeatures*>& rows) {
+  torch::NoGradGuard no_grad;
+  TowerInputs in = AssembleTowerInputs(rows);
+  for (Table* t : {&watches_, &tokens_, &regions_, &devices_}) t->Clear();
+  return net_->Tower(in.x);
+}
+
 float CandidateOptimizer::Step(const std::vector<const CandidateFeatures*>& rows,
                                const std::vector<int64_t>& labels,
                                const std::vector<int64_t>& sampled,
                                const torch::Tensor& log_q, bool logq_correction) {
   const int64_t b = rows.size(), s = sampled.size();
-  // Input bags over shifted tables (row = id + 1; row 0, padding / OOV, is
-  // never read or written).
-  Bags watch_bags, token_bags, region_bags, device_bags;
-  auto add = [](int32_t id, Table& table, Bags& bags) {
-    if (id >= 0) bags.local.push_back(table.Local(id + 1));
-  };
-  torch::Tensor dense = torch::empty({b, kNumCandidateDense});
-  float* dense_out = dense.data_ptr<float>();
-  for (int64_t i = 0; i < b; ++i) {
-    const CandidateFeatures& f = *rows[i];
-    for (Bags* bags : {&watch_bags, &token_bags, &region_bags, &device_bags}) {
-      bags->offsets.push_back(bags->local.size());
-    }
-    for (int32_t id : f.watch_ids) add(id, watches_, watch_bags);
-    for (int32_t id : f.token_ids) add(id, tokens_, token_bags);
-    add(f.region, regions_, region_bags);
-    add(f.device, devices_, device_bags);
-    for (int j = 0; j < kNumCandidateDense; ++j) dense_out[i * kNumCandidateDense + j] = f.dense[j];
-  }
-  for (Bags* bags : {&watch_bags, &token_bags, &region_bags, &device_bags}) {
-    bags->offsets.push_back(bags->local.size());
-  }
-  torch::Tensor watch_means = BagMeans(watches_, watch_bags),
-                token_means = BagMeans(tokens_, token_bags),
-                region_means = BagMeans(regions_, region_bags),
-                device_means = BagMeans(devices_, device_bags);
+  TowerInputs in = AssembleTowerInputs(rows);
 
   // Output rows of the labels and the sampled negatives.
   const int64_t dim = video_vectors_.dim;
@@ -155,10 +174,9 @@ float CandidateOptimizer::Step(const std::vector<const CandidateFeatures*>& rows
   gather(labels, label_local, v_pos, b_pos);
   gather(sampled, sampled_local, v_neg, b_neg);
 
-  torch::Tensor x = torch::cat({watch_means, token_means, region_means, device_means, dense}, 1);
   torch::Tensor label_t = LongTensor(labels), sampled_t = LongTensor(sampled);
   torch::Tensor logits = SampledLogitsFromRows(
-      net_->Tower(x), v_pos, b_pos, v_neg, b_neg, label_t, sampled_t,
+      net_->Tower(in.x), v_pos, b_pos, v_neg, b_neg, label_t, sampled_t,
       log_q.index_select(0, label_t), log_q.index_select(0, sampled_t), logq_correction);
   torch::Tensor loss = -torch::log_softmax(logits, 1).select(1, 0).mean();
 
@@ -166,10 +184,10 @@ float CandidateOptimizer::Step(const std::vector<const CandidateFeatures*>& rows
   loss.backward();
   tower_optimizer_.step();
 
-  BackwardBags(watch_means, watch_bags, &watches_);
-  BackwardBags(token_means, token_bags, &tokens_);
-  BackwardBags(region_means, region_bags, &regions_);
-  BackwardBags(device_means, device_bags, &devices_);
+  BackwardBags(in.blocks.watch_bag, in.watch_bags, &watches_);
+  BackwardBags(in.blocks.token_bag, in.token_bags, &tokens_);
+  BackwardBags(in.blocks.region, in.region_bags, &regions_);
+  BackwardBags(in.blocks.device, in.device_bags, &devices_);
   // Output rows: the video vectors and biases share the used-row list.
   video_vectors_.grad.assign(video_vectors_.rows.size() * dim, 0.0f);
   video_biases_.grad.assign(video_vectors_.rows.size(), 0.0f);

@@ -36,6 +36,11 @@ class CandidateOptimizer {
              const std::vector<int64_t>& labels, const std::vector<int64_t>& sampled,
              const torch::Tensor& log_q, bool logq_correction);
 
+  // The user vectors [B, output_dim] of `rows` through the training path
+  // (this class's own reading of the tables and assembly of the tower's
+  // input), without a step: what the parity test holds equal to serving.
+  torch::Tensor UserVectors(const std::vector<const CandidateFeatures*>& rows);
+
  private:
   // One embedding table (rows of `weight` [N, D], contiguous) with its
   // Adagrad accumulator, and the rows a batch uses: `rows` (global, in
@@ -46,6 +51,8 @@ class CandidateOptimizer {
     int64_t Local(int64_t row);
     // Adagrad on the used rows, then forgets them.
     void ApplyAndClear(float learning_rate);
+    // Forgets the used rows without an update.
+    void Clear();
 
     torch::Tensor weight, sum;
     int64_t dim;
@@ -63,6 +70,15 @@ class CandidateOptimizer {
   static torch::Tensor BagMeans(const Table& table, const Bags& bags);
   // Adds d(loss)/d(row) for every bag member to `table.grad`.
   static void BackwardBags(const torch::Tensor& means, const Bags& bags, Table* table);
+
+  // A batch's input side: the bags (their rows marked used in the tables),
+  // each block of the tower's input as a leaf, and the input row `x`.
+  struct TowerInputs {
+    Bags watch_bags, token_bags, region_bags, device_bags;
+    CandidateTowerBlocks<torch::Tensor> blocks;
+    torch::Tensor x;
+  };
+  TowerInputs AssembleTowerInputs(const std::vector<const CandidateFeatures*>& rows);
 
   CandidateNet net_;
   float learning_rate_;

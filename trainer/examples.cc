@@ -40,8 +40,8 @@ std::vector<CandidateExample> MakeRollbackExamples(
           }
         }
       }
-      const float age = static_cast<float>(options.window_end_s - w->time_s) /
-                        kSecondsPerDay / options.age_scale_days;
+      const float age =
+          ScaledExampleAgeAt(options.window_end_s, w->time_s, options.age_scale_days);
       examples.push_back(
           {ExtractCandidateFeatures(*context, vocabs, options.features, age), label,
            w->time_s});

@@ -33,7 +33,7 @@ struct ExampleOptions {
   // At most this many examples per user, chosen at random (<= 0: all).
   int max_examples_per_user = 100;
   CandidateFeatureOptions features;
-  // Example age = (window_end_s - label time) / (86400 * age_scale_days).
+  // Example age: `ScaledExampleAgeAt(window_end_s, label time, age_scale_days)`.
   int64_t window_end_s = 0;
   float age_scale_days = 1;
 };

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/container/flat_hash_map.h"
+#include "common/base/time_units.h"
 #include "common/features/vocabulary.h"
 
 namespace recsys {

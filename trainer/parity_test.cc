@@ -1,10 +1,14 @@
-// Train/serve parity: the trainer's libtorch forward passes and the
-// services' OpenBLAS forward passes (common/models) agree on the same
-// requests, through the same feature extraction.
+// Train/serve parity: the trainer's libtorch forward passes (the net's, and
+// the optimizer's that really trains) and the services' OpenBLAS forward
+// passes (common/serving/models) agree on the same requests, through the
+// same feature extraction; the manifest's configuration enums written by the
+// trainer read back the same at serving, and old bundles' names still read.
 
 #include <cmath>
 #include <cstdlib>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -15,6 +19,7 @@
 #include "common/features/features.h"
 #include "common/serving/models.h"
 #include "trainer/candidate_net.h"
+#include "trainer/candidate_optimizer.h"
 #include "trainer/ranking_net.h"
 
 namespace recsys {
@@ -60,6 +65,88 @@ std::vector<UserContext> Requests() {
   return out;
 }
 
+// The candidate model `net` as serving loads it from a bundle.
+std::unique_ptr<CandidateModel> ExportAndLoad(CandidateNet& net, const Vocabulary& videos,
+                                              const Vocabulary& tokens,
+                                              const Vocabulary& regions,
+                                              const Vocabulary& devices) {
+  auto writer = *BundleWriter::Create(TempDir());
+  bundle::CandidateModelSpec* spec = writer->manifest()->mutable_candidate();
+  spec->set_max_watches(50);
+  spec->set_max_searches(50);
+  spec->set_example_age_scale_days(30);
+  spec->set_serving_example_age_days(0);
+  EXPECT_TRUE(writer->AddVocabulary(kVideoVocab, videos).ok());
+  EXPECT_TRUE(writer->AddVocabulary(kTokenVocab, tokens).ok());
+  EXPECT_TRUE(writer->AddVocabulary(kRegionVocab, regions).ok());
+  EXPECT_TRUE(writer->AddVocabulary(kDeviceVocab, devices).ok());
+  EXPECT_TRUE(net->Export(writer.get()).ok());
+  EXPECT_TRUE(writer->Flush().ok());
+  auto bundle = *Bundle::Open(writer->dir());
+  auto model = CandidateModel::Load(*bundle);
+  EXPECT_TRUE(model.ok()) << model.status();
+  return model.ok() ? std::move(*model) : nullptr;
+}
+
+// The optimizer assembles the tower's input its own way (straight from the
+// tables, for speed): after real training steps its user vectors must be
+// serving's, OOV and empty bags included.
+TEST(ParityTest, OptimizerTrainingPathMatchesServing) {
+  torch::manual_seed(5);
+  Vocabulary videos = Vocab("v", 40), tokens = *Vocabulary::FromValues(
+      {"t1", "t2", "t3", "t4", "t1 t2", "t2 t3"});
+  Vocabulary regions = Vocab("r", 3), devices = Vocab("d", 2);
+  CandidateNetOptions o;
+  o.num_videos = videos.size();
+  o.num_tokens = tokens.size();
+  o.num_regions = regions.size();
+  o.num_devices = devices.size();
+  o.embedding_dim = 16;
+  o.region_dim = 5;
+  o.device_dim = 3;
+  o.hidden_layers = {32, 24};
+  o.output_dim = 12;
+  CandidateNet net(o);
+  CandidateOptimizer optimizer(net, 0.1f);
+
+  // Features as serving extracts them, with a training example age.
+  const CandidateVocabularies vocabs{&videos, &tokens, &regions, &devices};
+  std::vector<UserContext> requests = Requests();
+  std::vector<CandidateFeatures> features;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    features.push_back(ExtractCandidateFeatures(requests[i], vocabs, CandidateFeatureOptions(),
+                                                ScaledExampleAge(3.0f * i, 30.0f)));
+  }
+  std::vector<const CandidateFeatures*> rows;
+  for (const auto& f : features) rows.push_back(&f);
+  // A few steps, so that every table, the tower and the biases have moved.
+  const torch::Tensor log_q = torch::full({o.num_videos}, std::log(4.0f / o.num_videos));
+  for (int step = 0; step < 5; ++step) {
+    std::vector<int64_t> labels, sampled = {3, 17, 29, 38};
+    for (size_t i = 0; i < rows.size(); ++i) labels.push_back((step * 7 + i * 5) % 40);
+    optimizer.Step(rows, labels, sampled, log_q, /*logq_correction=*/true);
+  }
+  net->eval();
+  std::unique_ptr<CandidateModel> model = ExportAndLoad(net, videos, tokens, regions, devices);
+  ASSERT_NE(model, nullptr);
+
+  torch::Tensor u = optimizer.UserVectors(rows);
+  ASSERT_GT(u.abs().max().item<float>(), 0.05f);
+  torch::NoGradGuard no_grad;
+  torch::Tensor u_net = net->UserVectors(MakeCandidateBatch(rows));
+  for (size_t i = 0; i < rows.size(); ++i) {
+    std::vector<float> served = model->UserVector(features[i]);
+    ASSERT_EQ(served.size(), static_cast<size_t>(o.output_dim));
+    for (int j = 0; j < o.output_dim; ++j) {
+      EXPECT_NEAR(served[j], u[i][j].item<float>(), 1e-4) << "request " << i;
+      EXPECT_NEAR(u_net[i][j].item<float>(), u[i][j].item<float>(), 1e-5) << "request " << i;
+    }
+  }
+  // Computing user vectors is not a step: the weights did not move.
+  torch::Tensor again = optimizer.UserVectors(rows);
+  EXPECT_TRUE(torch::equal(u, again));
+}
+
 TEST(ParityTest, CandidateTowerAndLogitsMatchServing) {
   torch::manual_seed(7);
   Vocabulary videos = Vocab("v", 40), tokens = *Vocabulary::FromValues(
@@ -75,26 +162,12 @@ TEST(ParityTest, CandidateTowerAndLogitsMatchServing) {
   o.output_dim = 12;
   CandidateNet net(o);
   net->eval();
-
-  auto writer = *BundleWriter::Create(TempDir());
-  bundle::CandidateModelSpec* spec = writer->manifest()->mutable_candidate();
-  spec->set_max_watches(50);
-  spec->set_max_searches(50);
-  spec->set_example_age_scale_days(30);
-  spec->set_serving_example_age_days(0);
-  ASSERT_TRUE(writer->AddVocabulary(kVideoVocab, videos).ok());
-  ASSERT_TRUE(writer->AddVocabulary(kTokenVocab, tokens).ok());
-  ASSERT_TRUE(writer->AddVocabulary(kRegionVocab, regions).ok());
-  ASSERT_TRUE(writer->AddVocabulary(kDeviceVocab, devices).ok());
-  ASSERT_TRUE(net->Export(writer.get()).ok());
-  ASSERT_TRUE(writer->Flush().ok());
-  auto bundle = *Bundle::Open(writer->dir());
-  auto model = CandidateModel::Load(*bundle);
-  ASSERT_TRUE(model.ok()) << model.status();
+  std::unique_ptr<CandidateModel> model = ExportAndLoad(net, videos, tokens, regions, devices);
+  ASSERT_NE(model, nullptr);
 
   std::vector<UserContext> requests = Requests();
   std::vector<CandidateFeatures> features;
-  for (const UserContext& c : requests) features.push_back((*model)->Features(c));
+  for (const UserContext& c : requests) features.push_back(model->Features(c));
   std::vector<const CandidateFeatures*> rows;
   for (const auto& f : features) rows.push_back(&f);
   torch::NoGradGuard no_grad;
@@ -103,24 +176,24 @@ TEST(ParityTest, CandidateTowerAndLogitsMatchServing) {
   // Values large enough that 1e-4 agreement means something.
   ASSERT_GT(u.abs().max().item<float>(), 0.05f);
   for (size_t i = 0; i < requests.size(); ++i) {
-    std::vector<float> served = (*model)->UserVector(features[i]);
+    std::vector<float> served = model->UserVector(features[i]);
     ASSERT_EQ(served.size(), static_cast<size_t>(o.output_dim));
     for (int j = 0; j < o.output_dim; ++j) {
       EXPECT_NEAR(served[j], u[i][j].item<float>(), 1e-4) << "request " << i;
     }
     for (int v = 0; v < videos.size(); ++v) {
-      EXPECT_NEAR((*model)->Logit(served, v), logits[i][v].item<float>(), 1e-4);
+      EXPECT_NEAR(model->Logit(served, v), logits[i][v].item<float>(), 1e-4);
     }
   }
   // The ANN index holds [v, b] and is queried with [u, 1]: every score it
   // returns is the model's logit for that video.
-  std::vector<float> ann_vectors = (*model)->AnnVectors();
+  std::vector<float> ann_vectors = model->AnnVectors();
   AnnIndex::Options exact;
   exact.factory = "Flat";
   auto ann = AnnIndex::Build(ann_vectors.data(), videos.size(), o.output_dim + 1, exact);
   ASSERT_TRUE(ann.ok()) << ann.status();
   for (size_t i = 0; i < requests.size(); ++i) {
-    std::vector<float> query = (*model)->AnnQuery(requests[i]);
+    std::vector<float> query = model->AnnQuery(requests[i]);
     auto got = (*ann)->Search(query.data(), videos.size());
     ASSERT_TRUE(got.ok()) << got.status();
     ASSERT_EQ(got->size(), static_cast<size_t>(videos.size()));
@@ -195,19 +268,14 @@ TEST(ParityTest, RankingLogitsMatchServing) {
       candidates.push_back(c);
     }
     std::vector<float> served = (*model)->Logits(context, candidates, 0);
-    RankingQuery query = ExtractRankingQuery(context, vocabs, (*model)->catalog(), 50, 0);
+    RankingQuery query = ExtractRankingQuery(context, vocabs, (*model)->catalog(),
+                                             bundle->manifest().ranking().max_watches(), 0);
+    // The trainer's own example path (`MakeRankingExampleInputs`).
     std::vector<RankingExampleInputs> inputs;
     for (const Candidate& c : candidates) {
-      RankingCandidateFeatures f =
-          ExtractRankingCandidate(query, c, vocabs, (*model)->catalog());
-      RankingExampleInputs in;
-      in.query = &query;
-      in.video = f.video;
-      in.channel = f.channel;
-      in.language = f.language;
-      in.normalized.resize(NormalizedWidth(true));
-      NormalizeRankingContinuous(f, normalizers, true, in.normalized.data());
-      inputs.push_back(std::move(in));
+      inputs.push_back(MakeRankingExampleInputs(
+          &query, ExtractRankingCandidate(query, c, vocabs, (*model)->catalog()), normalizers,
+          /*use_powers=*/true));
     }
     std::vector<const RankingExampleInputs*> rows;
     for (const auto& in : inputs) rows.push_back(&in);
@@ -218,6 +286,39 @@ TEST(ParityTest, RankingLogitsMatchServing) {
       EXPECT_NEAR(served[i], logits[i].item<float>(), 1e-4) << candidates[i].video_id();
     }
   }
+}
+
+TEST(BundleSpecTest, FeatureGroupsWrittenByTheTrainerReadBackAtServing) {
+  bundle::CandidateModelSpec spec;
+  SetDisabledFeatureGroups(
+      {bundle::FEATURE_GROUP_SEARCHES, bundle::FEATURE_GROUP_DEMOGRAPHICS}, &spec);
+  auto groups = DisabledFeatureGroupsOf(spec);
+  ASSERT_TRUE(groups.ok()) << groups.status();
+  EXPECT_EQ(*groups, (std::vector<bundle::FeatureGroup>{bundle::FEATURE_GROUP_SEARCHES,
+                                                        bundle::FEATURE_GROUP_DEMOGRAPHICS}));
+  // Older servers read the names.
+  ASSERT_EQ(spec.disabled_feature_groups_size(), 2);
+  EXPECT_EQ(spec.disabled_feature_groups(0), "searches");
+  EXPECT_EQ(spec.disabled_feature_groups(1), "demographics");
+}
+
+TEST(BundleSpecTest, BundlesWrittenBeforeTheEnumsStillRead) {
+  bundle::CandidateModelSpec candidate;
+  candidate.add_disabled_feature_groups("example_age");
+  auto groups = DisabledFeatureGroupsOf(candidate);
+  ASSERT_TRUE(groups.ok()) << groups.status();
+  EXPECT_EQ(*groups, std::vector<bundle::FeatureGroup>{bundle::FEATURE_GROUP_EXAMPLE_AGE});
+  candidate.add_disabled_feature_groups("colour");
+  EXPECT_EQ(DisabledFeatureGroupsOf(candidate).status().code(), absl::StatusCode::kDataLoss);
+
+  bundle::RankingModelSpec ranking;
+  ranking.set_objective("ctr");
+  EXPECT_EQ(*RankingObjectiveOf(ranking), bundle::RANKING_OBJECTIVE_CTR);
+  ranking.set_objective("clicks");
+  EXPECT_EQ(RankingObjectiveOf(ranking).status().code(), absl::StatusCode::kDataLoss);
+  SetRankingObjective(bundle::RANKING_OBJECTIVE_WATCH_TIME, &ranking);
+  EXPECT_EQ(*RankingObjectiveOf(ranking), bundle::RANKING_OBJECTIVE_WATCH_TIME);
+  EXPECT_EQ(ranking.objective(), "watch_time");
 }
 
 }  // namespace

@@ -95,8 +95,23 @@ absl::Status RankingNetImpl::Export(BundleWriter* writer) {
   return ExportLinears(tower_, kRankingTower, writer);
 }
 
-float RankingExampleWeight(bool clicked, float watch_seconds, const std::string& objective) {
-  if (objective == "ctr" || !clicked) return 1.0f;
+RankingExampleInputs MakeRankingExampleInputs(const RankingQuery* query,
+                                              const RankingCandidateFeatures& features,
+                                              const std::vector<QuantileNormalizer>& normalizers,
+                                              bool use_powers) {
+  RankingExampleInputs in;
+  in.query = query;
+  in.video = features.video;
+  in.channel = features.channel;
+  in.language = features.language;
+  in.normalized.resize(NormalizedWidth(use_powers));
+  NormalizeRankingContinuous(features, normalizers, use_powers, in.normalized.data());
+  return in;
+}
+
+float RankingExampleWeight(bool clicked, float watch_seconds,
+                           bundle::RankingObjective objective) {
+  if (objective == bundle::RANKING_OBJECTIVE_CTR || !clicked) return 1.0f;
   return std::max(watch_seconds, 1.0f);
 }
 

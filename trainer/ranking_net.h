@@ -17,6 +17,8 @@
 #include "absl/status/status.h"
 #include "common/serving/bundle.h"
 #include "common/features/features.h"
+#include "common/features/quantiles.h"
+#include "proto/bundle.pb.h"
 
 namespace recsys {
 
@@ -39,6 +41,14 @@ struct RankingExampleInputs {
   int32_t language = -1;  // the video's; the user's is in `query`
   std::vector<float> normalized;  // NormalizedWidth(use_powers) floats
 };
+
+// One impression's inputs from its extracted features (`features` are the
+// candidate's, `query` the request's, kept by pointer): the trainer's
+// examples and the parity test are built here.
+RankingExampleInputs MakeRankingExampleInputs(const RankingQuery* query,
+                                              const RankingCandidateFeatures& features,
+                                              const std::vector<QuantileNormalizer>& normalizers,
+                                              bool use_powers);
 
 // Embedding rows are shifted by one: row 0 is the OOV/padding row.
 struct RankingBatch {
@@ -73,11 +83,12 @@ class RankingNetImpl : public torch::nn::Module {
 };
 TORCH_MODULE(RankingNet);
 
-// An impression's weight in the loss: for the "watch_time" objective a
+// An impression's weight in the loss: for the watch-time objective a
 // clicked impression weighs its watch seconds (at least 1, so that a click
-// with no recorded watch still counts) and an unclicked one 1; for "ctr"
+// with no recorded watch still counts) and an unclicked one 1; for CTR
 // every impression weighs 1.
-float RankingExampleWeight(bool clicked, float watch_seconds, const std::string& objective);
+float RankingExampleWeight(bool clicked, float watch_seconds,
+                           bundle::RankingObjective objective);
 
 // Weighted logistic loss: sum_i w_i * BCE(logit_i, clicked_i) / sum_i w_i.
 torch::Tensor WeightedLogisticLoss(const torch::Tensor& logits,

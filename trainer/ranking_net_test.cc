@@ -103,10 +103,10 @@ TEST(RankingNetTest, UserAndVideoLanguageShareOneTable) {
 }
 
 TEST(RankingNetTest, PositivesWeighTheirWatchSecondsNegativesOne) {
-  EXPECT_FLOAT_EQ(RankingExampleWeight(true, 137.5f, "watch_time"), 137.5f);
-  EXPECT_FLOAT_EQ(RankingExampleWeight(false, 0.0f, "watch_time"), 1.0f);
-  EXPECT_FLOAT_EQ(RankingExampleWeight(true, 0.0f, "watch_time"), 1.0f);
-  EXPECT_FLOAT_EQ(RankingExampleWeight(true, 137.5f, "ctr"), 1.0f);
+  EXPECT_FLOAT_EQ(RankingExampleWeight(true, 137.5f, bundle::RANKING_OBJECTIVE_WATCH_TIME), 137.5f);
+  EXPECT_FLOAT_EQ(RankingExampleWeight(false, 0.0f, bundle::RANKING_OBJECTIVE_WATCH_TIME), 1.0f);
+  EXPECT_FLOAT_EQ(RankingExampleWeight(true, 0.0f, bundle::RANKING_OBJECTIVE_WATCH_TIME), 1.0f);
+  EXPECT_FLOAT_EQ(RankingExampleWeight(true, 137.5f, bundle::RANKING_OBJECTIVE_CTR), 1.0f);
 }
 
 // A population of identical impressions, 5% clicked, each click watched
@@ -127,7 +127,8 @@ TEST(RankingNetTest, ExpOfTheLogitEstimatesExpectedWatchTimePerImpression) {
   double total_watch = 0;
   for (int i = 0; i < n / 20; ++i) {
     clicked[i] = 1.0f;
-    weights[i] = RankingExampleWeight(true, 50.0f + (rng() % 1001) / 10.0f, "watch_time");
+    weights[i] = RankingExampleWeight(true, 50.0f + (rng() % 1001) / 10.0f,
+                                      bundle::RANKING_OBJECTIVE_WATCH_TIME);
     total_watch += weights[i];
   }
   const double expected_watch = total_watch / n;

@@ -6,120 +6,17 @@
 // in libtorch -> a versioned model bundle with the ANN index -> offline
 // evaluation through the serving code itself.
 
-#include <cstdint>
-#include <map>
-#include <string>
-#include <utility>
-#include <vector>
-
 #include "absl/status/statusor.h"
 #include "common/logs/logs.h"
+#include "trainer/trainer_options.h"
 
 namespace recsys {
 
-struct TrainerOptions {
-  // Where versions are written (`<bundles_dir>/<version>/`).
-  std::string bundles_dir = "bundles";
-  // A description of the training data, kept in the manifest.
-  std::string training_data;
-  uint64_t seed = 42;
-  // libtorch intra-op threads.
-  int num_threads = 2;
-  bool progress = true;
-
-  // Vocabularies: the most frequent N values (<= 0: all).
-  int max_videos = 1000000;
-  int max_tokens = 1000000;
-
-  // Candidate generation.
-  int embedding_dim = 64;
-  std::vector<int> candidate_hidden = {256};
-  int output_dim = 64;
-  int max_examples_per_user = 100;
-  // Candidate inputs: the most recent N watches and N search queries.
-  int max_watches = 50;
-  int max_searches = 50;
-  // "rollback" (inputs strictly before the label, the paper's choice) or
-  // "random_holdout" (inputs are all other events; an experiment only).
-  std::string example_inputs = "rollback";
-  int candidate_epochs = 10;
-  // The item co-watch kNN baseline (evaluation/baselines.h).
-  int knn_window = 20;
-  int knn_last_watches = 2;
-  int knn_neighbours = 200;
-  // Keep the epoch with the best HR@50 on the validation watches (each
-  // user's second-to-last; at most `max_validation_users` users).
-  bool keep_best_epoch = true;
-  // With `keep_best_epoch`: stop after this many epochs without a better
-  // validation HR@50 (<= 0: run every epoch).
-  int patience = 3;
-  int max_validation_users = 2000;
-  int batch_size = 256;
-  // Sampled negatives per batch, capped by the corpus.
-  int num_negatives = 2000;
-  // Proposal distribution: label frequency ^ alpha (0 = uniform).
-  double sampling_alpha = 0.75;
-  bool logq_correction = true;
-  float candidate_learning_rate = 0.08f;
-  // Example age fed at serving time, days.
-  float serving_example_age_days = 0;
-  // Feature groups left out of the candidate model: any of "searches",
-  // "example_age", "demographics" (watches are always in).
-  std::vector<std::string> disabled_feature_groups;
-
-  // Retrieval.
-  std::string ann_factory = "auto";
-  // The candidate count the service retrieves (ANN recall is measured at it).
-  int num_candidates = 200;
-
-  // Ranking.
-  // false: the bundle holds candidate generation only (experiments on
-  // retrieval; logs without impressions are always so).
-  bool train_ranking = true;
-  std::vector<int> ranking_hidden = {256};
-  // Embedding sizes: per_log2 * log2(vocabulary size + 1) (the paper's
-  // "approximately proportional to the logarithm"), unless set > 0.
-  double ranking_dim_per_log2 = 3;
-  int ranking_video_dim = 0;
-  int ranking_channel_dim = 0;
-  int ranking_language_dim = 0;
-  // Ranking vocabularies: the most clicked (in training impressions) videos
-  // and channels; <= 0 keeps all.
-  int ranking_max_videos = 1000000;
-  int ranking_max_channels = 100000;
-  // At most this many epochs; the one with the lowest weighted per-user
-  // loss on the last `ranking_validation_days` of training impressions is
-  // kept (stopping
-  // after `patience` epochs without a lower one). 0 validation days: all
-  // epochs, no choice.
-  int ranking_epochs = 6;
-  int ranking_validation_days = 1;
-  float ranking_learning_rate = 0.05f;
-  bool use_powers = true;
-  // "watch_time" (weighted logistic regression) or "ctr".
-  std::string objective = "watch_time";
-  // With the watch_time objective, also train the same network as an
-  // unweighted click model and report it on the held-out pages.
-  bool ranking_ctr_baseline = true;
-  // Impressions in the last `holdout_days` days are held out for evaluation.
-  int holdout_days = 1;
-  int num_quantiles = 100;
-
-  // Recorded in the manifest verbatim (the command line's flags).
-  std::map<std::string, std::string> hyperparameters;
-};
-
-struct TrainerReport {
-  std::string bundle_dir;
-  // Offline metrics in the order printed, e.g. {"candidate/dnn/hr@50", 0.31}.
-  std::vector<std::pair<std::string, double>> metrics;
-  // A human-readable summary of the evaluation (tables).
-  std::string summary;
-};
-
 // Trains both models on `logs`, evaluates them on held-out data (each user's
 // last watch for candidate generation; the last day's impressions for
-// ranking) and commits a new bundle version.
+// ranking) and commits a new bundle version. Invalid `options` are
+// InvalidArgument (`TrainerOptions::Validate`); a libtorch error is Internal
+// with libtorch's message (no exception leaves this function).
 absl::StatusOr<TrainerReport> Train(const Logs& logs, const TrainerOptions& options);
 
 }  // namespace recsys

@@ -19,7 +19,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "common/base/cpu_env.h"
+#include "common/base/status_macros.h"
+#include "common/features/features.h"
+#include "common/serving/models.h"
 #include "common/logs/logs.h"
 #include "trainer/trainer.h"
 
@@ -100,67 +106,62 @@ ABSL_FLAG(int, holdout_days, 1, "Days of impressions held out to evaluate rankin
 
 namespace {
 
-bool ParseLayers(const std::string& text, std::vector<int>* layers, std::string* error) {
-  layers->clear();
+absl::StatusOr<std::vector<int>> ParseLayers(const std::string& flag, const std::string& text) {
+  std::vector<int> layers;
   for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
     int width = 0;
     if (!absl::SimpleAtoi(part, &width) || width <= 0) {
-      *error = std::string(part);
-      return false;
+      return absl::InvalidArgumentError(absl::StrCat(
+          "bad layer width '", part, "' in --", flag, ": use e.g. --", flag, "=1024,512,256"));
     }
-    layers->push_back(width);
+    layers.push_back(width);
   }
-  return true;
+  return layers;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  // OMP_WAIT_POLICY=PASSIVE (libgomp's spinning threads fought OpenBLAS's:
-  // 1.2k vs 9.7k training examples/s on 2 cores) and the OpenBLAS kernels
-  // this CPU can run (common/base/cpu_env.h).
-  recsys::ReexecWithTunedCpuEnvironment(argv);
-  absl::SetProgramUsageMessage(
-      "Trains the candidate-generation and ranking models on canonical logs and "
-      "writes a new model bundle version.\n\n"
-      "  trainer --logs=data/world --bundles=bundles\n\n"
-      "Prints the offline evaluation (held-out last watch per user; held-out "
-      "last day of impressions) and the bundle's path.");
-  absl::ParseCommandLine(argc, argv);
-  const std::string logs_dir = absl::GetFlag(FLAGS_logs);
-  if (logs_dir.empty()) {
-    std::fprintf(stderr, "trainer: --logs is required (a directory of CSV logs; "
-                         "generate one with simulator/world_gen). See --help.\n");
-    return 2;
+// The feature groups missing from --features (which must name watches).
+absl::StatusOr<std::vector<recsys::bundle::FeatureGroup>> DisabledFeatureGroups(
+    const std::string& text) {
+  std::vector<recsys::bundle::FeatureGroup> enabled;
+  for (absl::string_view name : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    absl::StatusOr<recsys::bundle::FeatureGroup> group = recsys::ParseFeatureGroup(name);
+    if (!group.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(group.status().message(), " (in --features)"));
+    }
+    enabled.push_back(*group);
   }
+  if (std::find(enabled.begin(), enabled.end(), recsys::bundle::FEATURE_GROUP_WATCHES) ==
+      enabled.end()) {
+    return absl::InvalidArgumentError("--features must include watches");
+  }
+  std::vector<recsys::bundle::FeatureGroup> disabled;
+  for (recsys::bundle::FeatureGroup group :
+       {recsys::bundle::FEATURE_GROUP_SEARCHES, recsys::bundle::FEATURE_GROUP_EXAMPLE_AGE,
+        recsys::bundle::FEATURE_GROUP_DEMOGRAPHICS}) {
+    if (std::find(enabled.begin(), enabled.end(), group) == enabled.end()) {
+      disabled.push_back(group);
+    }
+  }
+  return disabled;
+}
+
+// Every flag into the options, the strings parsed into enums here, then
+// `Validate()`: the only place flags reach the trainer.
+absl::StatusOr<recsys::TrainerOptions> OptionsFromFlags() {
   recsys::TrainerOptions options;
-  std::string bad;
-  if (!ParseLayers(absl::GetFlag(FLAGS_candidate_hidden), &options.candidate_hidden, &bad) ||
-      !ParseLayers(absl::GetFlag(FLAGS_ranking_hidden), &options.ranking_hidden, &bad)) {
-    std::fprintf(stderr, "trainer: bad layer width '%s': use e.g. --candidate_hidden=1024,512,256\n",
-                 bad.c_str());
-    return 2;
-  }
-  auto start = std::chrono::steady_clock::now();
-  recsys::ReadLogsOptions read_options;
-  read_options.skip_malformed = absl::GetFlag(FLAGS_skip_malformed);
-  recsys::ReadLogsStats stats;
-  absl::StatusOr<recsys::Logs> logs = recsys::ReadLogs(logs_dir, read_options, &stats);
-  if (!logs.ok()) {
-    std::fprintf(stderr, "trainer: %s\n", std::string(logs.status().message()).c_str());
-    return 1;
-  }
-  if (stats.skipped_rows > 0) {
-    std::fprintf(stderr, "trainer: skipped %lld malformed rows, e.g. %s\n",
-                 static_cast<long long>(stats.skipped_rows),
-                 stats.skip_messages.empty() ? "" : stats.skip_messages[0].c_str());
-  }
-  std::fprintf(stderr, "read %s: %zu videos, %zu users, %zu watches, %zu searches, %zu impressions\n",
-               logs_dir.c_str(), logs->videos.size(), logs->users.size(),
-               logs->watches.size(), logs->searches.size(), logs->impressions.size());
-
+  RECSYS_ASSIGN_OR_RETURN(options.candidate_hidden,
+                          ParseLayers("candidate_hidden", absl::GetFlag(FLAGS_candidate_hidden)));
+  RECSYS_ASSIGN_OR_RETURN(options.ranking_hidden,
+                          ParseLayers("ranking_hidden", absl::GetFlag(FLAGS_ranking_hidden)));
+  RECSYS_ASSIGN_OR_RETURN(options.example_inputs,
+                          recsys::ParseExampleInputs(absl::GetFlag(FLAGS_example_inputs)));
+  RECSYS_ASSIGN_OR_RETURN(options.objective,
+                          recsys::ParseRankingObjective(absl::GetFlag(FLAGS_objective)));
+  RECSYS_ASSIGN_OR_RETURN(options.disabled_feature_groups,
+                          DisabledFeatureGroups(absl::GetFlag(FLAGS_features)));
   options.bundles_dir = absl::GetFlag(FLAGS_bundles);
-  options.training_data = logs_dir;
+  options.training_data = absl::GetFlag(FLAGS_logs);
   options.seed = absl::GetFlag(FLAGS_seed);
   options.num_threads = absl::GetFlag(FLAGS_threads);
   options.progress = absl::GetFlag(FLAGS_progress);
@@ -169,7 +170,6 @@ int main(int argc, char** argv) {
   options.embedding_dim = absl::GetFlag(FLAGS_embedding_dim);
   options.output_dim = absl::GetFlag(FLAGS_output_dim);
   options.max_examples_per_user = absl::GetFlag(FLAGS_max_examples_per_user);
-  options.example_inputs = absl::GetFlag(FLAGS_example_inputs);
   options.candidate_epochs = absl::GetFlag(FLAGS_candidate_epochs);
   options.keep_best_epoch = absl::GetFlag(FLAGS_keep_best_epoch);
   options.ranking_ctr_baseline = absl::GetFlag(FLAGS_ranking_ctr_baseline);
@@ -199,45 +199,61 @@ int main(int argc, char** argv) {
   options.ranking_max_videos = absl::GetFlag(FLAGS_ranking_max_videos);
   options.ranking_max_channels = absl::GetFlag(FLAGS_ranking_max_channels);
   options.use_powers = absl::GetFlag(FLAGS_use_powers);
-  options.objective = absl::GetFlag(FLAGS_objective);
   options.holdout_days = absl::GetFlag(FLAGS_holdout_days);
-  {
-    std::vector<std::string> groups =
-        absl::StrSplit(absl::GetFlag(FLAGS_features), ',', absl::SkipWhitespace());
-    bool has_watches = false;
-    for (const std::string& g : groups) {
-      if (g == "watches") {
-        has_watches = true;
-      } else if (g != "searches" && g != "example_age" && g != "demographics") {
-        std::fprintf(stderr, "trainer: unknown feature group '%s' in --features: use "
-                             "watches, searches, example_age, demographics\n", g.c_str());
-        return 2;
-      }
-    }
-    if (!has_watches) {
-      std::fprintf(stderr, "trainer: --features must include watches\n");
-      return 2;
-    }
-    for (const char* g : {"searches", "example_age", "demographics"}) {
-      if (std::find(groups.begin(), groups.end(), g) == groups.end()) {
-        options.disabled_feature_groups.push_back(g);
-      }
-    }
-  }
+  // Every flag of this file, as given, for the manifest.
   for (const auto& [name, flag] : absl::GetAllFlags()) {
     if (absl::StrContains(flag->Filename(), "trainer_main")) {
       options.hyperparameters[std::string(name)] = flag->CurrentValue();
     }
   }
-  if (options.batch_size <= 0 || options.embedding_dim <= 0 || options.output_dim <= 0 ||
-      options.num_negatives <= 0 || options.max_watches <= 0 || options.max_searches <= 0) {
-    std::fprintf(stderr, "trainer: --batch_size, --embedding_dim, --output_dim, "
-                         "--num_negatives, --max_watches and --max_searches must be "
-                         "positive\n");
+  RECSYS_RETURN_IF_ERROR(options.Validate());
+  return options;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // OMP_WAIT_POLICY=PASSIVE (libgomp's spinning threads fought OpenBLAS's:
+  // 1.2k vs 9.7k training examples/s on 2 cores) and the OpenBLAS kernels
+  // this CPU can run (common/base/cpu_env.h).
+  recsys::ReexecWithTunedCpuEnvironment(argv);
+  absl::SetProgramUsageMessage(
+      "Trains the candidate-generation and ranking models on canonical logs and "
+      "writes a new model bundle version.\n\n"
+      "  trainer --logs=data/world --bundles=bundles\n\n"
+      "Prints the offline evaluation (held-out last watch per user; held-out "
+      "last day of impressions) and the bundle's path.");
+  absl::ParseCommandLine(argc, argv);
+  const std::string logs_dir = absl::GetFlag(FLAGS_logs);
+  if (logs_dir.empty()) {
+    std::fprintf(stderr, "trainer: --logs is required (a directory of CSV logs; "
+                         "generate one with simulator/world_gen). See --help.\n");
     return 2;
   }
+  absl::StatusOr<recsys::TrainerOptions> options = OptionsFromFlags();
+  if (!options.ok()) {
+    std::fprintf(stderr, "trainer: %s\n", std::string(options.status().message()).c_str());
+    return 2;
+  }
+  auto start = std::chrono::steady_clock::now();
+  recsys::ReadLogsOptions read_options;
+  read_options.skip_malformed = absl::GetFlag(FLAGS_skip_malformed);
+  recsys::ReadLogsStats stats;
+  absl::StatusOr<recsys::Logs> logs = recsys::ReadLogs(logs_dir, read_options, &stats);
+  if (!logs.ok()) {
+    std::fprintf(stderr, "trainer: %s\n", std::string(logs.status().message()).c_str());
+    return 1;
+  }
+  if (stats.skipped_rows > 0) {
+    std::fprintf(stderr, "trainer: skipped %lld malformed rows, e.g. %s\n",
+                 static_cast<long long>(stats.skipped_rows),
+                 stats.skip_messages.empty() ? "" : stats.skip_messages[0].c_str());
+  }
+  std::fprintf(stderr, "read %s: %zu videos, %zu users, %zu watches, %zu searches, %zu impressions\n",
+               logs_dir.c_str(), logs->videos.size(), logs->users.size(),
+               logs->watches.size(), logs->searches.size(), logs->impressions.size());
 
-  absl::StatusOr<recsys::TrainerReport> report = recsys::Train(*logs, options);
+  absl::StatusOr<recsys::TrainerReport> report = recsys::Train(*logs, *options);
   if (!report.ok()) {
     std::fprintf(stderr, "trainer: %s\n", std::string(report.status().message()).c_str());
     return 1;

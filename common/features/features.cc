@@ -4,6 +4,7 @@
 #include <cmath>
 #include <ctime>
 
+#include "absl/strings/str_cat.h"
 #include "common/features/tokenizer.h"
 
 namespace recsys {
@@ -35,6 +36,84 @@ std::vector<int> WatchesByTime(const UserContext& context) {
 
 int64_t RequestTime(const UserContext& context, int64_t now_s) {
   return context.request_time_s() != 0 ? context.request_time_s() : now_s;
+}
+
+absl::StatusOr<bundle::FeatureGroup> ParseFeatureGroup(absl::string_view name) {
+  for (bundle::FeatureGroup group :
+       {bundle::FEATURE_GROUP_WATCHES, bundle::FEATURE_GROUP_SEARCHES,
+        bundle::FEATURE_GROUP_EXAMPLE_AGE, bundle::FEATURE_GROUP_DEMOGRAPHICS}) {
+    if (name == FeatureGroupName(group)) return group;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown feature group '", name,
+                   "': use watches, searches, example_age or demographics"));
+}
+
+const char* FeatureGroupName(bundle::FeatureGroup group) {
+  switch (group) {
+    case bundle::FEATURE_GROUP_WATCHES:
+      return "watches";
+    case bundle::FEATURE_GROUP_SEARCHES:
+      return "searches";
+    case bundle::FEATURE_GROUP_EXAMPLE_AGE:
+      return "example_age";
+    case bundle::FEATURE_GROUP_DEMOGRAPHICS:
+      return "demographics";
+    default:
+      return "unspecified";
+  }
+}
+
+absl::Status DisableFeatureGroup(bundle::FeatureGroup group,
+                                 CandidateFeatureOptions* options) {
+  switch (group) {
+    case bundle::FEATURE_GROUP_SEARCHES:
+      options->use_searches = false;
+      return absl::OkStatus();
+    case bundle::FEATURE_GROUP_EXAMPLE_AGE:
+      options->use_example_age = false;
+      return absl::OkStatus();
+    case bundle::FEATURE_GROUP_DEMOGRAPHICS:
+      options->use_demographics = false;
+      return absl::OkStatus();
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("feature group '", FeatureGroupName(group),
+                       "' cannot be disabled: use searches, example_age or demographics"));
+  }
+}
+
+float ScaledExampleAge(float age_days, float scale_days) {
+  return scale_days > 0 ? age_days / scale_days : 0.0f;
+}
+
+float ScaledExampleAgeAt(int64_t window_end_s, int64_t time_s, float scale_days) {
+  return ScaledExampleAge(static_cast<float>(window_end_s - time_s) / kSecondsPerDay,
+                          scale_days);
+}
+
+CandidateTowerBlocks<int> CandidateTowerWidths(int embedding_dim, int region_dim,
+                                               int device_dim) {
+  return {embedding_dim, embedding_dim, region_dim, device_dim, kNumCandidateDense};
+}
+
+int CandidateTowerInputDim(CandidateTowerBlocks<int> widths) {
+  int sum = 0;
+  ForEachCandidateTowerBlock(widths, [&](int width) { sum += width; });
+  return sum;
+}
+
+CandidateTowerBlocks<float*> CandidateTowerBlockStarts(CandidateTowerBlocks<int> widths,
+                                                       float* row) {
+  // Offsets in input order, written over the widths.
+  int offset = 0;
+  ForEachCandidateTowerBlock(widths, [&](int& width) {
+    const int start = offset;
+    offset += width;
+    width = start;
+  });
+  return {row + widths.watch_bag, row + widths.token_bag, row + widths.region,
+          row + widths.device, row + widths.dense};
 }
 
 CandidateFeatures ExtractCandidateFeatures(const UserContext& context,

@@ -14,14 +14,17 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/base/time_units.h"
 #include "common/logs/logs.h"
 #include "common/features/quantiles.h"
 #include "common/features/vocabulary.h"
+#include "proto/bundle.pb.h"
 #include "proto/recsys.pb.h"
 
 namespace recsys {
-
-constexpr int64_t kSecondsPerDay = 86400;
 
 // The request time of `context`, or `now_s` when the context leaves it 0.
 int64_t RequestTime(const UserContext& context, int64_t now_s);
@@ -49,6 +52,26 @@ struct CandidateFeatureOptions {
   bool use_example_age = true;
   bool use_demographics = true;
 };
+
+// The feature group's name as flags and old bundles spell it: "watches",
+// "searches", "example_age" or "demographics". The one parser of those
+// names; InvalidArgument for any other.
+absl::StatusOr<bundle::FeatureGroup> ParseFeatureGroup(absl::string_view name);
+// The inverse of `ParseFeatureGroup` ("unspecified" for the zero value).
+const char* FeatureGroupName(bundle::FeatureGroup group);
+// Turns `group` off in `options` (it then reads as empty / zero).
+// InvalidArgument for watches, which every model reads, and for the zero value.
+absl::Status DisableFeatureGroup(bundle::FeatureGroup group,
+                                 CandidateFeatureOptions* options);
+
+// The example-age feature (paper section 3.3): an age in days divided by
+// the model's scale (`CandidateModelSpec.example_age_scale_days`); 0 when
+// the scale is not positive. The one definition, used for training
+// examples, the serving constant and offline tools alike.
+float ScaledExampleAge(float age_days, float scale_days);
+// The same for an event at `time_s`, aged from the end of the training
+// window `window_end_s` (both Unix seconds).
+float ScaledExampleAgeAt(int64_t window_end_s, int64_t time_s, float scale_days);
 
 // Dense inputs of the candidate tower, in this order.
 enum CandidateDense : int {
@@ -78,6 +101,41 @@ CandidateFeatures ExtractCandidateFeatures(const UserContext& context,
                                            const CandidateVocabularies& vocabs,
                                            const CandidateFeatureOptions& options,
                                            float example_age);
+
+// The candidate tower's input row: these five blocks side by side. `Block`
+// is whatever a caller holds a block in (serving: a float pointer into the
+// row; the trainer: a [B, width] tensor; widths: an int).
+template <typename Block>
+struct CandidateTowerBlocks {
+  Block watch_bag;  // mean watch embedding, `embedding_dim` wide
+  Block token_bag;  // mean search-token embedding, `embedding_dim` wide
+  Block region;     // region embedding, `region_dim` wide
+  Block device;     // device embedding, `device_dim` wide
+  Block dense;      // `CandidateFeatures::dense`, `kNumCandidateDense` wide
+};
+
+// Calls `visit(block)` on each block of `blocks` in the tower's input order.
+// The one definition of that order: serving (`CandidateModel::BuildInput`),
+// the libtorch net and the trainer's optimizer all assemble the row through
+// it, and a parity test holds them equal.
+template <typename Block, typename Visit>
+void ForEachCandidateTowerBlock(CandidateTowerBlocks<Block>& blocks, Visit&& visit) {
+  visit(blocks.watch_bag);
+  visit(blocks.token_bag);
+  visit(blocks.region);
+  visit(blocks.device);
+  visit(blocks.dense);
+}
+
+// The widths of the candidate tower's input blocks.
+CandidateTowerBlocks<int> CandidateTowerWidths(int embedding_dim, int region_dim,
+                                               int device_dim);
+// Their sum: the tower's input width.
+int CandidateTowerInputDim(CandidateTowerBlocks<int> widths);
+// Where each block starts in a row of `CandidateTowerInputDim(widths)`
+// floats at `row`.
+CandidateTowerBlocks<float*> CandidateTowerBlockStarts(CandidateTowerBlocks<int> widths,
+                                                       float* row);
 
 // ---------------------------------------------------------------------------
 // Ranking (paper section 4.1).

@@ -243,6 +243,58 @@ TEST_F(CandidateFeaturesTest, DisabledFeatureGroupsReadAsEmptyOrZero) {
   EXPECT_FLOAT_EQ(f.dense[kExampleAge], 3.0f);
 }
 
+TEST(FeatureGroupTest, NamesParseBackToTheirGroup) {
+  for (bundle::FeatureGroup group :
+       {bundle::FEATURE_GROUP_WATCHES, bundle::FEATURE_GROUP_SEARCHES,
+        bundle::FEATURE_GROUP_EXAMPLE_AGE, bundle::FEATURE_GROUP_DEMOGRAPHICS}) {
+    absl::StatusOr<bundle::FeatureGroup> parsed = ParseFeatureGroup(FeatureGroupName(group));
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    EXPECT_EQ(*parsed, group);
+  }
+  EXPECT_EQ(ParseFeatureGroup("example_age").value(), bundle::FEATURE_GROUP_EXAMPLE_AGE);
+  EXPECT_EQ(ParseFeatureGroup("colour").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseFeatureGroup("").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(FeatureGroupTest, DisablingTurnsOffOneGroupAndNeverWatches) {
+  CandidateFeatureOptions options;
+  ASSERT_TRUE(DisableFeatureGroup(bundle::FEATURE_GROUP_EXAMPLE_AGE, &options).ok());
+  EXPECT_FALSE(options.use_example_age);
+  EXPECT_TRUE(options.use_searches);
+  EXPECT_TRUE(options.use_demographics);
+  ASSERT_TRUE(DisableFeatureGroup(bundle::FEATURE_GROUP_SEARCHES, &options).ok());
+  ASSERT_TRUE(DisableFeatureGroup(bundle::FEATURE_GROUP_DEMOGRAPHICS, &options).ok());
+  EXPECT_FALSE(options.use_searches);
+  EXPECT_FALSE(options.use_demographics);
+  EXPECT_EQ(DisableFeatureGroup(bundle::FEATURE_GROUP_WATCHES, &options).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(DisableFeatureGroup(bundle::FEATURE_GROUP_UNSPECIFIED, &options).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ExampleAgeTest, DaysDividedByTheScale) {
+  EXPECT_FLOAT_EQ(ScaledExampleAge(15.0f, 30.0f), 0.5f);
+  EXPECT_FLOAT_EQ(ScaledExampleAge(-3.0f, 30.0f), -0.1f);
+  EXPECT_EQ(ScaledExampleAge(15.0f, 0.0f), 0.0f);  // no scale: no age
+  // Three days before the end of the window, on a 6-day scale.
+  EXPECT_FLOAT_EQ(ScaledExampleAgeAt(10 * kSecondsPerDay, 7 * kSecondsPerDay, 6.0f), 0.5f);
+  EXPECT_EQ(ScaledExampleAgeAt(100, 100, 6.0f), 0.0f);
+}
+
+TEST(CandidateTowerLayoutTest, BlocksInInputOrder) {
+  const CandidateTowerBlocks<int> widths = CandidateTowerWidths(16, 5, 3);
+  EXPECT_EQ(CandidateTowerInputDim(widths), 16 + 16 + 5 + 3 + kNumCandidateDense);
+  std::vector<float> row(CandidateTowerInputDim(widths));
+  const CandidateTowerBlocks<float*> at = CandidateTowerBlockStarts(widths, row.data());
+  // Watch bag, token bag, region, device, dense (docs/bundle.md).
+  EXPECT_EQ(at.watch_bag - row.data(), 0);
+  EXPECT_EQ(at.token_bag - row.data(), 16);
+  EXPECT_EQ(at.region - row.data(), 32);
+  EXPECT_EQ(at.device - row.data(), 37);
+  EXPECT_EQ(at.dense - row.data(), 40);
+  EXPECT_EQ(at.dense + kNumCandidateDense, row.data() + row.size());
+}
+
 TEST(RequestTimeTest, ZeroMeansNow) {
   UserContext c;
   EXPECT_EQ(RequestTime(c, 1234), 1234);

@@ -133,6 +133,75 @@ absl::StatusOr<VideoCatalog> LoadCatalog(const Bundle& bundle,
   return VideoCatalog(*videos, counts, channels, languages);
 }
 
+absl::StatusOr<std::vector<bundle::FeatureGroup>> DisabledFeatureGroupsOf(
+    const bundle::CandidateModelSpec& spec) {
+  if (spec.disabled_groups_size() > 0) {
+    std::vector<bundle::FeatureGroup> groups;
+    for (int g : spec.disabled_groups()) {
+      groups.push_back(static_cast<bundle::FeatureGroup>(g));
+    }
+    return groups;
+  }
+  std::vector<bundle::FeatureGroup> groups;
+  for (const std::string& name : spec.disabled_feature_groups()) {
+    absl::StatusOr<bundle::FeatureGroup> group = ParseFeatureGroup(name);
+    if (!group.ok()) {
+      return absl::DataLossError(absl::StrCat("the candidate model spec: ",
+                                              group.status().message()));
+    }
+    groups.push_back(*group);
+  }
+  return groups;
+}
+
+absl::StatusOr<bundle::RankingObjective> ParseRankingObjective(absl::string_view name) {
+  for (bundle::RankingObjective objective :
+       {bundle::RANKING_OBJECTIVE_WATCH_TIME, bundle::RANKING_OBJECTIVE_CTR}) {
+    if (name == RankingObjectiveName(objective)) return objective;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("objective must be 'watch_time' or 'ctr', got '", name, "'"));
+}
+
+const char* RankingObjectiveName(bundle::RankingObjective objective) {
+  switch (objective) {
+    case bundle::RANKING_OBJECTIVE_WATCH_TIME:
+      return "watch_time";
+    case bundle::RANKING_OBJECTIVE_CTR:
+      return "ctr";
+    default:
+      return "unspecified";
+  }
+}
+
+absl::StatusOr<bundle::RankingObjective> RankingObjectiveOf(
+    const bundle::RankingModelSpec& spec) {
+  if (spec.training_objective() != bundle::RANKING_OBJECTIVE_UNSPECIFIED) {
+    return spec.training_objective();
+  }
+  absl::StatusOr<bundle::RankingObjective> objective = ParseRankingObjective(spec.objective());
+  if (!objective.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("the ranking model spec: ", objective.status().message()));
+  }
+  return objective;
+}
+
+void SetRankingObjective(bundle::RankingObjective objective, bundle::RankingModelSpec* spec) {
+  spec->set_training_objective(objective);
+  spec->set_objective(RankingObjectiveName(objective));
+}
+
+void SetDisabledFeatureGroups(const std::vector<bundle::FeatureGroup>& groups,
+                              bundle::CandidateModelSpec* spec) {
+  spec->clear_disabled_groups();
+  spec->clear_disabled_feature_groups();
+  for (bundle::FeatureGroup group : groups) {
+    spec->add_disabled_groups(group);
+    spec->add_disabled_feature_groups(FeatureGroupName(group));
+  }
+}
+
 // ---------------------------------------------------------------------------
 
 absl::StatusOr<std::unique_ptr<CandidateModel>> CandidateModel::Load(
@@ -145,22 +214,17 @@ absl::StatusOr<std::unique_ptr<CandidateModel>> CandidateModel::Load(
   RECSYS_ASSIGN_OR_RETURN(m->devices_, bundle.ReadVocabulary(kDeviceVocab));
   m->options_.max_watches = spec.max_watches();
   m->options_.max_searches = spec.max_searches();
-  for (const std::string& group : spec.disabled_feature_groups()) {
-    if (group == "searches") {
-      m->options_.use_searches = false;
-    } else if (group == "example_age") {
-      m->options_.use_example_age = false;
-    } else if (group == "demographics") {
-      m->options_.use_demographics = false;
-    } else {
-      return absl::DataLossError(absl::StrCat("unknown feature group '", group,
-                                              "' in the candidate model spec"));
+  RECSYS_ASSIGN_OR_RETURN(std::vector<bundle::FeatureGroup> disabled,
+                          DisabledFeatureGroupsOf(spec));
+  for (bundle::FeatureGroup group : disabled) {
+    absl::Status s = DisableFeatureGroup(group, &m->options_);
+    if (!s.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("the candidate model spec: ", s.message()));
     }
   }
-  m->serving_example_age_ =
-      spec.example_age_scale_days() > 0
-          ? spec.serving_example_age_days() / spec.example_age_scale_days()
-          : 0.0f;
+  m->serving_example_age_ = ScaledExampleAge(spec.serving_example_age_days(),
+                                             spec.example_age_scale_days());
   RECSYS_RETURN_IF_ERROR(LoadTable(bundle, kWatchEmbedding, m->videos_.size(),
                                    &m->watch_embedding_, &m->embedding_dim_));
   int token_dim = 0;
@@ -182,8 +246,8 @@ absl::StatusOr<std::unique_ptr<CandidateModel>> CandidateModel::Load(
   }
   m->video_bias_ = std::move(bias.data);
   RECSYS_ASSIGN_OR_RETURN(m->tower_, LoadMlp(bundle, kCandidateTower));
-  const int expected_in = 2 * m->embedding_dim_ + m->region_dim_ +
-                          m->device_dim_ + kNumCandidateDense;
+  m->widths_ = CandidateTowerWidths(m->embedding_dim_, m->region_dim_, m->device_dim_);
+  const int expected_in = CandidateTowerInputDim(m->widths_);
   if (m->tower_.input_dim() != expected_in ||
       m->tower_.output_dim() != m->output_dim_) {
     return absl::DataLossError(absl::StrCat(
@@ -195,15 +259,12 @@ absl::StatusOr<std::unique_ptr<CandidateModel>> CandidateModel::Load(
 }
 
 void CandidateModel::BuildInput(const CandidateFeatures& f, float* out) const {
-  AppendMeanEmbedding(watch_embedding_, embedding_dim_, f.watch_ids, out);
-  out += embedding_dim_;
-  AppendMeanEmbedding(token_embedding_, embedding_dim_, f.token_ids, out);
-  out += embedding_dim_;
-  AppendEmbedding(region_embedding_, region_dim_, f.region, out);
-  out += region_dim_;
-  AppendEmbedding(device_embedding_, device_dim_, f.device, out);
-  out += device_dim_;
-  std::memcpy(out, f.dense, sizeof(f.dense));
+  const CandidateTowerBlocks<float*> at = CandidateTowerBlockStarts(widths_, out);
+  AppendMeanEmbedding(watch_embedding_, embedding_dim_, f.watch_ids, at.watch_bag);
+  AppendMeanEmbedding(token_embedding_, embedding_dim_, f.token_ids, at.token_bag);
+  AppendEmbedding(region_embedding_, region_dim_, f.region, at.region);
+  AppendEmbedding(device_embedding_, device_dim_, f.device, at.device);
+  std::memcpy(at.dense, f.dense, sizeof(f.dense));
 }
 
 CandidateFeatures CandidateModel::Features(const UserContext& context) const {

@@ -11,11 +11,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/serving/bundle.h"
 #include "common/serving/dense.h"
 #include "common/features/features.h"
 #include "common/features/quantiles.h"
 #include "common/features/vocabulary.h"
+#include "proto/bundle.pb.h"
 #include "proto/recsys.pb.h"
 
 namespace recsys {
@@ -55,6 +57,30 @@ void AppendMeanEmbedding(const std::vector<float>& table, int dim,
 void AppendEmbedding(const std::vector<float>& table, int dim, int32_t id,
                      float* out);
 
+// The configuration enums of the manifest, read and written in one place
+// each. Bundles written before the enum fields hold names only; these read
+// either, and write both (so that older servers read new bundles right).
+
+// The candidate model's disabled feature groups: `disabled_groups`, or the
+// names in `disabled_feature_groups` when that is empty. DataLoss for an
+// unknown name.
+absl::StatusOr<std::vector<bundle::FeatureGroup>> DisabledFeatureGroupsOf(
+    const bundle::CandidateModelSpec& spec);
+// Writes `groups` to both fields of `spec`.
+void SetDisabledFeatureGroups(const std::vector<bundle::FeatureGroup>& groups,
+                              bundle::CandidateModelSpec* spec);
+
+// "watch_time" or "ctr" (flags and old bundles); InvalidArgument otherwise.
+absl::StatusOr<bundle::RankingObjective> ParseRankingObjective(absl::string_view name);
+// The inverse of `ParseRankingObjective` ("unspecified" for the zero value).
+const char* RankingObjectiveName(bundle::RankingObjective objective);
+// The ranking model's objective: `training_objective`, or the name in
+// `objective` when that is unset. DataLoss for an unknown name.
+absl::StatusOr<bundle::RankingObjective> RankingObjectiveOf(
+    const bundle::RankingModelSpec& spec);
+// Writes `objective` to both fields of `spec`.
+void SetRankingObjective(bundle::RankingObjective objective, bundle::RankingModelSpec* spec);
+
 // The candidate-generation network: user tower and video output embeddings.
 // Immutable after `Load`; thread-safe.
 class CandidateModel {
@@ -93,6 +119,7 @@ class CandidateModel {
   CandidateFeatureOptions options_;
   float serving_example_age_ = 0;
   int embedding_dim_ = 0, region_dim_ = 0, device_dim_ = 0, output_dim_ = 0;
+  CandidateTowerBlocks<int> widths_ = {};
   std::vector<float> watch_embedding_, token_embedding_, region_embedding_,
       device_embedding_, video_embedding_, video_bias_;
   Mlp tower_;

@@ -1,0 +1,144 @@
+#include "trainer/export.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "common/base/status_macros.h"
+#include "common/serving/ann_index.h"
+
+namespace recsys {
+namespace {
+
+// The ANN recall is measured on the first this many held-out users.
+constexpr int kAnnRecallUsers = 200;
+// The index's file in the bundle directory.
+constexpr char kAnnFile[] = "ann.faiss";
+
+// The recall of the ANN index's top `num_candidates` against exact search,
+// over the first `max_users` held-out users (1 for an exact index).
+absl::StatusOr<float> MeasureAnnRecall(const TrainingData& p, const CandidateModel& model,
+                                       const AnnIndex& ann, int num_candidates,
+                                       int max_users) {
+  if (ann.factory() == "Flat") return 1.0f;
+  std::vector<float> vectors = model.AnnVectors();
+  AnnIndex::Options exact_options;
+  exact_options.factory = "Flat";
+  RECSYS_ASSIGN_OR_RETURN(std::unique_ptr<AnnIndex> exact,
+                          AnnIndex::Build(vectors.data(), p.videos.size(),
+                                          model.output_dim() + 1, exact_options));
+  int64_t hits = 0, total = 0;
+  int users = 0;
+  for (const std::string& user : p.histories.user_ids()) {
+    auto it = p.test.find(user);
+    if (it == p.test.end()) continue;
+    if (++users > max_users) break;
+    std::vector<float> query =
+        model.AnnQuery(*p.histories.ContextAt(user, it->second.time_s));
+    RECSYS_ASSIGN_OR_RETURN(std::vector<Neighbor> truth,
+                            exact->Search(query.data(), num_candidates));
+    RECSYS_ASSIGN_OR_RETURN(std::vector<Neighbor> approx,
+                            ann.Search(query.data(), num_candidates));
+    absl::flat_hash_set<int64_t> got;
+    for (const Neighbor& n : approx) got.insert(n.row);
+    for (const Neighbor& n : truth) hits += got.contains(n.row);
+    total += truth.size();
+  }
+  return total > 0 ? static_cast<float>(hits) / total : 1.0f;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<BundleWriter>> CreateBundleWriter(const TrainingData& p,
+                                                                 const TrainerOptions& options) {
+  RECSYS_ASSIGN_OR_RETURN(std::unique_ptr<BundleWriter> writer,
+                          BundleWriter::Create(options.bundles_dir));
+  bundle::BundleManifest& manifest = *writer->manifest();
+  manifest.set_training_data(options.training_data);
+  manifest.set_training_window_end_s(p.window_end_s);
+  for (const auto& [k, v] : options.hyperparameters) {
+    (*manifest.mutable_hyperparameters())[k] = v;
+  }
+  return writer;
+}
+
+absl::StatusOr<ExportedCandidateModel> ExportCandidateModel(const Logs& logs,
+                                                            const TrainingData& p,
+                                                            const CandidateTraining& trained,
+                                                            const TrainerOptions& options,
+                                                            BundleWriter& writer) {
+  bundle::BundleManifest& manifest = *writer.manifest();
+  const CandidateNetOptions& cn = trained.net->options();
+  const ExampleOptions& example_options = trained.example_options;
+  bundle::CandidateModelSpec* cspec = manifest.mutable_candidate();
+  cspec->set_embedding_dim(cn.embedding_dim);
+  cspec->set_output_dim(cn.output_dim);
+  for (int h : cn.hidden_layers) cspec->add_hidden_layers(h);
+  cspec->set_region_dim(cn.region_dim);
+  cspec->set_device_dim(cn.device_dim);
+  cspec->set_max_watches(example_options.features.max_watches);
+  cspec->set_max_searches(example_options.features.max_searches);
+  SetDisabledFeatureGroups(options.disabled_feature_groups, cspec);
+  cspec->set_serving_example_age_days(options.serving_example_age_days);
+  cspec->set_example_age_scale_days(example_options.age_scale_days);
+  RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kVideoVocab, p.videos));
+  RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kTokenVocab, p.tokens));
+  RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kRegionVocab, p.regions));
+  RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kDeviceVocab, p.devices));
+  RECSYS_RETURN_IF_ERROR(writer.AddVideos(logs.videos));
+  {
+    std::vector<float> popularity;
+    for (const VideoRecord& v : logs.videos) {
+      auto it = p.video_counts.find(v.video_id);
+      popularity.push_back(it == p.video_counts.end() ? 0.0f : it->second);
+    }
+    RECSYS_RETURN_IF_ERROR(writer.AddTensor(kCatalogPopularity,
+                                     {static_cast<int64_t>(popularity.size())},
+                                     popularity.data()));
+  }
+  CandidateNet net = trained.net;  // shares the module
+  RECSYS_RETURN_IF_ERROR(net->Export(&writer));
+  RECSYS_RETURN_IF_ERROR(writer.Flush());
+
+  auto interim = Bundle::Open(writer.dir());
+  if (!interim.ok()) return interim.status();
+  ExportedCandidateModel out;
+  RECSYS_ASSIGN_OR_RETURN(out.model, CandidateModel::Load(**interim));
+  const CandidateModel* candidate_model = out.model.get();
+
+  AnnIndex::Options ann_options;
+  ann_options.factory = options.ann_factory;
+  std::vector<float> ann_vectors = candidate_model->AnnVectors();
+  auto ann = AnnIndex::Build(ann_vectors.data(), p.videos.size(),
+                             candidate_model->output_dim() + 1, ann_options);
+  if (!ann.ok()) return ann.status();
+  RECSYS_RETURN_IF_ERROR((*ann)->Save(writer.dir() + "/" + kAnnFile));
+  RECSYS_ASSIGN_OR_RETURN(
+      out.ann_recall,
+      MeasureAnnRecall(p, *candidate_model, **ann, options.num_candidates, kAnnRecallUsers));
+  bundle::AnnSpec* ann_spec = manifest.mutable_ann();
+  ann_spec->set_factory((*ann)->factory());
+  ann_spec->set_file(kAnnFile);
+  ann_spec->set_num_vectors((*ann)->size());
+  ann_spec->set_dimension((*ann)->dimension());
+  ann_spec->set_recall(out.ann_recall);
+  ann_spec->set_recall_at(options.num_candidates);
+  RECSYS_RETURN_IF_ERROR(writer.Flush());
+  // Evaluation retrieves through the serving code, from the bundle itself.
+  interim = Bundle::Open(writer.dir());
+  if (!interim.ok()) return interim.status();
+  RECSYS_ASSIGN_OR_RETURN(out.retriever, Retriever::Load(**interim, ann_options));
+  out.ann_factory = (*ann)->factory();
+  return out;
+}
+
+absl::StatusOr<std::string> CommitBundle(const TrainerReport& report, BundleWriter& writer) {
+  for (const auto& [name, value] : report.metrics) {
+    bundle::Metric* m = writer.manifest()->add_metrics();
+    m->set_name(name);
+    m->set_value(value);
+  }
+  return writer.Commit();
+}
+
+}  // namespace recsys

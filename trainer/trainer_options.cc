@@ -1,0 +1,65 @@
+#include "trainer/trainer_options.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/base/status_macros.h"
+#include "common/features/features.h"
+#include "common/serving/models.h"
+
+namespace recsys {
+
+absl::StatusOr<ExampleInputs> ParseExampleInputs(absl::string_view name) {
+  if (name == "rollback") return ExampleInputs::kRollback;
+  if (name == "random_holdout") return ExampleInputs::kRandomHoldout;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "example_inputs must be 'rollback' or 'random_holdout', got '", name, "'"));
+}
+
+absl::Status TrainerOptions::Validate() const {
+  if (batch_size <= 0 || embedding_dim <= 0 || output_dim <= 0 || num_negatives <= 0 ||
+      max_watches <= 0 || max_searches <= 0 || ranking_max_watches <= 0) {
+    return absl::InvalidArgumentError(
+        "batch_size, embedding_dim, output_dim, num_negatives, max_watches, max_searches "
+        "and ranking_max_watches must be positive");
+  }
+  for (int width : candidate_hidden) {
+    if (width <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("candidate_hidden layer widths must be positive, got ", width));
+    }
+  }
+  for (int width : ranking_hidden) {
+    if (width <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("ranking_hidden layer widths must be positive, got ", width));
+    }
+  }
+  for (bundle::FeatureGroup group : disabled_feature_groups) {
+    CandidateFeatureOptions probe;
+    RECSYS_RETURN_IF_ERROR(DisableFeatureGroup(group, &probe));
+  }
+  if (objective != bundle::RANKING_OBJECTIVE_WATCH_TIME &&
+      objective != bundle::RANKING_OBJECTIVE_CTR) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("objective must be watch_time or ctr, got ", RankingObjectiveName(objective)));
+  }
+  if (ranking_epochs < 1 || ranking_validation_days < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ranking_epochs must be >= 1 and ranking_validation_days >= 0, got ",
+        ranking_epochs, " and ", ranking_validation_days));
+  }
+  if (!(candidate_learning_rate > 0) || !(ranking_learning_rate > 0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "candidate_learning_rate and ranking_learning_rate must be > 0, got ",
+        candidate_learning_rate, " and ", ranking_learning_rate));
+  }
+  if (!(ranking_dim_per_log2 > 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ranking_dim_per_log2 must be > 0, got ", ranking_dim_per_log2));
+  }
+  return absl::OkStatus();
+}
+
+std::string FormatMetric(double x) { return absl::StrFormat("%.3f", x); }
+
+}  // namespace recsys
