@@ -3,10 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
-#include <filesystem>
 #include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -15,14 +12,11 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "common/serving/bundle.h"
-#include "common/features/features.h"
-#include "common/logs/logs.h"
-#include "common/serving/models.h"
-#include "common/features/quantiles.h"
-#include "common/base/status_macros.h"
+#include "common/base/time_units.h"
 #include "common/features/vocabulary.h"
-#include "proto/bundle.pb.h"
+#include "common/serving/bundle.h"
+#include "common/serving/models.h"
+#include "common/serving/testing/tiny_bundle.h"
 #include "proto/recsys.pb.h"
 
 namespace recsys {
@@ -31,111 +25,49 @@ namespace {
 using ::testing::HasSubstr;
 
 constexpr int64_t kDay = kSecondsPerDay;
-constexpr int64_t kRequestTime = 1000 * kDay;
-constexpr int kNumCatalogVideos = 8;  // v0..v7; v6 and v7 have no embedding.
-constexpr int kVideoDim = 4;
-constexpr int kChannelDim = 3;
-constexpr int kLanguageDim = 2;
-constexpr int kHidden = 6;
+constexpr int64_t kRequestTime = kTinyTrainingWindowEndS + 3 * kDay;
+// v00..v07 in the catalogue; v06 and v07 have no ranking embedding.
+constexpr int kNumCatalogVideos = 8;
+constexpr int kNumRankingVideos = 6;
 constexpr char kVersion[] = "test-version";
 
-std::vector<float> RandomValues(std::mt19937& gen, int64_t n, float scale) {
-  std::vector<float> out(n);
-  for (float& x : out) {
-    x = scale * (static_cast<float>(gen()) / 4294967296.0f * 2.0f - 1.0f);
+// The ranking tower's layers as stored in the bundle.
+struct StoredLayer {
+  Tensor weight;  // [out, in]
+  Tensor bias;    // [out]
+};
+
+absl::StatusOr<std::vector<StoredLayer>> ReadTower(const Bundle& bundle) {
+  std::vector<StoredLayer> layers;
+  for (int i = 0; bundle.FindTensor(LayerTensorName(kRankingTower, i, "weight")) != nullptr;
+       ++i) {
+    absl::StatusOr<Tensor> weight =
+        bundle.ReadTensor(LayerTensorName(kRankingTower, i, "weight"));
+    if (!weight.ok()) return weight.status();
+    absl::StatusOr<Tensor> bias = bundle.ReadTensor(LayerTensorName(kRankingTower, i, "bias"));
+    if (!bias.ok()) return bias.status();
+    layers.push_back({*std::move(weight), *std::move(bias)});
   }
-  return out;
+  return layers;
 }
 
-// A tiny ranking bundle written directly, tensor by tensor, with the names
-// and shapes `RankingModel::Load` reads (common/models.h): no libtorch.
-absl::StatusOr<std::unique_ptr<RankingModel>> BuildTinyRankingModel() {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  const std::string root =
-      absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/ranking_service_bundles");
-  std::filesystem::remove_all(root);
-  RECSYS_ASSIGN_OR_RETURN(std::unique_ptr<BundleWriter> writer_ptr,
-                          BundleWriter::Create(root));
-  BundleWriter& writer = *writer_ptr;
-
-  Vocabulary videos =
-      *Vocabulary::FromValues({"v0", "v1", "v2", "v3", "v4", "v5"});
-  Vocabulary channels = *Vocabulary::FromValues({"c0", "c1"});
-  std::vector<VideoRecord> catalog;
-  std::vector<float> popularity;
-  for (int i = 0; i < kNumCatalogVideos; ++i) {
-    VideoRecord v;
-    v.video_id = absl::StrCat("v", i);
-    v.title = absl::StrCat("Title ", i);
-    v.channel_id = absl::StrCat("c", i % 3);  // c2 is out of vocabulary.
-    v.topics = i % 2 == 0 ? "music" : "sports|news";
-    v.upload_time_s = kRequestTime - (i + 1) * 30 * kDay;
-    v.duration_s = 60.0f * (i + 1);
-    catalog.push_back(v);
-    popularity.push_back(static_cast<float>(i * i * 10));
+// The logit of one input row through `layers`, written out here as the
+// definition reads (y = W x + b, ReLU after every layer but the last), in
+// double precision: the reference the service's batched, split-first-layer
+// BLAS path is held to.
+double ReferenceLogit(const std::vector<StoredLayer>& layers, const float* row) {
+  std::vector<double> x(row, row + layers.front().weight.cols());
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const Tensor& w = layers[l].weight;
+    std::vector<double> y(w.rows());
+    for (int64_t o = 0; o < w.rows(); ++o) {
+      double sum = layers[l].bias.data[o];
+      for (int64_t i = 0; i < w.cols(); ++i) sum += w.data[o * w.cols() + i] * x[i];
+      y[o] = l + 1 < layers.size() ? std::max(sum, 0.0) : sum;
+    }
+    x = std::move(y);
   }
-
-  bundle::RankingModelSpec* spec = writer.manifest()->mutable_ranking();
-  spec->set_video_embedding_dim(kVideoDim);
-  spec->set_channel_embedding_dim(kChannelDim);
-  spec->set_language_embedding_dim(kLanguageDim);
-  spec->add_hidden_layers(kHidden);
-  spec->set_max_watches(50);
-  spec->set_use_powers(true);
-  spec->set_objective("watch_time");
-  for (int f = 0; f < kNumRankingContinuous; ++f) {
-    // Spread enough that every feature of the test requests lands inside.
-    std::vector<float> values;
-    for (int i = 0; i <= 400; ++i) values.push_back(i * 0.5f - 5.0f);
-    QuantileNormalizer q = QuantileNormalizer::Fit(values, 20);
-    bundle::QuantileSpec* qs = spec->add_quantiles();
-    qs->set_feature(RankingContinuousName(f));
-    for (float b : q.boundaries()) qs->add_boundaries(b);
-  }
-
-  std::mt19937 gen(20160915);
-  const Vocabulary languages = *Vocabulary::FromValues({"en", "de"});
-  const int input_dim = 3 * kVideoDim + kChannelDim + 2 * kLanguageDim +
-                        NormalizedWidth(/*use_powers=*/true);
-  std::vector<float> video_embedding =
-      RandomValues(gen, videos.size() * kVideoDim, 1.0f);
-  std::vector<float> channel_embedding =
-      RandomValues(gen, channels.size() * kChannelDim, 1.0f);
-  std::vector<float> language_embedding =
-      RandomValues(gen, languages.size() * kLanguageDim, 1.0f);
-  std::vector<float> w0 = RandomValues(gen, kHidden * input_dim, 0.5f);
-  std::vector<float> b0 = RandomValues(gen, kHidden, 0.5f);
-  std::vector<float> w1 = RandomValues(gen, kHidden, 1.0f);
-  std::vector<float> b1 = {3.0f};  // exp(3) ~ 20 s: a plausible watch time.
-
-  RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kRankingVideoVocab, videos));
-  RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kChannelVocab, channels));
-  RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kLanguageVocab, languages));
-  RECSYS_RETURN_IF_ERROR(writer.AddVideos(catalog));
-  RECSYS_RETURN_IF_ERROR(writer.AddTensor(
-      kCatalogPopularity, {kNumCatalogVideos}, popularity.data()));
-  RECSYS_RETURN_IF_ERROR(writer.AddTensor(kRankingVideoEmbedding,
-                                          {videos.size(), kVideoDim},
-                                          video_embedding.data()));
-  RECSYS_RETURN_IF_ERROR(writer.AddTensor(kRankingChannelEmbedding,
-                                          {channels.size(), kChannelDim},
-                                          channel_embedding.data()));
-  RECSYS_RETURN_IF_ERROR(writer.AddTensor(kRankingLanguageEmbedding,
-                                          {languages.size(), kLanguageDim},
-                                          language_embedding.data()));
-  RECSYS_RETURN_IF_ERROR(
-      writer.AddTensor(LayerTensorName(kRankingTower, 0, "weight"),
-                       {kHidden, input_dim}, w0.data()));
-  RECSYS_RETURN_IF_ERROR(writer.AddTensor(
-      LayerTensorName(kRankingTower, 0, "bias"), {kHidden}, b0.data()));
-  RECSYS_RETURN_IF_ERROR(
-      writer.AddTensor(LayerTensorName(kRankingTower, 1, "weight"),
-                       {1, kHidden}, w1.data()));
-  RECSYS_RETURN_IF_ERROR(writer.AddTensor(
-      LayerTensorName(kRankingTower, 1, "bias"), {1}, b1.data()));
-  RECSYS_ASSIGN_OR_RETURN(std::string dir, writer.Commit());
-  RECSYS_ASSIGN_OR_RETURN(std::unique_ptr<Bundle> bundle, Bundle::Open(dir));
-  return RankingModel::Load(*bundle);
+  return x[0];
 }
 
 Candidate MakeCandidate(const std::string& id, float score,
@@ -150,14 +82,36 @@ Candidate MakeCandidate(const std::string& id, float score,
 class RankCandidatesTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<RankingModel>> model =
-        BuildTinyRankingModel();
+    TinyBundleOptions options;
+    options.num_videos = kNumCatalogVideos;
+    options.num_ranking_videos = kNumRankingVideos;
+    absl::StatusOr<std::string> dir =
+        WriteTinyBundle(FreshTestDir("ranking_service_bundles"), options);
+    ASSERT_TRUE(dir.ok()) << dir.status();
+    absl::StatusOr<std::unique_ptr<Bundle>> bundle = Bundle::Open(*dir);
+    ASSERT_TRUE(bundle.ok()) << bundle.status();
+    absl::StatusOr<std::unique_ptr<RankingModel>> model = RankingModel::Load(**bundle);
     ASSERT_TRUE(model.ok()) << model.status();
+    absl::StatusOr<std::vector<StoredLayer>> tower = ReadTower(**bundle);
+    ASSERT_TRUE(tower.ok()) << tower.status();
+    absl::StatusOr<Tensor> videos = (*bundle)->ReadTensor(kRankingVideoEmbedding);
+    ASSERT_TRUE(videos.ok()) << videos.status();
+    absl::StatusOr<Vocabulary> vocabulary = (*bundle)->ReadVocabulary(kRankingVideoVocab);
+    ASSERT_TRUE(vocabulary.ok()) << vocabulary.status();
     model_ = model->release();
+    tower_ = new std::vector<StoredLayer>(*std::move(tower));
+    video_embedding_ = new Tensor(*std::move(videos));
+    video_vocabulary_ = new Vocabulary(*std::move(vocabulary));
   }
   static void TearDownTestSuite() {
     delete model_;
+    delete tower_;
+    delete video_embedding_;
+    delete video_vocabulary_;
     model_ = nullptr;
+    tower_ = nullptr;
+    video_embedding_ = nullptr;
+    video_vocabulary_ = nullptr;
   }
 
   void SetUp() override {
@@ -166,18 +120,18 @@ class RankCandidatesTest : public ::testing::Test {
     c->set_request_time_s(kRequestTime);
     for (int i : {1, 2, 4}) {
       Watch* w = c->add_watches();
-      w->set_video_id(absl::StrCat("v", i));
+      w->set_video_id(TinyVideoId(i));
       w->set_time_s(kRequestTime - (10 - i) * kDay);
     }
     Impression* imp = c->add_impressions();
-    imp->set_video_id("v3");
+    imp->set_video_id(TinyVideoId(3));
     imp->set_time_s(kRequestTime - 2 * kDay);
     c->mutable_demographics()->set_region("US");
     const CandidateSource sources[] = {SOURCE_DNN, SOURCE_POPULAR,
                                        SOURCE_EXTERNAL};
     for (int i = 0; i < kNumCatalogVideos; ++i) {
       *request_.add_candidates() =
-          MakeCandidate(absl::StrCat("v", i), 2.0f * i - 5.0f, sources[i % 3]);
+          MakeCandidate(TinyVideoId(i), 2.0f * i - 5.0f, sources[i % 3]);
     }
     // Unknown to the embedding table and to the catalogue.
     *request_.add_candidates() =
@@ -188,14 +142,20 @@ class RankCandidatesTest : public ::testing::Test {
     return {request_.candidates().begin(), request_.candidates().end()};
   }
 
-  // exp(logit) per video ID, straight from the model.
+  // The expected prediction per video ID, computed without the code under
+  // test: exp of `ReferenceLogit` over the stored tower tensors, for the
+  // feature rows `BuildInputs` assembles (the layout the tower was trained
+  // on, checked against the stored embeddings by
+  // `InputRowsStartWithTheCandidatesStoredEmbedding`).
   absl::flat_hash_map<std::string, float> Expected() const {
     std::vector<Candidate> candidates = Candidates();
-    std::vector<float> logits =
-        model_->Logits(request_.context(), candidates, /*now_s=*/0);
+    std::vector<float> rows =
+        model_->BuildInputs(request_.context(), candidates, /*now_s=*/0);
+    const int width = model_->input_dim();
     absl::flat_hash_map<std::string, float> out;
     for (size_t i = 0; i < candidates.size(); ++i) {
-      out[candidates[i].video_id()] = std::exp(logits[i]);
+      out[candidates[i].video_id()] =
+          static_cast<float>(std::exp(ReferenceLogit(*tower_, &rows[i * width])));
     }
     return out;
   }
@@ -205,10 +165,38 @@ class RankCandidatesTest : public ::testing::Test {
   }
 
   static RankingModel* model_;
+  static std::vector<StoredLayer>* tower_;
+  static Tensor* video_embedding_;
+  static Vocabulary* video_vocabulary_;
   RankRequest request_;
 };
 
 RankingModel* RankCandidatesTest::model_ = nullptr;
+std::vector<StoredLayer>* RankCandidatesTest::tower_ = nullptr;
+Tensor* RankCandidatesTest::video_embedding_ = nullptr;
+Vocabulary* RankCandidatesTest::video_vocabulary_ = nullptr;
+
+TEST_F(RankCandidatesTest, InputRowsStartWithTheCandidatesStoredEmbedding) {
+  // The reference reads `BuildInputs`' rows; their first columns are the
+  // candidate's row of the stored embedding table (zeros out of
+  // vocabulary), and the rows are as wide as the stored first layer.
+  std::vector<Candidate> candidates = Candidates();
+  std::vector<float> rows = model_->BuildInputs(request_.context(), candidates, 0);
+  const int width = model_->input_dim();
+  ASSERT_EQ(width, tower_->front().weight.cols());
+  ASSERT_EQ(rows.size(), candidates.size() * width);
+  const int64_t dim = video_embedding_->cols();
+  int known = 0;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const int32_t id = video_vocabulary_->Lookup(candidates[i].video_id());
+    for (int64_t j = 0; j < dim; ++j) {
+      const float stored = id == Vocabulary::kOov ? 0.0f : video_embedding_->data[id * dim + j];
+      EXPECT_EQ(rows[i * width + j], stored) << candidates[i].video_id() << " column " << j;
+    }
+    known += id != Vocabulary::kOov;
+  }
+  EXPECT_EQ(known, kNumRankingVideos);
+}
 
 TEST_F(RankCandidatesTest, OrderedByPredictedWatchTimeWhichIsExpOfTheLogit) {
   absl::flat_hash_map<std::string, float> expected = Expected();
@@ -289,18 +277,19 @@ TEST_F(RankCandidatesTest, AttachesTitlesAndChannelsFromTheBundle) {
       continue;
     }
     const int i = std::stoi(v.video_id().substr(1));
-    EXPECT_EQ(v.title(), absl::StrCat("Title ", i));
-    EXPECT_EQ(v.channel_id(), absl::StrCat("c", i % 3));
+    EXPECT_EQ(v.video_id(), TinyVideoId(i));
+    EXPECT_EQ(v.title(), TinyVideoTitle(i));
+    EXPECT_EQ(v.channel_id(), TinyChannelId(i));
     ++with_title;
   }
-  // v6 and v7 have metadata but no embedding: they get titles too.
+  // v06 and v07 have metadata but no embedding: they get titles too.
   EXPECT_EQ(with_title, kNumCatalogVideos);
 }
 
 TEST_F(RankCandidatesTest, UnknownVideosAreScoredNotRejected) {
   request_.clear_candidates();
   *request_.add_candidates() = MakeCandidate("never-heard-of", 0.5f, SOURCE_EXTERNAL);
-  *request_.add_candidates() = MakeCandidate("v2", 0.5f, SOURCE_EXTERNAL);
+  *request_.add_candidates() = MakeCandidate(TinyVideoId(2), 0.5f, SOURCE_EXTERNAL);
   absl::StatusOr<RankResponse> response = Rank();
   ASSERT_TRUE(response.ok()) << response.status();
   ASSERT_EQ(response->videos_size(), 2);

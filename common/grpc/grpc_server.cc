@@ -25,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
+#include "common/base/grpc_status.h"
 
 namespace recsys {
 namespace {
@@ -228,12 +229,6 @@ absl::StatusOr<GrpcHealthStatus> DecodeHealthCheckResponse(
 }
 
 }  // namespace
-
-absl::Status FromGrpcStatus(const grpc::Status& status) {
-  if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      status.error_message());
-}
 
 absl::StatusOr<StartedGrpcServer> StartGrpcServer(
     const GrpcServerOptions& options,

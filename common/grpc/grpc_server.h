@@ -108,9 +108,6 @@ absl::StatusOr<std::string> RawUnaryCall(const std::shared_ptr<grpc::Channel>& c
                                          const std::string& request_bytes,
                                          absl::Duration timeout);
 
-// The `absl::Status` with the same canonical code and message.
-absl::Status FromGrpcStatus(const grpc::Status& status);
-
 }  // namespace recsys
 
 #endif  // RECSYS_COMMON_GRPC_GRPC_SERVER_H_

@@ -48,14 +48,15 @@ bool Exists(const std::string& path) {
   return stat(path.c_str(), &st) == 0;
 }
 
-// Reserves a new version under `root`: UTC "YYYYMMDD-HHMMSS", with a
-// zero-padded ".NNN" suffix when that second is taken (so versions still
-// sort as strings). The reservation is the exclusive creation of the
-// temporary directory, so concurrent writers, in one process or several,
-// never share a version. Returns the version and sets `tmp_dir`.
-absl::StatusOr<std::string> ReserveVersion(const std::string& root,
+// Reserves a new version under `root`: the UTC second `now_unix_s` as
+// "YYYYMMDD-HHMMSS", with a zero-padded ".NNN" suffix when that second is
+// taken (so versions still sort as strings). The reservation is the
+// exclusive creation of the temporary directory, so concurrent writers, in
+// one process or several, never share a version. Returns the version and
+// sets `tmp_dir`.
+absl::StatusOr<std::string> ReserveVersion(const std::string& root, int64_t now_unix_s,
                                            std::string* tmp_dir) {
-  std::time_t now = std::time(nullptr);
+  const std::time_t now = static_cast<std::time_t>(now_unix_s);
   std::tm tm;
   gmtime_r(&now, &tm);
   char buf[32];
@@ -156,9 +157,14 @@ int64_t Tensor::cols() const {
 
 absl::StatusOr<std::unique_ptr<BundleWriter>> BundleWriter::Create(
     const std::string& root) {
+  return Create(root, static_cast<int64_t>(std::time(nullptr)));
+}
+
+absl::StatusOr<std::unique_ptr<BundleWriter>> BundleWriter::Create(
+    const std::string& root, int64_t now_unix_s) {
   if (absl::Status s = MakeDirs(root); !s.ok()) return s;
   std::string tmp;
-  absl::StatusOr<std::string> version = ReserveVersion(root, &tmp);
+  absl::StatusOr<std::string> version = ReserveVersion(root, now_unix_s, &tmp);
   if (!version.ok()) return version.status();
   std::FILE* weights = std::fopen((tmp + "/" + kWeights).c_str(), "wb");
   if (weights == nullptr) {
@@ -167,7 +173,7 @@ absl::StatusOr<std::unique_ptr<BundleWriter>> BundleWriter::Create(
   auto writer = std::unique_ptr<BundleWriter>(
       new BundleWriter(root, *version, tmp, weights));
   writer->manifest_.set_version(*version);
-  writer->manifest_.set_created_unix_s(std::time(nullptr));
+  writer->manifest_.set_created_unix_s(now_unix_s);
   return writer;
 }
 

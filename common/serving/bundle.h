@@ -35,9 +35,17 @@ struct Tensor {
 // Writes one bundle version. Not thread-safe.
 class BundleWriter {
  public:
-  // Starts a new version under `root` (created if missing).
+  // Starts a new version under `root` (created if missing), named after
+  // the current UTC second (see `Create(root, now_unix_s)`).
   static absl::StatusOr<std::unique_ptr<BundleWriter>> Create(
       const std::string& root);
+  // The same with the clock read by the caller: the version is the UTC
+  // second `now_unix_s` as "YYYYMMDD-HHMMSS", with a ".NNN" suffix (001 to
+  // 999) when that name is taken, and the manifest's `created_unix_s` is
+  // `now_unix_s`. Tests pass a fixed second to get names that do not depend
+  // on when they run.
+  static absl::StatusOr<std::unique_ptr<BundleWriter>> Create(
+      const std::string& root, int64_t now_unix_s);
   ~BundleWriter();
 
   // The temporary directory: other files (the ANN index) go here, named in

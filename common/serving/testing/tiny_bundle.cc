@@ -19,6 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/base/time_units.h"
 #include "common/features/features.h"
 #include "common/logs/logs.h"
 #include "common/features/quantiles.h"
@@ -39,9 +40,7 @@ constexpr int kRankingVideoDim = 3;
 constexpr int kChannelDim = 2;
 constexpr int kLanguageDim = 2;
 constexpr int kNumChannels = 3;
-constexpr int64_t kDay = 86400;
-// The training window's end: 2026-01-01 00:00:00 UTC.
-constexpr int64_t kWindowEnd = 1767225600;
+constexpr int64_t kWindowEnd = kTinyTrainingWindowEndS;
 
 // `n` values uniform in [-scale, scale].
 std::vector<float> Random(std::mt19937& gen, int64_t n, float scale) {
@@ -182,11 +181,11 @@ absl::Status WriteCatalog(BundleWriter& writer, int num_videos) {
   for (int i = 0; i < num_videos; ++i) {
     VideoRecord v;
     v.video_id = TinyVideoId(i);
-    v.title = absl::StrCat("Tiny video ", i);
-    v.channel_id = absl::StrCat("c", i % kNumChannels);
+    v.title = TinyVideoTitle(i);
+    v.channel_id = TinyChannelId(i);
     v.topics = i % 2 == 0 ? "music" : "news|sports";
     v.language = i % 3 == 0 ? "de" : "en";
-    v.upload_time_s = kWindowEnd - (i + 1) * 7 * kDay;
+    v.upload_time_s = kWindowEnd - (i + 1) * 7 * kSecondsPerDay;
     v.duration_s = 60.0f * (i + 1);
     records.push_back(std::move(v));
     popularity.push_back(static_cast<float>(10 * (num_videos - i)));
@@ -241,6 +240,10 @@ absl::StatusOr<std::pair<std::string, int64_t>> ElementLocation(
 }  // namespace
 
 std::string TinyVideoId(int i) { return absl::StrFormat("v%02d", i); }
+
+std::string TinyVideoTitle(int i) { return absl::StrCat("Tiny video ", i); }
+
+std::string TinyChannelId(int i) { return absl::StrCat("c", i % kNumChannels); }
 
 std::string FreshTestDir(const std::string& name) {
   const char* tmp = std::getenv("TEST_TMPDIR");

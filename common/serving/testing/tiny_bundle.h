@@ -37,9 +37,16 @@ inline constexpr int kTinyOutputDim = 3;       // the ANN holds width 3 + 1
 inline constexpr int kTinyCandidateHidden = 5; // one hidden layer
 inline constexpr int kTinyRankingHidden = 4;   // one hidden layer
 inline constexpr char kTinyAnnFile[] = "ann.faiss";
+// The manifest's `training_window_end_s`: 2026-01-01 00:00:00 UTC. Video `i`
+// was uploaded (i + 1) weeks before it.
+inline constexpr int64_t kTinyTrainingWindowEndS = 1767225600;
 
 // "v00", "v01", ...: the ID of video `i` of a tiny bundle.
 std::string TinyVideoId(int i);
+// videos.csv's title and channel of video `i` ("Tiny video 3", "c0"); every
+// channel is in the ranking model's channel vocabulary.
+std::string TinyVideoTitle(int i);
+std::string TinyChannelId(int i);
 
 // Writes one complete version under `root` (created if missing) and returns
 // its directory `<root>/<version>`. The version appears atomically: it is
