@@ -21,7 +21,7 @@
 #include <torch/torch.h>
 
 #include "common/features/features.h"
-#include "trainer/candidate_net.h"
+#include "trainer/nets/candidate_net.h"
 
 namespace recsys {
 

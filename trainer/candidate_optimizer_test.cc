@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "trainer/candidate_net.h"
+#include "trainer/nets/candidate_net.h"
 
 namespace recsys {
 namespace {

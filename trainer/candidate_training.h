@@ -8,7 +8,7 @@
 #include <random>
 
 #include "common/logs/logs.h"
-#include "trainer/candidate_net.h"
+#include "trainer/nets/candidate_net.h"
 #include "trainer/examples.h"
 #include "trainer/trainer_options.h"
 #include "trainer/training_data.h"

@@ -18,9 +18,9 @@
 #include "common/serving/bundle.h"
 #include "common/features/features.h"
 #include "common/serving/models.h"
-#include "trainer/candidate_net.h"
+#include "trainer/nets/candidate_net.h"
 #include "trainer/candidate_optimizer.h"
-#include "trainer/ranking_net.h"
+#include "trainer/nets/ranking_net.h"
 
 namespace recsys {
 namespace {

@@ -24,7 +24,7 @@
 #include "evaluation/metrics.h"
 #include "trainer/best_epoch.h"
 #include "trainer/examples.h"
-#include "trainer/ranking_net.h"
+#include "trainer/nets/ranking_net.h"
 #include "trainer/training_loop.h"
 
 namespace recsys {

@@ -27,7 +27,7 @@
 #include "common/base/cpu_env.h"
 #include "common/serving/dense.h"
 #include "common/features/features.h"
-#include "trainer/candidate_net.h"
+#include "trainer/nets/candidate_net.h"
 #include "trainer/candidate_optimizer.h"
 #include "trainer/sampler.h"
 

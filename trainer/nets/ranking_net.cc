@@ -1,9 +1,9 @@
-#include "trainer/ranking_net.h"
+#include "trainer/nets/ranking_net.h"
 
 #include <algorithm>
 
 #include "common/serving/models.h"
-#include "trainer/candidate_net.h"
+#include "trainer/nets/candidate_net.h"
 
 namespace recsys {
 

@@ -4,7 +4,7 @@
 // weighted by watch seconds; exp(logit) of the weighted logistic regression
 // estimating expected watch time per impression.
 
-#include "trainer/ranking_net.h"
+#include "trainer/nets/ranking_net.h"
 
 #include <cmath>
 #include <random>

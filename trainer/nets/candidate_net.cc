@@ -1,4 +1,4 @@
-#include "trainer/candidate_net.h"
+#include "trainer/nets/candidate_net.h"
 
 #include <algorithm>
 

@@ -2,7 +2,7 @@
 // break: the logQ correction, accidental-hit masking, zero embeddings for
 // padding / out-of-vocabulary IDs, and sparse embedding gradients.
 
-#include "trainer/candidate_net.h"
+#include "trainer/nets/candidate_net.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
