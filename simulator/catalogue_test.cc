@@ -78,7 +78,9 @@ TEST(CatalogueTest, TopicIndexSumsTheOrganicVideosPopularity) {
       const GroundTruth::Video& video = truth.videos[index.organic[k]];
       EXPECT_EQ(video.topic, t);
       EXPECT_LE(video.episode, 1);
-      if (k > 0) EXPECT_GT(index.organic[k], index.organic[k - 1]);
+      if (k > 0) {
+        EXPECT_GT(index.organic[k], index.organic[k - 1]);
+      }
       base += video.base_popularity;
       EXPECT_DOUBLE_EQ(index.evergreen_prefix[k + 1], base);
     }
