@@ -19,6 +19,7 @@
 #include "candidate_service/candidate_service_impl.h"
 #include "common/base/cpu_env.h"
 #include "common/grpc/grpc_server.h"
+#include "common/grpc/server_metrics.h"
 #include "common/serving/model_server.h"
 #include "common/serving/retriever.h"
 #include "common/serving/version_manager.h"
@@ -28,6 +29,11 @@ ABSL_FLAG(std::string, bundles, "bundles",
           "is served and new ones loaded as they appear.");
 ABSL_FLAG(std::string, address, "0.0.0.0:50051", "host:port to listen on (port 0 = any free port).");
 ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written here once the server is SERVING (a model is loaded).");
+ABSL_FLAG(std::string, metrics_address, "",
+          "host:port for Prometheus metrics over HTTP (GET /metrics); empty: none. Port 0: any "
+          "free port (see --metrics_port_file).");
+ABSL_FLAG(std::string, metrics_port_file, "",
+          "If set, the bound metrics port is written here once it listens.");
 ABSL_FLAG(double, poll_interval_s, 5,
           "Seconds between scans of --bundles for new versions (SIGHUP scans at once).");
 ABSL_FLAG(std::string, version, "",
@@ -69,6 +75,18 @@ int main(int argc, char** argv) {
       "--ranking_address=127.0.0.1:50052");
   absl::ParseCommandLine(argc, argv);
   recsys::PrepareServingProcess();
+  absl::StatusOr<std::unique_ptr<recsys::ServerMetrics>> metrics =
+      recsys::ServerMetrics::Create("candidate_server", absl::GetFlag(FLAGS_metrics_address));
+  if (!metrics.ok()) {
+    std::fprintf(stderr, "candidate_server: %s\n", std::string(metrics.status().message()).c_str());
+    return 1;
+  }
+  if (absl::Status written = recsys::WritePortFileIfSet(absl::GetFlag(FLAGS_metrics_port_file),
+                                                   (*metrics)->port());
+      !written.ok()) {
+    std::fprintf(stderr, "candidate_server: %s\n", std::string(written.message()).c_str());
+    return 1;
+  }
 
   recsys::AnnIndex::Options ann_options;
   ann_options.nprobe = absl::GetFlag(FLAGS_nprobe);
@@ -79,6 +97,13 @@ int main(int argc, char** argv) {
   version_options.pinned_version = absl::GetFlag(FLAGS_version);
   version_options.max_loaded_versions = absl::GetFlag(FLAGS_max_loaded_versions);
   version_options.name = "candidate_server";
+  recsys::ServerMetrics* server_metrics = metrics->get();
+  version_options.on_load = [server_metrics](bool accepted) {
+    server_metrics->RecordModelLoad(accepted);
+  };
+  version_options.on_published = [server_metrics](const std::vector<std::string>& loaded) {
+    server_metrics->SetLoadedVersions(loaded);
+  };
   absl::StatusOr<std::unique_ptr<recsys::VersionManager>> versions =
       recsys::VersionManager::Create(
           version_options, recsys::MakeLoader([ann_options](const recsys::Bundle& bundle) {
@@ -104,6 +129,7 @@ int main(int argc, char** argv) {
   options.default_num_results = absl::GetFlag(FLAGS_num_results);
   options.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
   if (options.max_in_flight <= 0) options.max_in_flight = recsys::DefaultMaxInFlight();
+  options.metrics = metrics->get();
   options.breaker.failure_threshold = absl::GetFlag(FLAGS_breaker_failures);
   options.breaker.cool_down = absl::Milliseconds(absl::GetFlag(FLAGS_breaker_cool_down_ms));
   recsys::CandidateServiceImpl service(versions->get(), recsys::RankingService::NewStub(channel),

@@ -60,8 +60,10 @@ DegradedCause CauseOf(const grpc::Status& status) {
 class RecommendCall final : public grpc::ServerUnaryReactor {
  public:
   RecommendCall(CandidateServiceImpl* service, grpc::CallbackServerContext* context,
-                grpc::ByteBuffer* response_bytes)
-      : service_(service), context_(context), response_bytes_(response_bytes) {}
+                grpc::ByteBuffer* response_bytes, absl::Time start)
+      : service_(service), context_(context), response_bytes_(response_bytes), start_(start) {
+    if (service_->options_.metrics) service_->options_.metrics->AddInFlight(1);
+  }
 
   // The call was admitted (it holds a place under the in-flight cap, freed
   // in `OnDone`).
@@ -70,12 +72,12 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
     absl::Status status = ParseRequest(request_bytes, &request);
     if (status.ok()) status = ValidateRecommendRequest(request);
     if (!status.ok()) {
-      Finish(ToGrpcStatus(status));
+      Done(ToGrpcStatus(status));
       return;
     }
     retriever_ = service_->CurrentRetriever();
     if (retriever_ == nullptr) {
-      Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+      Done(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                           "no model loaded yet (the server is starting)"));
       return;
     }
@@ -87,7 +89,7 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
     absl::StatusOr<std::vector<Candidate>> candidates =
         retriever_->Candidates(request.context(), num_candidates);
     if (!candidates.ok()) {
-      Finish(ToGrpcStatus(candidates.status()));
+      Done(ToGrpcStatus(candidates.status()));
       return;
     }
     candidates_ = std::move(*candidates);
@@ -108,6 +110,7 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
       return;
     }
     if (!service_->breaker_.Allow()) {
+      service_->NoteBreaker();
       FinishDegraded(DEGRADED_RANKING_BREAKER_OPEN, "the circuit breaker is open");
       return;
     }
@@ -128,8 +131,15 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
   }
 
   void OnDone() override {
+    if (service_->options_.metrics) service_->options_.metrics->AddInFlight(-1);
     service_->limiter_.Release();
     delete this;
+  }
+
+  // Finishes the call and counts it.
+  void Done(const grpc::Status& status) {
+    service_->NoteRequest("Recommend", status, start_);
+    Finish(status);
   }
 
  private:
@@ -137,6 +147,7 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
     CircuitBreaker& breaker = service_->breaker_;
     if (status.ok()) {
       breaker.RecordSuccess();
+      service_->NoteBreaker();
       response_.set_ranking_model_version(rank_response_.model_version());
       for (RankedVideo& v : *rank_response_.mutable_videos()) {
         *response_.add_videos() = std::move(v);
@@ -152,7 +163,7 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
     if (caller_cancelled_.load()) {
       breaker.RecordAbandoned();
       service_->counters_.cancelled.fetch_add(1);
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the caller cancelled"));
+      Done(grpc::Status(grpc::StatusCode::CANCELLED, "the caller cancelled"));
       return;
     }
     const DegradedCause cause = CauseOf(status);
@@ -166,6 +177,7 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
     } else {
       breaker.RecordFailure();
     }
+    service_->NoteBreaker();
     FinishDegraded(cause, absl::StrCat("ranking answered ", status.error_code(), ": ",
                                        status.error_message()));
   }
@@ -188,11 +200,12 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
     FinishOk();
   }
 
-  void FinishOk() { Finish(ToGrpcStatus(SerializeResponse(response_, response_bytes_))); }
+  void FinishOk() { Done(ToGrpcStatus(SerializeResponse(response_, response_bytes_))); }
 
   CandidateServiceImpl* const service_;
   grpc::CallbackServerContext* const context_;
   grpc::ByteBuffer* const response_bytes_;
+  const absl::Time start_;
   std::atomic<bool> caller_cancelled_{false};
   int num_results_ = 0;
   Clock::duration ranking_budget_{};
@@ -208,8 +221,22 @@ std::shared_ptr<const Retriever> CandidateServiceImpl::CurrentRetriever() const 
   return VersionManager::Get<Retriever>(versions_->Newest());
 }
 
+void CandidateServiceImpl::NoteRequest(const char* method, const grpc::Status& status,
+                                       absl::Time start) {
+  if (options_.metrics == nullptr) return;
+  options_.metrics->RecordRequest(
+      method, absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())),
+      absl::ToDoubleSeconds(absl::Now() - start));
+}
+
+void CandidateServiceImpl::NoteBreaker() {
+  if (options_.metrics == nullptr) return;
+  options_.metrics->SetBreakerOpen(breaker_.state() != CircuitBreaker::State::kClosed);
+}
+
 void CandidateServiceImpl::NoteDegraded(DegradedCause cause, const std::string& detail) {
   counters_.degraded[cause].fetch_add(1);
+  if (options_.metrics) options_.metrics->RecordDegraded(DegradedCause_Name(cause));
   int64_t suppressed = 0;
   if (cause == DEGRADED_RANKING_REJECTED) {
     // Not an outage: this service validated the request, so ranking refusing
@@ -231,6 +258,7 @@ void CandidateServiceImpl::NoteDegraded(DegradedCause cause, const std::string& 
 void CandidateServiceImpl::NoteVersionMismatch(const std::string& candidate_version,
                                                const std::string& ranking_version) {
   counters_.version_mismatches.fetch_add(1);
+  if (options_.metrics) options_.metrics->RecordVersionMismatch();
   int64_t suppressed = 0;
   if (mismatch_log_.Allow(&suppressed)) {
     spdlog::warn("candidate_server: candidates from version {} were ranked with version {} "
@@ -242,13 +270,16 @@ void CandidateServiceImpl::NoteVersionMismatch(const std::string& candidate_vers
 grpc::ServerUnaryReactor* CandidateServiceImpl::Recommend(grpc::CallbackServerContext* context,
                                                           const grpc::ByteBuffer* request,
                                                           grpc::ByteBuffer* response) {
+  const absl::Time start = absl::Now();
   if (!limiter_.TryAcquire()) {
     // Refused before anything is allocated for the call.
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(Overloaded(limiter_));
+    const grpc::Status refused = Overloaded(limiter_);
+    NoteRequest("Recommend", refused, start);
+    reactor->Finish(refused);
     return reactor;
   }
-  auto* call = new RecommendCall(this, context, response);
+  auto* call = new RecommendCall(this, context, response, start);
   call->Start(*request);
   return call;
 }
@@ -256,9 +287,12 @@ grpc::ServerUnaryReactor* CandidateServiceImpl::Recommend(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* CandidateServiceImpl::GenerateCandidates(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes,
     grpc::ByteBuffer* response_bytes) {
+  const absl::Time start = absl::Now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (!limiter_.TryAcquire()) {
-    reactor->Finish(Overloaded(limiter_));
+    const grpc::Status refused = Overloaded(limiter_);
+    NoteRequest("GenerateCandidates", refused, start);
+    reactor->Finish(refused);
     return reactor;
   }
   auto generate = [&]() -> absl::Status {
@@ -278,9 +312,10 @@ grpc::ServerUnaryReactor* CandidateServiceImpl::GenerateCandidates(
     for (Candidate& c : candidates) *response.add_candidates() = std::move(c);
     return SerializeResponse(response, response_bytes);
   };
-  absl::Status status = generate();
+  const grpc::Status status = ToGrpcStatus(generate());
   limiter_.Release();
-  reactor->Finish(ToGrpcStatus(status));
+  NoteRequest("GenerateCandidates", status, start);
+  reactor->Finish(status);
   return reactor;
 }
 

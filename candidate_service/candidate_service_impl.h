@@ -21,6 +21,7 @@
 #include "candidate_service/circuit_breaker.h"
 #include "common/grpc/in_flight_limiter.h"
 #include "common/grpc/log_limiter.h"
+#include "common/grpc/server_metrics.h"
 #include "common/serving/retriever.h"
 #include "common/serving/version_manager.h"
 #include "proto/recsys.grpc.pb.h"
@@ -41,6 +42,8 @@ struct CandidateServiceOptions {
   // Requests handled at once; past it RESOURCE_EXHAUSTED. <= 0: no cap.
   int max_in_flight = 256;
   CircuitBreaker::Options breaker;
+  // Prometheus metrics (not owned; may be null).
+  ServerMetrics* metrics = nullptr;
 };
 
 // Counters of what the service did, for tests and (later) metrics.
@@ -88,6 +91,10 @@ class CandidateServiceImpl final
   void NoteDegraded(DegradedCause cause, const std::string& detail);
   void NoteVersionMismatch(const std::string& candidate_version,
                            const std::string& ranking_version);
+  // The breaker's state in the metrics.
+  void NoteBreaker();
+  // Counts one finished call in the metrics (when there are any).
+  void NoteRequest(const char* method, const grpc::Status& status, absl::Time start);
 
   const VersionManager* versions_;
   std::unique_ptr<RankingService::StubInterface> ranking_;

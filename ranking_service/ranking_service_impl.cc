@@ -109,17 +109,27 @@ absl::Status RankingServiceImpl::RankBytes(const grpc::ByteBuffer& bytes,
 grpc::ServerUnaryReactor* RankingServiceImpl::Rank(grpc::CallbackServerContext* context,
                                                    const grpc::ByteBuffer* request,
                                                    grpc::ByteBuffer* response) {
+  const absl::Time start = absl::Now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const auto finish = [&](const grpc::Status& status) {
+    if (metrics_ != nullptr) {
+      metrics_->RecordRequest(
+          "Rank", absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())),
+          absl::ToDoubleSeconds(absl::Now() - start));
+    }
+    reactor->Finish(status);
+  };
   if (!limiter_.TryAcquire()) {
-    reactor->Finish(grpc::Status(
-        grpc::StatusCode::RESOURCE_EXHAUSTED,
-        absl::StrCat("more than ", limiter_.max_in_flight(),
-                     " requests in flight; retry with backoff")));
+    finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        absl::StrCat("more than ", limiter_.max_in_flight(),
+                                     " requests in flight; retry with backoff")));
     return reactor;
   }
+  if (metrics_ != nullptr) metrics_->AddInFlight(1);
   absl::Status status = RankBytes(*request, response);
+  if (metrics_ != nullptr) metrics_->AddInFlight(-1);
   limiter_.Release();
-  reactor->Finish(ToGrpcStatus(status));
+  finish(ToGrpcStatus(status));
   return reactor;
 }
 

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/grpc/in_flight_limiter.h"
+#include "common/grpc/server_metrics.h"
 #include "common/serving/bundle.h"
 #include "common/serving/models.h"
 #include "common/serving/version_manager.h"
@@ -44,6 +45,8 @@ class RankingServable : public Servable {
 struct RankingServiceOptions {
   // Requests handled at once; past it RESOURCE_EXHAUSTED. <= 0: no cap.
   int max_in_flight = 256;
+  // Prometheus metrics (not owned; may be null).
+  ServerMetrics* metrics = nullptr;
 };
 
 // Ranks with `RankRequest.model_version` when the version manager has it
@@ -55,7 +58,7 @@ class RankingServiceImpl final
  public:
   // `versions` must outlive the service.
   RankingServiceImpl(const VersionManager* versions, const RankingServiceOptions& options)
-      : versions_(versions), limiter_(options.max_in_flight) {}
+      : versions_(versions), limiter_(options.max_in_flight), metrics_(options.metrics) {}
 
   grpc::ServerUnaryReactor* Rank(grpc::CallbackServerContext* context,
                                  const grpc::ByteBuffer* request,
@@ -68,6 +71,7 @@ class RankingServiceImpl final
 
   const VersionManager* versions_;
   InFlightLimiter limiter_;
+  ServerMetrics* metrics_;
 };
 
 }  // namespace recsys

@@ -17,6 +17,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/grpc/grpc_server.h"
+#include "common/grpc/http_get.h"
 #include "common/logs/logs.h"
 #include "common/logs/user_context.h"
 #include "proto/recsys.grpc.pb.h"
@@ -52,7 +53,8 @@ class EndToEndTest : public ::testing::Test {
         << FileTail(log);
     ranking_ = new ChildProcess(
         {RunfilePath("ranking_service/ranking_server"), "--bundles=" + bundles,
-         "--address=127.0.0.1:0", "--port_file=" + tmp + "/ranking.port"},
+         "--address=127.0.0.1:0", "--port_file=" + tmp + "/ranking.port",
+         "--metrics_address=127.0.0.1:0", "--metrics_port_file=" + tmp + "/ranking.metrics"},
         tmp + "/ranking.log");
     int ranking_port = WaitForPortFile(tmp + "/ranking.port", 60);
     ASSERT_GT(ranking_port, 0) << FileTail(tmp + "/ranking.log");
@@ -60,10 +62,13 @@ class EndToEndTest : public ::testing::Test {
         {RunfilePath("candidate_service/candidate_server"), "--bundles=" + bundles,
          "--address=127.0.0.1:0", "--port_file=" + tmp + "/candidate.port",
          absl::StrCat("--ranking_address=127.0.0.1:", ranking_port),
-         "--ranking_deadline_ms=5000"},
+         "--ranking_deadline_ms=5000", "--metrics_address=127.0.0.1:0",
+         "--metrics_port_file=" + tmp + "/candidate.metrics"},
         tmp + "/candidate.log");
     int candidate_port = WaitForPortFile(tmp + "/candidate.port", 60);
     ASSERT_GT(candidate_port, 0) << FileTail(tmp + "/candidate.log");
+    ranking_metrics_port_ = WaitForPortFile(tmp + "/ranking.metrics", 10);
+    candidate_metrics_port_ = WaitForPortFile(tmp + "/candidate.metrics", 10);
     candidate_channel_ = new std::shared_ptr<grpc::Channel>(grpc::CreateChannel(
         absl::StrCat("127.0.0.1:", candidate_port), grpc::InsecureChannelCredentials()));
     ranking_channel_ = new std::shared_ptr<grpc::Channel>(grpc::CreateChannel(
@@ -95,6 +100,8 @@ class EndToEndTest : public ::testing::Test {
   }
 
   static std::string* world_dir_;
+  static int ranking_metrics_port_;
+  static int candidate_metrics_port_;
   static ChildProcess* ranking_;
   static ChildProcess* candidate_;
   static std::shared_ptr<grpc::Channel>* candidate_channel_;
@@ -102,6 +109,8 @@ class EndToEndTest : public ::testing::Test {
 };
 
 std::string* EndToEndTest::world_dir_ = nullptr;
+int EndToEndTest::ranking_metrics_port_ = 0;
+int EndToEndTest::candidate_metrics_port_ = 0;
 ChildProcess* EndToEndTest::ranking_ = nullptr;
 ChildProcess* EndToEndTest::candidate_ = nullptr;
 std::shared_ptr<grpc::Channel>* EndToEndTest::candidate_channel_ = nullptr;
@@ -276,6 +285,44 @@ TEST_F(EndToEndTest, BothServersReportHealthy) {
       CheckGrpcHealth(*candidate_channel_, "recsys.CandidateService", absl::Seconds(5));
   ASSERT_TRUE(health.ok()) << health.status();
   EXPECT_EQ(*health, GrpcHealthStatus::kServing);
+}
+
+// Prometheus metrics over HTTP on each server's --metrics_address move with
+// the traffic: ranked and degraded answers, loaded versions, loads.
+TEST_F(EndToEndTest, MetricsPagesCountRequestsDegradedAnswersAndVersions) {
+  ASSERT_GT(candidate_metrics_port_, 0);
+  ASSERT_GT(ranking_metrics_port_, 0);
+  auto stub = CandidateService::NewStub(*candidate_channel_);
+  RecommendRequest request;
+  request.mutable_context()->add_watches()->set_video_id("v00042");
+  for (int i = 0; i < 3; ++i) {
+    RecommendResponse response;
+    auto context = Context();
+    ASSERT_TRUE(stub->Recommend(context.get(), request, &response).ok());
+  }
+  // A deadline that leaves no time to rank: answered degraded (whether or
+  // not the answer reaches this client in time).
+  {
+    RecommendResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(23));
+    stub->Recommend(&context, request, &response);
+  }
+  absl::SleepFor(absl::Milliseconds(200));
+  absl::StatusOr<std::string> candidate = HttpGet(candidate_metrics_port_, "/metrics");
+  ASSERT_TRUE(candidate.ok()) << candidate.status();
+  EXPECT_THAT(*candidate, HasSubstr(
+      "recsys_requests_total{server=\"candidate_server\",code=\"OK\",method=\"Recommend\"}"));
+  EXPECT_THAT(*candidate, HasSubstr("recsys_request_duration_seconds_bucket{server=\"candidate_server\",method=\"Recommend\""));
+  EXPECT_THAT(*candidate, HasSubstr("cause=\"DEGRADED_CALLER_DEADLINE\"}"));
+  EXPECT_THAT(*candidate, HasSubstr("recsys_model_loads_total{server=\"candidate_server\",result=\"accepted\"} 1"));
+  EXPECT_THAT(*candidate, HasSubstr("recsys_model_version_loaded{server=\"candidate_server\",version=\""));
+  EXPECT_THAT(*candidate, HasSubstr("recsys_ranking_breaker_open{server=\"candidate_server\"} 0"));
+  absl::StatusOr<std::string> ranking = HttpGet(ranking_metrics_port_, "/metrics");
+  ASSERT_TRUE(ranking.ok()) << ranking.status();
+  EXPECT_THAT(*ranking, HasSubstr(
+      "recsys_requests_total{server=\"ranking_server\",code=\"OK\",method=\"Rank\"}"));
+  EXPECT_THAT(*ranking, HasSubstr("recsys_model_version_loaded{server=\"ranking_server\",version=\""));
 }
 
 }  // namespace

@@ -230,6 +230,11 @@ absl::StatusOr<GrpcHealthStatus> DecodeHealthCheckResponse(
 
 }  // namespace
 
+absl::Status WritePortFileIfSet(const std::string& path, int port) {
+  if (path.empty()) return absl::OkStatus();
+  return WritePortFile(path, port);
+}
+
 absl::StatusOr<StartedGrpcServer> StartGrpcServer(
     const GrpcServerOptions& options,
     const std::vector<grpc::Service*>& services) {

@@ -83,6 +83,10 @@ absl::StatusOr<StartedGrpcServer> StartGrpcServer(
 absl::Status RunGrpcServer(const GrpcServerOptions& options,
                            const std::vector<grpc::Service*>& services);
 
+// Writes "`port`\n" to `path` through a temporary file and a rename (as the
+// server's port file); nothing when `path` is empty.
+absl::Status WritePortFileIfSet(const std::string& path, int port);
+
 // grpc.health.v1.HealthCheckResponse.ServingStatus.
 enum class GrpcHealthStatus {
   kUnknown = 0,

@@ -200,6 +200,7 @@ std::vector<std::string> VersionManager::Scan() {
     absl::StatusOr<std::shared_ptr<const Servable>> servable = Load(dir, name);
     if (!servable.ok()) {
       const std::string reason(servable.status().message());
+      if (options_.on_load) options_.on_load(false);
       spdlog::error("{}: rejected bundle version {} ({}): {}", options_.name, name, dir,
                     reason);
       rejections.push_back(absl::StrCat(name, ": ", reason));
@@ -207,6 +208,7 @@ std::vector<std::string> VersionManager::Scan() {
       rejected_[name] = {fingerprint, reason};
       continue;
     }
+    if (options_.on_load) options_.on_load(true);
     spdlog::info("{}: loaded bundle version {} in {:.2f} s", options_.name, name,
                  absl::ToDoubleSeconds(absl::Now() - start));
     {
@@ -250,6 +252,11 @@ void VersionManager::WarnOnce(const std::string& warning) {
 }
 
 void VersionManager::Publish(std::vector<std::shared_ptr<const Servable>> versions) {
+  if (options_.on_published) {
+    std::vector<std::string> names;
+    for (const auto& v : versions) names.push_back(v->version());
+    options_.on_published(names);
+  }
   std::shared_ptr<const Snapshot> snapshot = std::make_shared<Snapshot>(
       Snapshot{std::move(versions)});
   {

@@ -76,6 +76,10 @@ class VersionManager {
     int max_loaded_versions = 1;
     // For logs, e.g. "ranking_server".
     std::string name = "server";
+    // Optional observers (metrics), called on the scanning thread: each load
+    // attempt's outcome, and the versions loaded after each change.
+    std::function<void(bool accepted)> on_load;
+    std::function<void(const std::vector<std::string>& loaded)> on_published;
   };
 
   // The versions loaded at one moment, newest first (never empty once

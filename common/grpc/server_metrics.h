@@ -1,0 +1,83 @@
+#ifndef RECSYS_COMMON_GRPC_SERVER_METRICS_H_
+#define RECSYS_COMMON_GRPC_SERVER_METRICS_H_
+
+// Prometheus metrics of one server (prometheus-cpp), served over HTTP at
+// /metrics on an address of their own (`--metrics_address`), in the
+// Prometheus text format. Every series carries the label `server`.
+//
+//   recsys_requests_total{method, code}             counter
+//   recsys_request_duration_seconds{method}         histogram
+//   recsys_in_flight_requests                       gauge
+//   recsys_degraded_answers_total{cause}            counter (candidate)
+//   recsys_version_mismatches_total                 counter (candidate)
+//   recsys_ranking_breaker_open                     gauge 0/1 (candidate)
+//   recsys_model_version_loaded{version}            gauge 1 per loaded version
+//   recsys_model_loads_total{result}                counter: accepted | rejected
+//
+// Thread-safe. Recording costs a hash-map look-up under a mutex per call
+// (prometheus-cpp's Family::Add), about a microsecond.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+
+namespace prometheus {
+class Counter;
+class Exposer;
+class Gauge;
+class Histogram;
+template <typename T>
+class Family;
+class Registry;
+}  // namespace prometheus
+
+namespace recsys {
+
+class ServerMetrics {
+ public:
+  // Metrics for `server` (e.g. "candidate_server"), served at
+  // http://`address`/metrics when `address` is not empty ("host:port", port
+  // 0 = any free port). Unavailable when the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<ServerMetrics>> Create(const std::string& server,
+                                                               const std::string& address);
+  ~ServerMetrics();
+
+  // The bound HTTP port; 0 when not served.
+  int port() const { return port_; }
+
+  // One finished call of `method` with its gRPC status code name (e.g.
+  // "OK", "RESOURCE_EXHAUSTED") and its duration.
+  void RecordRequest(const std::string& method, const std::string& code, double seconds);
+  void AddInFlight(int delta);
+  void RecordDegraded(const std::string& cause);
+  void RecordVersionMismatch();
+  void SetBreakerOpen(bool open);
+  // The versions loaded now (the previous set's series are removed).
+  void SetLoadedVersions(const std::vector<std::string>& versions);
+  void RecordModelLoad(bool accepted);
+
+ private:
+  explicit ServerMetrics(const std::string& server);
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  int port_ = 0;
+  prometheus::Family<prometheus::Counter>* requests_;
+  prometheus::Family<prometheus::Histogram>* durations_;
+  prometheus::Family<prometheus::Counter>* degraded_;
+  prometheus::Family<prometheus::Counter>* loads_;
+  prometheus::Family<prometheus::Gauge>* versions_;
+  prometheus::Gauge* in_flight_;
+  prometheus::Counter* mismatches_;
+  prometheus::Gauge* breaker_open_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, prometheus::Gauge*> version_gauges_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace recsys
+
+#endif  // RECSYS_COMMON_GRPC_SERVER_METRICS_H_

@@ -1,0 +1,55 @@
+#include "common/grpc/server_metrics.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "common/grpc/http_get.h"
+
+namespace recsys {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+TEST(ServerMetricsTest, ServesWhatWasRecordedAtSlashMetrics) {
+  auto metrics = ServerMetrics::Create("test_server", "127.0.0.1:0");
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  ASSERT_GT((*metrics)->port(), 0);
+  (*metrics)->RecordRequest("Recommend", "OK", 0.003);
+  (*metrics)->RecordRequest("Recommend", "OK", 0.004);
+  (*metrics)->RecordRequest("Recommend", "RESOURCE_EXHAUSTED", 0.0001);
+  (*metrics)->RecordDegraded("DEGRADED_RANKING_UNAVAILABLE");
+  (*metrics)->SetLoadedVersions({"20260101-000001"});
+  (*metrics)->SetLoadedVersions({"20260102-000001", "20260101-000001"});
+  (*metrics)->RecordModelLoad(true);
+  (*metrics)->RecordModelLoad(false);
+  (*metrics)->SetBreakerOpen(true);
+  absl::StatusOr<std::string> page = HttpGet((*metrics)->port(), "/metrics");
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_THAT(*page, HasSubstr(
+      "recsys_requests_total{server=\"test_server\",code=\"OK\",method=\"Recommend\"} 2"));
+  EXPECT_THAT(*page, HasSubstr("code=\"RESOURCE_EXHAUSTED\",method=\"Recommend\"} 1"));
+  EXPECT_THAT(*page, HasSubstr(
+      "recsys_request_duration_seconds_count{server=\"test_server\",method=\"Recommend\"} 3"));
+  EXPECT_THAT(*page, HasSubstr("cause=\"DEGRADED_RANKING_UNAVAILABLE\"} 1"));
+  EXPECT_THAT(*page, HasSubstr("recsys_model_version_loaded{server=\"test_server\",version=\"20260102-000001\"} 1"));
+  EXPECT_THAT(*page, HasSubstr("recsys_model_loads_total{server=\"test_server\",result=\"rejected\"} 1"));
+  EXPECT_THAT(*page, HasSubstr("recsys_ranking_breaker_open{server=\"test_server\"} 1"));
+}
+
+TEST(ServerMetricsTest, WithoutAnAddressNothingIsServed) {
+  auto metrics = ServerMetrics::Create("test_server", "");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_EQ((*metrics)->port(), 0);
+  (*metrics)->RecordRequest("Rank", "OK", 0.001);  // still counts, harmlessly
+}
+
+TEST(ServerMetricsTest, AnAddressInUseIsAnError) {
+  auto first = ServerMetrics::Create("a", "127.0.0.1:0");
+  ASSERT_TRUE(first.ok());
+  auto second = ServerMetrics::Create("b", "127.0.0.1:" + std::to_string((*first)->port()));
+  EXPECT_FALSE(second.ok());
+}
+
+}  // namespace
+}  // namespace recsys
