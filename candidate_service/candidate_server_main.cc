@@ -12,6 +12,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <spdlog/spdlog.h>
+
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -29,6 +31,8 @@ ABSL_FLAG(std::string, bundles, "bundles",
           "is served and new ones loaded as they appear.");
 ABSL_FLAG(std::string, address, "0.0.0.0:50051", "host:port to listen on (port 0 = any free port).");
 ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written here once the server is SERVING (a model is loaded).");
+ABSL_FLAG(std::string, log_level, "info",
+          "Least severe log lines written: trace, debug, info, warn, error, critical or off.");
 ABSL_FLAG(std::string, metrics_address, "",
           "host:port for Prometheus metrics over HTTP (GET /metrics); empty: none. Port 0: any "
           "free port (see --metrics_port_file).");
@@ -74,17 +78,21 @@ int main(int argc, char** argv) {
       "  candidate_server --bundles=bundles --address=0.0.0.0:50051 "
       "--ranking_address=127.0.0.1:50052");
   absl::ParseCommandLine(argc, argv);
-  recsys::PrepareServingProcess();
+  if (absl::Status prepared = recsys::PrepareServingProcess(absl::GetFlag(FLAGS_log_level));
+      !prepared.ok()) {
+    spdlog::error("candidate_server: {}", std::string(prepared.message()));
+    return 2;
+  }
   absl::StatusOr<std::unique_ptr<recsys::ServerMetrics>> metrics =
       recsys::ServerMetrics::Create("candidate_server", absl::GetFlag(FLAGS_metrics_address));
   if (!metrics.ok()) {
-    std::fprintf(stderr, "candidate_server: %s\n", std::string(metrics.status().message()).c_str());
+    spdlog::error("candidate_server: {}", std::string(metrics.status().message()));
     return 1;
   }
   if (absl::Status written = recsys::WritePortFileIfSet(absl::GetFlag(FLAGS_metrics_port_file),
                                                    (*metrics)->port());
       !written.ok()) {
-    std::fprintf(stderr, "candidate_server: %s\n", std::string(written.message()).c_str());
+    spdlog::error("candidate_server: {}", std::string(written.message()));
     return 1;
   }
 
@@ -110,8 +118,7 @@ int main(int argc, char** argv) {
             return recsys::Retriever::Load(bundle, ann_options);
           }));
   if (!versions.ok()) {
-    std::fprintf(stderr, "candidate_server: %s\n",
-                 std::string(versions.status().message()).c_str());
+    spdlog::error("candidate_server: {}", std::string(versions.status().message()));
     return 2;
   }
 
@@ -138,11 +145,10 @@ int main(int argc, char** argv) {
   server_options.address = absl::GetFlag(FLAGS_address);
   server_options.port_file = absl::GetFlag(FLAGS_port_file);
   server_options.name = "candidate_server";
-  std::fprintf(stderr, "candidate_server: ranking at %s\n",
-               absl::GetFlag(FLAGS_ranking_address).c_str());
+  spdlog::info("candidate_server: ranking at {}", absl::GetFlag(FLAGS_ranking_address));
   absl::Status status = recsys::RunModelServer(server_options, versions->get(), {&service});
   if (!status.ok()) {
-    std::fprintf(stderr, "candidate_server: %s\n", std::string(status.message()).c_str());
+    spdlog::error("candidate_server: {}", std::string(status.message()));
     return 1;
   }
   return 0;

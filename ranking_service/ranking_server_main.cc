@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include <spdlog/spdlog.h>
+
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -23,6 +25,8 @@ ABSL_FLAG(std::string, bundles, "bundles",
           "ones are served and new ones loaded as they appear.");
 ABSL_FLAG(std::string, address, "0.0.0.0:50052", "host:port to listen on (port 0 = any free port).");
 ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written here once the server is SERVING (a model is loaded).");
+ABSL_FLAG(std::string, log_level, "info",
+          "Least severe log lines written: trace, debug, info, warn, error, critical or off.");
 ABSL_FLAG(std::string, metrics_address, "",
           "host:port for Prometheus metrics over HTTP (GET /metrics); empty: none. Port 0: any "
           "free port (see --metrics_port_file).");
@@ -48,17 +52,21 @@ int main(int argc, char** argv) {
       "last good one when a new one is invalid (docs/serving.md).\n\n"
       "  ranking_server --bundles=bundles --address=0.0.0.0:50052");
   absl::ParseCommandLine(argc, argv);
-  recsys::PrepareServingProcess();
+  if (absl::Status prepared = recsys::PrepareServingProcess(absl::GetFlag(FLAGS_log_level));
+      !prepared.ok()) {
+    spdlog::error("ranking_server: {}", std::string(prepared.message()));
+    return 2;
+  }
   absl::StatusOr<std::unique_ptr<recsys::ServerMetrics>> metrics =
       recsys::ServerMetrics::Create("ranking_server", absl::GetFlag(FLAGS_metrics_address));
   if (!metrics.ok()) {
-    std::fprintf(stderr, "ranking_server: %s\n", std::string(metrics.status().message()).c_str());
+    spdlog::error("ranking_server: {}", std::string(metrics.status().message()));
     return 1;
   }
   if (absl::Status written = recsys::WritePortFileIfSet(absl::GetFlag(FLAGS_metrics_port_file),
                                                    (*metrics)->port());
       !written.ok()) {
-    std::fprintf(stderr, "ranking_server: %s\n", std::string(written.message()).c_str());
+    spdlog::error("ranking_server: {}", std::string(written.message()));
     return 1;
   }
 
@@ -79,7 +87,7 @@ int main(int argc, char** argv) {
       recsys::VersionManager::Create(
           version_options, recsys::MakeLoader(&recsys::RankingServable::Load));
   if (!versions.ok()) {
-    std::fprintf(stderr, "ranking_server: %s\n", std::string(versions.status().message()).c_str());
+    spdlog::error("ranking_server: {}", std::string(versions.status().message()));
     return 2;
   }
 
@@ -94,7 +102,7 @@ int main(int argc, char** argv) {
   server_options.name = "ranking_server";
   absl::Status status = recsys::RunModelServer(server_options, versions->get(), {&service});
   if (!status.ok()) {
-    std::fprintf(stderr, "ranking_server: %s\n", std::string(status.message()).c_str());
+    spdlog::error("ranking_server: {}", std::string(status.message()));
     return 1;
   }
   return 0;

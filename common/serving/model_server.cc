@@ -3,14 +3,26 @@
 #include <algorithm>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
+#include "absl/strings/str_cat.h"
+
 #include "common/serving/dense.h"
 #include "common/grpc/proto_messages.h"
 
 namespace recsys {
 
-void PrepareServingProcess() {
+absl::Status PrepareServingProcess(const std::string& log_level) {
+  const spdlog::level::level_enum level = spdlog::level::from_str(log_level);
+  // from_str answers "off" for any name it does not know.
+  if (level == spdlog::level::off && log_level != "off") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--log_level=", log_level, ": expected trace, debug, info, warn, error, critical or off"));
+  }
+  spdlog::set_level(level);
   InstallRateLimitedProtobufLogging();
   SetBlasThreads(1);
+  return absl::OkStatus();
 }
 
 int DefaultMaxInFlight() {

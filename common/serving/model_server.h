@@ -6,6 +6,7 @@
 // and running gRPC services whose models come from a version manager.
 
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -19,10 +20,12 @@
 
 namespace recsys {
 
-// Protobuf's log lines rate-limited, and one BLAS thread per call: requests
-// run concurrently on gRPC's threads, and OpenBLAS's own pool would spin
-// (sched_yield) between the small products of one request.
-void PrepareServingProcess();
+// The log level (`log_level`: trace, debug, info, warn, error, critical or
+// off; InvalidArgument otherwise), protobuf's log lines rate-limited, and
+// one BLAS thread per call: requests run concurrently on gRPC's threads, and
+// OpenBLAS's own pool would spin (sched_yield) between the small products of
+// one request.
+absl::Status PrepareServingProcess(const std::string& log_level);
 
 // Requests in flight a server admits when its flag says 0: 64 per core.
 int DefaultMaxInFlight();
