@@ -71,6 +71,7 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
     RecommendRequest request;
     absl::Status status = ParseRequest(request_bytes, &request);
     if (status.ok()) status = ValidateRecommendRequest(request);
+    Stage("parse_validate");
     if (!status.ok()) {
       Done(ToGrpcStatus(status));
       return;
@@ -88,6 +89,7 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
         request.num_results() > 0 ? request.num_results() : options.default_num_results;
     absl::StatusOr<std::vector<Candidate>> candidates =
         retriever_->Candidates(request.context(), num_candidates);
+    Stage("retrieve");
     if (!candidates.ok()) {
       Done(ToGrpcStatus(candidates.status()));
       return;
@@ -136,6 +138,15 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
     delete this;
   }
 
+  // Records the time since the previous stage ended as `stage`.
+  void Stage(const char* stage) {
+    const absl::Time now = absl::Now();
+    if (service_->options_.metrics) {
+      service_->options_.metrics->RecordStage(stage, absl::ToDoubleSeconds(now - stage_start_));
+    }
+    stage_start_ = now;
+  }
+
   // Finishes the call and counts it.
   void Done(const grpc::Status& status) {
     service_->NoteRequest("Recommend", status, start_);
@@ -144,6 +155,7 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
 
  private:
   void OnRanked(grpc::Status status) {
+    Stage("ranking_call");
     CircuitBreaker& breaker = service_->breaker_;
     if (status.ok()) {
       breaker.RecordSuccess();
@@ -206,6 +218,7 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
   grpc::CallbackServerContext* const context_;
   grpc::ByteBuffer* const response_bytes_;
   const absl::Time start_;
+  absl::Time stage_start_ = start_;
   std::atomic<bool> caller_cancelled_{false};
   int num_results_ = 0;
   Clock::duration ranking_budget_{};

@@ -92,7 +92,11 @@ absl::StatusOr<std::unique_ptr<RankingServable>> RankingServable::Load(const Bun
 absl::Status RankingServiceImpl::RankBytes(const grpc::ByteBuffer& bytes,
                                            grpc::ByteBuffer* response_bytes) {
   RankRequest request;
+  absl::Time stage_start = absl::Now();
   RECSYS_RETURN_IF_ERROR(ParseRequest(bytes, &request));
+  if (metrics_ != nullptr) {
+    metrics_->RecordStage("parse", absl::ToDoubleSeconds(absl::Now() - stage_start));
+  }
   std::shared_ptr<const Servable> servable;
   if (!request.model_version().empty()) servable = versions_->Find(request.model_version());
   if (servable == nullptr) servable = versions_->Newest();
@@ -100,9 +104,13 @@ absl::Status RankingServiceImpl::RankBytes(const grpc::ByteBuffer& bytes,
     return absl::UnavailableError("no model loaded yet (the server is starting)");
   }
   const auto& ranking = static_cast<const RankingServable&>(*servable);
+  stage_start = absl::Now();
   RECSYS_ASSIGN_OR_RETURN(RankResponse response,
                           RankCandidates(ranking.model(), ranking.version(), request,
                                          std::time(nullptr)));
+  if (metrics_ != nullptr) {
+    metrics_->RecordStage("rank", absl::ToDoubleSeconds(absl::Now() - stage_start));
+  }
   return SerializeResponse(response, response_bytes);
 }
 

@@ -315,6 +315,10 @@ TEST_F(EndToEndTest, MetricsPagesCountRequestsDegradedAnswersAndVersions) {
       "recsys_requests_total{server=\"candidate_server\",code=\"OK\",method=\"Recommend\"}"));
   EXPECT_THAT(*candidate, HasSubstr("recsys_request_duration_seconds_bucket{server=\"candidate_server\",method=\"Recommend\""));
   EXPECT_THAT(*candidate, HasSubstr("cause=\"DEGRADED_CALLER_DEADLINE\"}"));
+  for (const char* stage : {"parse_validate", "retrieve", "ranking_call"}) {
+    EXPECT_THAT(*candidate, HasSubstr(absl::StrCat(
+        "recsys_stage_duration_seconds_count{server=\"candidate_server\",stage=\"", stage, "\"}")));
+  }
   EXPECT_THAT(*candidate, HasSubstr("recsys_model_loads_total{server=\"candidate_server\",result=\"accepted\"} 1"));
   EXPECT_THAT(*candidate, HasSubstr("recsys_model_version_loaded{server=\"candidate_server\",version=\""));
   EXPECT_THAT(*candidate, HasSubstr("recsys_ranking_breaker_open{server=\"candidate_server\"} 0"));
@@ -323,6 +327,8 @@ TEST_F(EndToEndTest, MetricsPagesCountRequestsDegradedAnswersAndVersions) {
   EXPECT_THAT(*ranking, HasSubstr(
       "recsys_requests_total{server=\"ranking_server\",code=\"OK\",method=\"Rank\"}"));
   EXPECT_THAT(*ranking, HasSubstr("recsys_model_version_loaded{server=\"ranking_server\",version=\""));
+  EXPECT_THAT(*ranking, HasSubstr(
+      "recsys_stage_duration_seconds_count{server=\"ranking_server\",stage=\"rank\"}"));
 }
 
 }  // namespace

@@ -36,6 +36,11 @@ ServerMetrics::ServerMetrics(const std::string& server)
                     .Help("Time from a call's arrival to its answer, seconds.")
                     .Labels(labels)
                     .Register(*registry_);
+  stages_ = &prometheus::BuildHistogram()
+                 .Name("recsys_stage_duration_seconds")
+                 .Help("Time of one stage of a call, seconds.")
+                 .Labels(labels)
+                 .Register(*registry_);
   degraded_ = &prometheus::BuildCounter()
                    .Name("recsys_degraded_answers_total")
                    .Help("Answers in retrieval order, by cause (RecommendResponse.degraded_cause).")
@@ -93,6 +98,10 @@ void ServerMetrics::RecordRequest(const std::string& method, const std::string& 
                                   double seconds) {
   requests_->Add({{"method", method}, {"code", code}}).Increment();
   durations_->Add({{"method", method}}, DurationBuckets()).Observe(seconds);
+}
+
+void ServerMetrics::RecordStage(const std::string& stage, double seconds) {
+  stages_->Add({{"stage", stage}}, DurationBuckets()).Observe(seconds);
 }
 
 void ServerMetrics::AddInFlight(int delta) { in_flight_->Increment(delta); }

@@ -7,6 +7,9 @@
 //
 //   recsys_requests_total{method, code}             counter
 //   recsys_request_duration_seconds{method}         histogram
+//   recsys_stage_duration_seconds{stage}            histogram: parse_validate,
+//       retrieve (features, user tower, ANN, popular fill), ranking_call
+//       (candidate); parse, rank (validation, features and tower) (ranking)
 //   recsys_in_flight_requests                       gauge
 //   recsys_degraded_answers_total{cause}            counter (candidate)
 //   recsys_version_mismatches_total                 counter (candidate)
@@ -52,6 +55,8 @@ class ServerMetrics {
   // One finished call of `method` with its gRPC status code name (e.g.
   // "OK", "RESOURCE_EXHAUSTED") and its duration.
   void RecordRequest(const std::string& method, const std::string& code, double seconds);
+  // The time one stage of a call took (see the list above).
+  void RecordStage(const std::string& stage, double seconds);
   void AddInFlight(int delta);
   void RecordDegraded(const std::string& cause);
   void RecordVersionMismatch();
@@ -68,6 +73,7 @@ class ServerMetrics {
   int port_ = 0;
   prometheus::Family<prometheus::Counter>* requests_;
   prometheus::Family<prometheus::Histogram>* durations_;
+  prometheus::Family<prometheus::Histogram>* stages_;
   prometheus::Family<prometheus::Counter>* degraded_;
   prometheus::Family<prometheus::Counter>* loads_;
   prometheus::Family<prometheus::Gauge>* versions_;
