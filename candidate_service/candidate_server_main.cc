@@ -83,19 +83,6 @@ int main(int argc, char** argv) {
     spdlog::error("candidate_server: {}", std::string(prepared.message()));
     return 2;
   }
-  absl::StatusOr<std::unique_ptr<recsys::ServerMetrics>> metrics =
-      recsys::ServerMetrics::Create("candidate_server", absl::GetFlag(FLAGS_metrics_address));
-  if (!metrics.ok()) {
-    spdlog::error("candidate_server: {}", std::string(metrics.status().message()));
-    return 1;
-  }
-  if (absl::Status written = recsys::WritePortFileIfSet(absl::GetFlag(FLAGS_metrics_port_file),
-                                                   (*metrics)->port());
-      !written.ok()) {
-    spdlog::error("candidate_server: {}", std::string(written.message()));
-    return 1;
-  }
-
   recsys::AnnIndex::Options ann_options;
   ann_options.nprobe = absl::GetFlag(FLAGS_nprobe);
   ann_options.ef_search = absl::GetFlag(FLAGS_ef_search);
@@ -105,13 +92,13 @@ int main(int argc, char** argv) {
   version_options.pinned_version = absl::GetFlag(FLAGS_version);
   version_options.max_loaded_versions = absl::GetFlag(FLAGS_max_loaded_versions);
   version_options.name = "candidate_server";
-  recsys::ServerMetrics* server_metrics = metrics->get();
-  version_options.on_load = [server_metrics](bool accepted) {
-    server_metrics->RecordModelLoad(accepted);
-  };
-  version_options.on_published = [server_metrics](const std::vector<std::string>& loaded) {
-    server_metrics->SetLoadedVersions(loaded);
-  };
+  absl::StatusOr<std::unique_ptr<recsys::ServerMetrics>> metrics =
+      recsys::StartServerMetrics("candidate_server", absl::GetFlag(FLAGS_metrics_address),
+                                 absl::GetFlag(FLAGS_metrics_port_file), &version_options);
+  if (!metrics.ok()) {
+    spdlog::error("candidate_server: {}", std::string(metrics.status().message()));
+    return 1;
+  }
   absl::StatusOr<std::unique_ptr<recsys::VersionManager>> versions =
       recsys::VersionManager::Create(
           version_options, recsys::MakeLoader([ann_options](const recsys::Bundle& bundle) {

@@ -23,12 +23,6 @@ using Clock = std::chrono::system_clock;
 // caller's 30 ms deadline says nothing about ranking.
 constexpr Clock::duration kBudgetThatBlamesRanking = std::chrono::milliseconds(100);
 
-grpc::Status Overloaded(const InFlightLimiter& limiter) {
-  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                      absl::StrCat("more than ", limiter.max_in_flight(),
-                                   " requests in flight; retry with backoff"));
-}
-
 // The part of the user context the ranking model reads: watches,
 // impressions, demographics and the request time. Searches (up to
 // megabytes of text) stay here.
@@ -237,9 +231,8 @@ std::shared_ptr<const Retriever> CandidateServiceImpl::CurrentRetriever() const 
 void CandidateServiceImpl::NoteRequest(const char* method, const grpc::Status& status,
                                        absl::Time start) {
   if (options_.metrics == nullptr) return;
-  options_.metrics->RecordRequest(
-      method, absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())),
-      absl::ToDoubleSeconds(absl::Now() - start));
+  options_.metrics->RecordRequest(method, static_cast<absl::StatusCode>(status.error_code()),
+                                  start);
 }
 
 void CandidateServiceImpl::NoteBreaker() {
@@ -287,7 +280,7 @@ grpc::ServerUnaryReactor* CandidateServiceImpl::Recommend(grpc::CallbackServerCo
   if (!limiter_.TryAcquire()) {
     // Refused before anything is allocated for the call.
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    const grpc::Status refused = Overloaded(limiter_);
+    const grpc::Status refused = ToGrpcStatus(limiter_.Refusal());
     NoteRequest("Recommend", refused, start);
     reactor->Finish(refused);
     return reactor;
@@ -303,7 +296,7 @@ grpc::ServerUnaryReactor* CandidateServiceImpl::GenerateCandidates(
   const absl::Time start = absl::Now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (!limiter_.TryAcquire()) {
-    const grpc::Status refused = Overloaded(limiter_);
+    const grpc::Status refused = ToGrpcStatus(limiter_.Refusal());
     NoteRequest("GenerateCandidates", refused, start);
     reactor->Finish(refused);
     return reactor;

@@ -57,32 +57,19 @@ int main(int argc, char** argv) {
     spdlog::error("ranking_server: {}", std::string(prepared.message()));
     return 2;
   }
-  absl::StatusOr<std::unique_ptr<recsys::ServerMetrics>> metrics =
-      recsys::ServerMetrics::Create("ranking_server", absl::GetFlag(FLAGS_metrics_address));
-  if (!metrics.ok()) {
-    spdlog::error("ranking_server: {}", std::string(metrics.status().message()));
-    return 1;
-  }
-  if (absl::Status written = recsys::WritePortFileIfSet(absl::GetFlag(FLAGS_metrics_port_file),
-                                                   (*metrics)->port());
-      !written.ok()) {
-    spdlog::error("ranking_server: {}", std::string(written.message()));
-    return 1;
-  }
-
   recsys::VersionManager::Options version_options;
   version_options.root = absl::GetFlag(FLAGS_bundles);
   version_options.poll_interval = absl::Seconds(absl::GetFlag(FLAGS_poll_interval_s));
   version_options.pinned_version = absl::GetFlag(FLAGS_version);
   version_options.max_loaded_versions = absl::GetFlag(FLAGS_max_loaded_versions);
   version_options.name = "ranking_server";
-  recsys::ServerMetrics* server_metrics = metrics->get();
-  version_options.on_load = [server_metrics](bool accepted) {
-    server_metrics->RecordModelLoad(accepted);
-  };
-  version_options.on_published = [server_metrics](const std::vector<std::string>& loaded) {
-    server_metrics->SetLoadedVersions(loaded);
-  };
+  absl::StatusOr<std::unique_ptr<recsys::ServerMetrics>> metrics =
+      recsys::StartServerMetrics("ranking_server", absl::GetFlag(FLAGS_metrics_address),
+                                 absl::GetFlag(FLAGS_metrics_port_file), &version_options);
+  if (!metrics.ok()) {
+    spdlog::error("ranking_server: {}", std::string(metrics.status().message()));
+    return 1;
+  }
   absl::StatusOr<std::unique_ptr<recsys::VersionManager>> versions =
       recsys::VersionManager::Create(
           version_options, recsys::MakeLoader(&recsys::RankingServable::Load));

@@ -15,13 +15,6 @@
 namespace recsys {
 namespace {
 
-// The directory's last path component: the version's name.
-std::string BaseName(std::string dir) {
-  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-  const size_t slash = dir.rfind('/');
-  return slash == std::string::npos ? dir : dir.substr(slash + 1);
-}
-
 constexpr int kSmokeCandidates = 20;
 
 }  // namespace
@@ -86,7 +79,7 @@ absl::StatusOr<std::unique_ptr<RankingServable>> RankingServable::Load(const Bun
     }
   }
   return std::unique_ptr<RankingServable>(
-      new RankingServable(BaseName(bundle.dir()), std::move(model)));
+      new RankingServable(bundle.version(), std::move(model)));
 }
 
 absl::Status RankingServiceImpl::RankBytes(const grpc::ByteBuffer& bytes,
@@ -121,16 +114,12 @@ grpc::ServerUnaryReactor* RankingServiceImpl::Rank(grpc::CallbackServerContext* 
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const auto finish = [&](const grpc::Status& status) {
     if (metrics_ != nullptr) {
-      metrics_->RecordRequest(
-          "Rank", absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())),
-          absl::ToDoubleSeconds(absl::Now() - start));
+      metrics_->RecordRequest("Rank", static_cast<absl::StatusCode>(status.error_code()), start);
     }
     reactor->Finish(status);
   };
   if (!limiter_.TryAcquire()) {
-    finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                        absl::StrCat("more than ", limiter_.max_in_flight(),
-                                     " requests in flight; retry with backoff")));
+    finish(ToGrpcStatus(limiter_.Refusal()));
     return reactor;
   }
   if (metrics_ != nullptr) metrics_->AddInFlight(1);

@@ -9,6 +9,9 @@
 #include <atomic>
 #include <cstdint>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
 namespace recsys {
 
 class InFlightLimiter {
@@ -28,6 +31,12 @@ class InFlightLimiter {
     return true;
   }
   void Release() { in_flight_.fetch_sub(1, std::memory_order_acq_rel); }
+
+  // What a refused request is answered.
+  absl::Status Refusal() const {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("more than ", max_, " requests in flight; retry with backoff"));
+  }
 
   int in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
   int64_t refused() const { return refused_.load(std::memory_order_relaxed); }

@@ -94,10 +94,11 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Create(const std::
   return metrics;
 }
 
-void ServerMetrics::RecordRequest(const std::string& method, const std::string& code,
-                                  double seconds) {
-  requests_->Add({{"method", method}, {"code", code}}).Increment();
-  durations_->Add({{"method", method}}, DurationBuckets()).Observe(seconds);
+void ServerMetrics::RecordRequest(const std::string& method, absl::StatusCode code,
+                                  absl::Time start) {
+  requests_->Add({{"method", method}, {"code", absl::StatusCodeToString(code)}}).Increment();
+  durations_->Add({{"method", method}}, DurationBuckets())
+      .Observe(absl::ToDoubleSeconds(absl::Now() - start));
 }
 
 void ServerMetrics::RecordStage(const std::string& stage, double seconds) {

@@ -26,7 +26,10 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 
 namespace prometheus {
 class Counter;
@@ -52,9 +55,9 @@ class ServerMetrics {
   // The bound HTTP port; 0 when not served.
   int port() const { return port_; }
 
-  // One finished call of `method` with its gRPC status code name (e.g.
-  // "OK", "RESOURCE_EXHAUSTED") and its duration.
-  void RecordRequest(const std::string& method, const std::string& code, double seconds);
+  // One finished call of `method` that started at `start`, labelled with
+  // its status code's name (e.g. "OK", "RESOURCE_EXHAUSTED").
+  void RecordRequest(const std::string& method, absl::StatusCode code, absl::Time start);
   // The time one stage of a call took (see the list above).
   void RecordStage(const std::string& stage, double seconds);
   void AddInFlight(int delta);

@@ -15,9 +15,10 @@ TEST(ServerMetricsTest, ServesWhatWasRecordedAtSlashMetrics) {
   auto metrics = ServerMetrics::Create("test_server", "127.0.0.1:0");
   ASSERT_TRUE(metrics.ok()) << metrics.status();
   ASSERT_GT((*metrics)->port(), 0);
-  (*metrics)->RecordRequest("Recommend", "OK", 0.003);
-  (*metrics)->RecordRequest("Recommend", "OK", 0.004);
-  (*metrics)->RecordRequest("Recommend", "RESOURCE_EXHAUSTED", 0.0001);
+  const absl::Time now = absl::Now();
+  (*metrics)->RecordRequest("Recommend", absl::StatusCode::kOk, now - absl::Milliseconds(3));
+  (*metrics)->RecordRequest("Recommend", absl::StatusCode::kOk, now - absl::Milliseconds(4));
+  (*metrics)->RecordRequest("Recommend", absl::StatusCode::kResourceExhausted, now);
   (*metrics)->RecordDegraded("DEGRADED_RANKING_UNAVAILABLE");
   (*metrics)->SetLoadedVersions({"20260101-000001"});
   (*metrics)->SetLoadedVersions({"20260102-000001", "20260101-000001"});
@@ -41,7 +42,7 @@ TEST(ServerMetricsTest, WithoutAnAddressNothingIsServed) {
   auto metrics = ServerMetrics::Create("test_server", "");
   ASSERT_TRUE(metrics.ok());
   EXPECT_EQ((*metrics)->port(), 0);
-  (*metrics)->RecordRequest("Rank", "OK", 0.001);  // still counts, harmlessly
+  (*metrics)->RecordRequest("Rank", absl::StatusCode::kOk, absl::Now());  // counts, harmlessly
 }
 
 TEST(ServerMetricsTest, AnAddressInUseIsAnError) {

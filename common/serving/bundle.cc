@@ -319,6 +319,13 @@ absl::StatusOr<std::unique_ptr<Bundle>> Bundle::Open(const std::string& dir) {
   return std::unique_ptr<Bundle>(new Bundle(dir, std::move(manifest)));
 }
 
+std::string Bundle::version() const {
+  std::string dir = dir_;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  const size_t slash = dir.rfind('/');
+  return slash == std::string::npos ? dir : dir.substr(slash + 1);
+}
+
 std::string Bundle::Path(const std::string& file) const {
   return absl::StrCat(dir_, "/", file);
 }

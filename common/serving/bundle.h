@@ -113,6 +113,8 @@ class Bundle {
   static absl::StatusOr<std::unique_ptr<Bundle>> OpenVersionOrNewest(const std::string& path);
 
   const std::string& dir() const { return dir_; }
+  // The version: the directory's name (what servers report and match on).
+  std::string version() const;
   const bundle::BundleManifest& manifest() const { return manifest_; }
 
   // The manifest's entry for tensor `name`, nullptr when there is none.

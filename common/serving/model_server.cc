@@ -29,6 +29,22 @@ int DefaultMaxInFlight() {
   return 64 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
+absl::StatusOr<std::unique_ptr<ServerMetrics>> StartServerMetrics(
+    const std::string& server, const std::string& address, const std::string& port_file,
+    VersionManager::Options* versions) {
+  absl::StatusOr<std::unique_ptr<ServerMetrics>> metrics = ServerMetrics::Create(server, address);
+  if (!metrics.ok()) return metrics.status();
+  if (absl::Status written = WritePortFileIfSet(port_file, (*metrics)->port()); !written.ok()) {
+    return written;
+  }
+  ServerMetrics* m = metrics->get();
+  versions->on_load = [m](bool accepted) { m->RecordModelLoad(accepted); };
+  versions->on_published = [m](const std::vector<std::string>& loaded) {
+    m->SetLoadedVersions(loaded);
+  };
+  return metrics;
+}
+
 absl::Status RunModelServer(GrpcServerOptions options, VersionManager* versions,
                             const std::vector<grpc::Service*>& services) {
   options.load = [versions](int /*port*/) {

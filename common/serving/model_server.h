@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/grpc/grpc_server.h"
+#include "common/grpc/server_metrics.h"
 #include "common/serving/bundle.h"
 #include "common/serving/version_manager.h"
 
@@ -41,6 +42,14 @@ VersionManager::Loader MakeLoader(Load load) {
     return std::shared_ptr<const Servable>(std::move(*servable));
   };
 }
+
+// The server's metrics, served on `address` when not empty, with the bound
+// port written to `port_file` when not empty; `versions` (options not yet
+// used to create a manager) reports each load and the loaded versions to
+// them. The metrics must outlive the manager.
+absl::StatusOr<std::unique_ptr<ServerMetrics>> StartServerMetrics(
+    const std::string& server, const std::string& address, const std::string& port_file,
+    VersionManager::Options* versions);
 
 // `RunGrpcServer` with `versions` as the source of models: health answers
 // NOT_SERVING until `LoadInitial` succeeds (the server exits with its error

@@ -11,14 +11,6 @@
 namespace recsys {
 namespace {
 
-// The directory's last path component: the version's name.
-std::string BaseName(const std::string& dir) {
-  std::string d = dir;
-  while (d.size() > 1 && d.back() == '/') d.pop_back();
-  const size_t slash = d.rfind('/');
-  return slash == std::string::npos ? d : d.substr(slash + 1);
-}
-
 // Every watched video ID of the context (the whole history, not only what
 // the model reads: nothing watched is recommended again).
 absl::flat_hash_set<absl::string_view> WatchedIds(const UserContext& context) {
@@ -32,7 +24,7 @@ absl::flat_hash_set<absl::string_view> WatchedIds(const UserContext& context) {
 
 absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Load(
     const Bundle& bundle, const AnnIndex::Options& ann_options) {
-  auto r = std::unique_ptr<Retriever>(new Retriever(BaseName(bundle.dir())));
+  auto r = std::unique_ptr<Retriever>(new Retriever(bundle.version()));
   RECSYS_ASSIGN_OR_RETURN(r->model_, CandidateModel::Load(bundle));
   const bundle::AnnSpec& spec = bundle.manifest().ann();
   const std::string ann_path = bundle.Path(spec.file());
