@@ -57,12 +57,11 @@ absl::StatusOr<RankResponse> RankCandidates(const RankingModel& model,
 
 absl::StatusOr<std::unique_ptr<RankingServable>> RankingServable::Load(const Bundle& bundle) {
   RECSYS_ASSIGN_OR_RETURN(std::unique_ptr<RankingModel> model, RankingModel::Load(bundle));
-  RECSYS_ASSIGN_OR_RETURN(std::vector<VideoRecord> videos, bundle.ReadVideos());
   RankRequest smoke;
   smoke.mutable_context()->set_request_time_s(bundle.manifest().training_window_end_s());
-  for (size_t i = 0; i < videos.size() && i < static_cast<size_t>(kSmokeCandidates); ++i) {
+  for (const std::string& id : model->catalog().MostPopular(kSmokeCandidates)) {
     Candidate* c = smoke.add_candidates();
-    c->set_video_id(videos[i].video_id);
+    c->set_video_id(id);
     c->set_source(SOURCE_DNN);
   }
   if (smoke.candidates_size() == 0) smoke.add_candidates()->set_video_id("smoke");

@@ -30,7 +30,7 @@ absl::StatusOr<RankResponse> RankCandidates(const RankingModel& model,
 class RankingServable : public Servable {
  public:
   // Loads and validates the ranking model of `bundle`, then ranks the
-  // catalogue's first videos for an empty context as a smoke request: every
+  // catalogue's most-watched videos for an empty context as a smoke request: every
   // prediction must be finite. The version is the directory's name.
   static absl::StatusOr<std::unique_ptr<RankingServable>> Load(const Bundle& bundle);
 

@@ -193,6 +193,22 @@ VideoCatalog::VideoCatalog(
   }
 }
 
+std::vector<std::string> VideoCatalog::MostPopular(size_t n) const {
+  std::vector<std::pair<float, const std::string*>> by_count;
+  for (const auto& [id, info] : info_) {
+    if (info.popularity > 0) by_count.push_back({info.popularity, &id});
+  }
+  const auto more_popular = [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : *a.second < *b.second;
+  };
+  n = std::min(n, by_count.size());
+  std::partial_sort(by_count.begin(), by_count.begin() + n, by_count.end(), more_popular);
+  std::vector<std::string> out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) out.push_back(*by_count[i].second);
+  return out;
+}
+
 const VideoInfo* VideoCatalog::Find(absl::string_view video_id) const {
   auto it = info_.find(video_id);
   return it == info_.end() ? nullptr : &it->second;

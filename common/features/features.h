@@ -172,6 +172,9 @@ class VideoCatalog {
   const VideoInfo* Find(absl::string_view video_id) const;
   const VideoRecord* FindRecord(absl::string_view video_id) const;
   size_t size() const { return info_.size(); }
+  // Up to `n` video IDs with the most training-window watches (more than
+  // none), most first, ties by ID.
+  std::vector<std::string> MostPopular(size_t n) const;
 
  private:
   absl::flat_hash_map<std::string, VideoInfo> info_;

@@ -48,18 +48,7 @@ absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Load(
   }
   // Only the metadata is read here: no embedding indices needed.
   RECSYS_ASSIGN_OR_RETURN(r->catalog_, LoadCatalog(bundle, Vocabulary(), Vocabulary()));
-  RECSYS_ASSIGN_OR_RETURN(std::vector<VideoRecord> videos, bundle.ReadVideos());
-  std::vector<std::pair<float, const std::string*>> by_count;
-  for (const VideoRecord& v : videos) {
-    const VideoInfo* info = r->catalog_.Find(v.video_id);
-    if (info != nullptr && info->popularity > 0) by_count.push_back({info->popularity, &v.video_id});
-  }
-  std::sort(by_count.begin(), by_count.end(), [](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first > b.first : *a.second < *b.second;
-  });
-  for (size_t i = 0; i < by_count.size() && i < static_cast<size_t>(kMaxPopular); ++i) {
-    r->popular_.push_back(*by_count[i].second);
-  }
+  r->popular_ = r->catalog_.MostPopular(kMaxPopular);
 
   // Smoke requests through the whole forward pass and the index.
   UserContext smoke;
