@@ -1,5 +1,6 @@
 #include "common/base/command_line.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 
@@ -51,12 +52,15 @@ absl::Status InitLoggingFromFlags(absl::string_view program_name) {
 }
 
 std::vector<char*> ParseCommandLineAndInitLogging(int argc, char** argv,
-                                                  absl::string_view usage) {
+                                                  absl::string_view usage,
+                                                  const std::vector<std::string>& more_flag_files) {
   const std::string program_name(argc > 0 ? Basename(argv[0]) : "");
   absl::SetProgramUsageMessage(usage);
   absl::FlagsUsageConfig config;
-  config.contains_help_flags = [program_name](absl::string_view filename) {
-    return HelpListsFlagsOf(program_name, filename);
+  config.contains_help_flags = [program_name, more_flag_files](absl::string_view filename) {
+    return HelpListsFlagsOf(program_name, filename) ||
+           std::find(more_flag_files.begin(), more_flag_files.end(), filename) !=
+               more_flag_files.end();
   };
   config.contains_helpshort_flags = config.contains_help_flags;
   absl::SetFlagsUsageConfig(config);

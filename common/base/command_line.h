@@ -12,6 +12,7 @@
 // Only binaries may depend on this target; libraries log through spdlog and
 // never read these flags.
 
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -32,13 +33,16 @@ bool HelpListsFlagsOf(absl::string_view program_name, absl::string_view filename
 // For main(): sets `usage` as the program's usage message, makes `--help`
 // and `--helpshort` list the flags of the binary's main file (named after
 // the binary: `<name>.cc`, `<name>_main.cc` or `<name>-main.cc`, Abseil's
-// rule) and of this file, parses the command line (exits on `--help` and on
+// rule), of this file and of `more_flag_files` (files of shared flags the
+// binary links, as their flags' `Filename()`: "common/serving/server_flags.cc"),
+// parses the command line (exits on `--help` and on
 // unknown flags, as `absl::ParseCommandLine`), then sets up logging with
 // `InitLoggingFromFlags`. A bad `--log_level` or `--log_format` is logged as
 // an error and the process exits with status 2. Returns the positional
 // arguments, `argv[0]` first, as `absl::ParseCommandLine`.
-std::vector<char*> ParseCommandLineAndInitLogging(int argc, char** argv,
-                                                  absl::string_view usage);
+std::vector<char*> ParseCommandLineAndInitLogging(
+    int argc, char** argv, absl::string_view usage,
+    const std::vector<std::string>& more_flag_files = {});
 
 }  // namespace recsys
 
