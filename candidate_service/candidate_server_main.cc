@@ -15,38 +15,37 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/time/time.h"
 #include "candidate_service/candidate_service_impl.h"
+#include "common/base/command_line.h"
 #include "common/base/cpu_env.h"
 #include "common/grpc/grpc_server.h"
 #include "common/grpc/server_metrics.h"
+#include "common/grpc/tls.h"
 #include "common/serving/model_server.h"
 #include "common/serving/retriever.h"
+#include "common/serving/server_flags.h"
 #include "common/serving/version_manager.h"
 
-ABSL_FLAG(std::string, bundles, "bundles",
-          "Directory of model bundle versions (<bundles>/<version>/); the newest valid one "
-          "is served and new ones loaded as they appear.");
-ABSL_FLAG(std::string, address, "0.0.0.0:50051", "host:port to listen on (port 0 = any free port).");
-ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written here once the server is SERVING (a model is loaded).");
-ABSL_FLAG(std::string, log_level, "info",
-          "Least severe log lines written: trace, debug, info, warn, error, critical or off.");
-ABSL_FLAG(std::string, metrics_address, "",
-          "host:port for Prometheus metrics over HTTP (GET /metrics); empty: none. Port 0: any "
-          "free port (see --metrics_port_file).");
-ABSL_FLAG(std::string, metrics_port_file, "",
-          "If set, the bound metrics port is written here once it listens.");
-ABSL_FLAG(double, poll_interval_s, 5,
-          "Seconds between scans of --bundles for new versions (SIGHUP scans at once).");
-ABSL_FLAG(std::string, version, "",
-          "Serve exactly this bundle version (a directory name under --bundles); empty: "
-          "the newest valid one.");
+ABSL_FLAG(std::string, address, "127.0.0.1:50051",
+          "host:port to listen on (port 0 = any free port); 0.0.0.0:PORT for every interface "
+          "(in a container).");
 ABSL_FLAG(int, max_loaded_versions, 1, "Newest valid versions kept loaded.");
-ABSL_FLAG(int, max_in_flight, 0,
-          "Requests handled at once; past it RESOURCE_EXHAUSTED at once. 0: 64 per CPU core.");
-ABSL_FLAG(std::string, ranking_address, "127.0.0.1:50052", "The RankingService, host:port.");
+ABSL_FLAG(std::string, ranking_address, "127.0.0.1:50052",
+          "The RankingService: host:port, or a gRPC target such as dns:///ranking-headless:50052 "
+          "(every address the name resolves to, balanced by --ranking_lb_policy).");
+ABSL_FLAG(std::string, ranking_lb_policy, "round_robin",
+          "How calls spread over ranking's addresses: round_robin (every replica behind a "
+          "headless Service's name) or pick_first (one connection).");
+ABSL_FLAG(std::string, ranking_tls_ca_file, "",
+          "PEM CA that signed ranking's certificate: when set, the channel to ranking uses TLS.");
+ABSL_FLAG(std::string, ranking_tls_cert_file, "",
+          "PEM client certificate presented to ranking (mutual TLS); with "
+          "--ranking_tls_key_file.");
+ABSL_FLAG(std::string, ranking_tls_key_file, "", "PEM private key of --ranking_tls_cert_file.");
+ABSL_FLAG(std::string, ranking_tls_server_name, "",
+          "The name ranking's certificate must carry when it is not the host of "
+          "--ranking_address (e.g. an IP address).");
 ABSL_FLAG(int, ranking_deadline_ms, 500,
           "Longest a ranking call may take; the caller's own deadline (minus "
           "--degraded_reserve_ms) shortens it. Past it the answer is in retrieval order.");
@@ -70,42 +69,48 @@ ABSL_FLAG(int, ef_search, 512, "HNSW search width (HNSW indexes only).");
 int main(int argc, char** argv) {
   // The OpenBLAS kernels this CPU runs; OpenMP threads that sleep when idle.
   recsys::ReexecWithTunedCpuEnvironment(argv);
-  absl::SetProgramUsageMessage(
-      "Serves recsys.CandidateService (with gRPC health checking and reflection) from the "
-      "model bundles under --bundles, loading new versions as they appear and keeping the "
-      "last good one when a new one is invalid; ranks through --ranking_address and "
-      "answers in retrieval order (degraded) when ranking fails (docs/serving.md).\n\n"
+  recsys::ParseCommandLineAndInitLogging(
+      argc, argv,
+      "Serves recsys.CandidateService (with gRPC health checking and, unless "
+      "--reflection=false, reflection) from the model bundles under --bundles, loading new "
+      "versions as they appear and keeping the last good one when a new one is invalid; "
+      "ranks through --ranking_address and answers in retrieval order (degraded) when "
+      "ranking fails (docs/serving.md).\n\n"
       "  candidate_server --bundles=bundles --address=0.0.0.0:50051 "
-      "--ranking_address=127.0.0.1:50052");
-  absl::ParseCommandLine(argc, argv);
-  if (absl::Status prepared = recsys::PrepareServingProcess(absl::GetFlag(FLAGS_log_level));
-      !prepared.ok()) {
-    spdlog::error("candidate_server: {}", std::string(prepared.message()));
+      "--ranking_address=127.0.0.1:50052 --metrics_address=0.0.0.0:9090",
+      {recsys::kServerFlagsFile});
+  const char* const kName = "candidate_server";
+  absl::Status prepared = recsys::PrepareServingProcess();
+  absl::StatusOr<recsys::ServerSetup> setup =
+      prepared.ok() ? recsys::ServerSetupFromFlags(kName, absl::GetFlag(FLAGS_address))
+                    : absl::StatusOr<recsys::ServerSetup>(prepared);
+  if (!setup.ok()) {
+    spdlog::error("{}: {}", kName, std::string(setup.status().message()));
     return 2;
   }
+  recsys::ServerMetrics* metrics = setup->metrics.get();
+  setup->versions.max_loaded_versions = absl::GetFlag(FLAGS_max_loaded_versions);
+  // The ANN recall each loaded version's export measured, as a gauge.
+  setup->versions.on_published =
+      [metrics, published = setup->versions.on_published](
+          const std::vector<std::shared_ptr<const recsys::Servable>>& loaded) {
+        published(loaded);
+        for (const auto& servable : loaded) {
+          const auto& retriever = static_cast<const recsys::Retriever&>(*servable);
+          metrics->SetAnnRecall(retriever.version(), retriever.ann_recall(),
+                                retriever.ann_recall_at());
+        }
+      };
   recsys::AnnIndex::Options ann_options;
   ann_options.nprobe = absl::GetFlag(FLAGS_nprobe);
   ann_options.ef_search = absl::GetFlag(FLAGS_ef_search);
-  recsys::VersionManager::Options version_options;
-  version_options.root = absl::GetFlag(FLAGS_bundles);
-  version_options.poll_interval = absl::Seconds(absl::GetFlag(FLAGS_poll_interval_s));
-  version_options.pinned_version = absl::GetFlag(FLAGS_version);
-  version_options.max_loaded_versions = absl::GetFlag(FLAGS_max_loaded_versions);
-  version_options.name = "candidate_server";
-  absl::StatusOr<std::unique_ptr<recsys::ServerMetrics>> metrics =
-      recsys::StartServerMetrics("candidate_server", absl::GetFlag(FLAGS_metrics_address),
-                                 absl::GetFlag(FLAGS_metrics_port_file), &version_options);
-  if (!metrics.ok()) {
-    spdlog::error("candidate_server: {}", std::string(metrics.status().message()));
-    return 1;
-  }
   absl::StatusOr<std::unique_ptr<recsys::VersionManager>> versions =
       recsys::VersionManager::Create(
-          version_options, recsys::MakeLoader([ann_options](const recsys::Bundle& bundle) {
+          setup->versions, recsys::MakeLoader([ann_options](const recsys::Bundle& bundle) {
             return recsys::Retriever::Load(bundle, ann_options);
           }));
   if (!versions.ok()) {
-    spdlog::error("candidate_server: {}", std::string(versions.status().message()));
+    spdlog::error("{}: {}", kName, std::string(versions.status().message()));
     return 2;
   }
 
@@ -114,28 +119,43 @@ int main(int argc, char** argv) {
   channel_args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, max_backoff_ms);
   channel_args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, std::min(100, max_backoff_ms));
   channel_args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, std::min(100, max_backoff_ms));
+  const std::string lb_policy = absl::GetFlag(FLAGS_ranking_lb_policy);
+  if (lb_policy != "round_robin" && lb_policy != "pick_first") {
+    spdlog::error("{}: --ranking_lb_policy={}: expected round_robin or pick_first", kName,
+                  lb_policy);
+    return 2;
+  }
+  channel_args.SetLoadBalancingPolicyName(lb_policy);
+  recsys::ChannelTlsFiles ranking_tls;
+  ranking_tls.ca_file = absl::GetFlag(FLAGS_ranking_tls_ca_file);
+  ranking_tls.cert_file = absl::GetFlag(FLAGS_ranking_tls_cert_file);
+  ranking_tls.key_file = absl::GetFlag(FLAGS_ranking_tls_key_file);
+  ranking_tls.server_name = absl::GetFlag(FLAGS_ranking_tls_server_name);
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ranking_credentials =
+      recsys::MakeChannelCredentials(ranking_tls, &channel_args);
+  if (!ranking_credentials.ok()) {
+    spdlog::error("{}: {}", kName, std::string(ranking_credentials.status().message()));
+    return 2;
+  }
   auto channel = grpc::CreateCustomChannel(absl::GetFlag(FLAGS_ranking_address),
-                                           grpc::InsecureChannelCredentials(), channel_args);
+                                           *ranking_credentials, channel_args);
   recsys::CandidateServiceOptions options;
   options.ranking_deadline = absl::Milliseconds(absl::GetFlag(FLAGS_ranking_deadline_ms));
   options.degraded_reserve = absl::Milliseconds(absl::GetFlag(FLAGS_degraded_reserve_ms));
   options.default_num_candidates = absl::GetFlag(FLAGS_num_candidates);
   options.default_num_results = absl::GetFlag(FLAGS_num_results);
-  options.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
-  if (options.max_in_flight <= 0) options.max_in_flight = recsys::DefaultMaxInFlight();
-  options.metrics = metrics->get();
+  options.max_in_flight = setup->max_in_flight;
+  options.metrics = metrics;
+  options.access_log_sample = setup->access_log_sample;
   options.breaker.failure_threshold = absl::GetFlag(FLAGS_breaker_failures);
   options.breaker.cool_down = absl::Milliseconds(absl::GetFlag(FLAGS_breaker_cool_down_ms));
   recsys::CandidateServiceImpl service(versions->get(), recsys::RankingService::NewStub(channel),
                                        options);
-  recsys::GrpcServerOptions server_options;
-  server_options.address = absl::GetFlag(FLAGS_address);
-  server_options.port_file = absl::GetFlag(FLAGS_port_file);
-  server_options.name = "candidate_server";
-  spdlog::info("candidate_server: ranking at {}", absl::GetFlag(FLAGS_ranking_address));
-  absl::Status status = recsys::RunModelServer(server_options, versions->get(), {&service});
+  spdlog::info("{}: ranking at {} ({}, {})", kName, absl::GetFlag(FLAGS_ranking_address),
+               lb_policy, ranking_tls.enabled() ? "TLS" : "plaintext");
+  absl::Status status = recsys::RunModelServer(setup->grpc, versions->get(), {&service});
   if (!status.ok()) {
-    spdlog::error("candidate_server: {}", std::string(status.message()));
+    spdlog::error("{}: {}", kName, std::string(status.message()));
     return 1;
   }
   return 0;

@@ -11,6 +11,8 @@
 #include "common/base/grpc_status.h"
 #include "common/grpc/request_validation.h"
 #include "common/base/status_macros.h"
+#include "common/serving/model_server.h"
+#include "common/serving/stage_clock.h"
 
 namespace recsys {
 namespace {
@@ -55,17 +57,23 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
  public:
   RecommendCall(CandidateServiceImpl* service, grpc::CallbackServerContext* context,
                 grpc::ByteBuffer* response_bytes, absl::Time start)
-      : service_(service), context_(context), response_bytes_(response_bytes), start_(start) {
+      : service_(service),
+        context_(context),
+        response_bytes_(response_bytes),
+        start_(start),
+        clock_(start) {
     if (service_->options_.metrics) service_->options_.metrics->AddInFlight(1);
   }
 
   // The call was admitted (it holds a place under the in-flight cap, freed
   // in `OnDone`).
   void Start(const grpc::ByteBuffer& request_bytes) {
+    request_id_ = RequestIdFromMetadata(*context_);
+    if (request_id_.empty() && service_->access_log_.enabled()) request_id_ = NewRequestId();
     RecommendRequest request;
     absl::Status status = ParseRequest(request_bytes, &request);
     if (status.ok()) status = ValidateRecommendRequest(request);
-    Stage("parse_validate");
+    clock_.Mark("validate");
     if (!status.ok()) {
       Done(ToGrpcStatus(status));
       return;
@@ -82,8 +90,7 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
     num_results_ =
         request.num_results() > 0 ? request.num_results() : options.default_num_results;
     absl::StatusOr<std::vector<Candidate>> candidates =
-        retriever_->Candidates(request.context(), num_candidates);
-    Stage("retrieve");
+        retriever_->Candidates(request.context(), num_candidates, &clock_);
     if (!candidates.ok()) {
       Done(ToGrpcStatus(candidates.status()));
       return;
@@ -115,6 +122,7 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
     rank_request_.set_num_results(num_results_);
     rank_request_.set_model_version(retriever_->version());
     ranking_context_.set_deadline(deadline);
+    if (!request_id_.empty()) ranking_context_.AddMetadata(kRequestIdMetadataKey, request_id_);
     ranking_budget_ = deadline - now;
     service_->ranking_->async()->Rank(&ranking_context_, &rank_request_, &rank_response_,
                                       [this](grpc::Status s) { OnRanked(std::move(s)); });
@@ -132,24 +140,31 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
     delete this;
   }
 
-  // Records the time since the previous stage ended as `stage`.
-  void Stage(const char* stage) {
-    const absl::Time now = absl::Now();
-    if (service_->options_.metrics) {
-      service_->options_.metrics->RecordStage(stage, absl::ToDoubleSeconds(now - stage_start_));
-    }
-    stage_start_ = now;
-  }
-
-  // Finishes the call and counts it.
+  // Finishes the call, counts it and logs it (when sampled).
   void Done(const grpc::Status& status) {
+    if (status.ok()) clock_.Mark("respond");
+    RecordStages(service_->options_.metrics, "Recommend", clock_);
     service_->NoteRequest("Recommend", status, start_);
+    if (service_->access_log_.Sample()) {
+      AccessLogEntry entry;
+      entry.method = "Recommend";
+      entry.request_id = request_id_;
+      entry.peer = context_->peer();
+      entry.code = static_cast<absl::StatusCode>(status.error_code());
+      entry.latency = absl::Now() - start_;
+      entry.degraded = response_.degraded();
+      entry.degraded_cause = DegradedCause_Name(response_.degraded_cause());
+      entry.version = response_.model_version();
+      entry.ranking_version = response_.ranking_model_version();
+      entry.results = response_.videos_size();
+      service_->access_log_.Write(entry);
+    }
     Finish(status);
   }
 
  private:
   void OnRanked(grpc::Status status) {
-    Stage("ranking_call");
+    clock_.Mark("ranking_call");
     CircuitBreaker& breaker = service_->breaker_;
     if (status.ok()) {
       breaker.RecordSuccess();
@@ -212,7 +227,8 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
   grpc::CallbackServerContext* const context_;
   grpc::ByteBuffer* const response_bytes_;
   const absl::Time start_;
-  absl::Time stage_start_ = start_;
+  StageClock clock_;
+  std::string request_id_;
   std::atomic<bool> caller_cancelled_{false};
   int num_results_ = 0;
   Clock::duration ranking_budget_{};
@@ -301,10 +317,14 @@ grpc::ServerUnaryReactor* CandidateServiceImpl::GenerateCandidates(
     reactor->Finish(refused);
     return reactor;
   }
+  StageClock clock(start);
+  std::string version;
+  int results = 0;
   auto generate = [&]() -> absl::Status {
     GenerateCandidatesRequest request;
     RECSYS_RETURN_IF_ERROR(ParseRequest(*request_bytes, &request));
     RECSYS_RETURN_IF_ERROR(ValidateGenerateCandidatesRequest(request));
+    clock.Mark("validate");
     std::shared_ptr<const Retriever> retriever = CurrentRetriever();
     if (retriever == nullptr) {
       return absl::UnavailableError("no model loaded yet (the server is starting)");
@@ -312,15 +332,32 @@ grpc::ServerUnaryReactor* CandidateServiceImpl::GenerateCandidates(
     const int n = request.num_candidates() > 0 ? request.num_candidates()
                                                : options_.default_num_candidates;
     RECSYS_ASSIGN_OR_RETURN(std::vector<Candidate> candidates,
-                            retriever->Candidates(request.context(), n));
+                            retriever->Candidates(request.context(), n, &clock));
     GenerateCandidatesResponse response;
-    response.set_model_version(retriever->version());
+    version = retriever->version();
+    results = static_cast<int>(candidates.size());
+    response.set_model_version(version);
     for (Candidate& c : candidates) *response.add_candidates() = std::move(c);
-    return SerializeResponse(response, response_bytes);
+    RECSYS_RETURN_IF_ERROR(SerializeResponse(response, response_bytes));
+    clock.Mark("respond");
+    return absl::OkStatus();
   };
   const grpc::Status status = ToGrpcStatus(generate());
   limiter_.Release();
+  RecordStages(options_.metrics, "GenerateCandidates", clock);
   NoteRequest("GenerateCandidates", status, start);
+  if (access_log_.Sample()) {
+    AccessLogEntry entry;
+    entry.method = "GenerateCandidates";
+    entry.request_id = RequestIdFromMetadata(*context);
+    if (entry.request_id.empty()) entry.request_id = NewRequestId();
+    entry.peer = context->peer();
+    entry.code = static_cast<absl::StatusCode>(status.error_code());
+    entry.latency = absl::Now() - start;
+    entry.version = version;
+    entry.results = results;
+    access_log_.Write(entry);
+  }
   reactor->Finish(status);
   return reactor;
 }

@@ -21,6 +21,7 @@
 #include "candidate_service/circuit_breaker.h"
 #include "common/grpc/in_flight_limiter.h"
 #include "common/grpc/log_limiter.h"
+#include "common/grpc/access_log.h"
 #include "common/grpc/server_metrics.h"
 #include "common/serving/retriever.h"
 #include "common/serving/version_manager.h"
@@ -44,6 +45,8 @@ struct CandidateServiceOptions {
   CircuitBreaker::Options breaker;
   // Prometheus metrics (not owned; may be null).
   ServerMetrics* metrics = nullptr;
+  // Fraction of calls written to the access log (common/grpc/access_log.h).
+  double access_log_sample = 0;
 };
 
 // Counters of what the service did, for tests and (later) metrics.
@@ -68,7 +71,8 @@ class CandidateServiceImpl final
         ranking_(std::move(ranking)),
         options_(options),
         limiter_(options.max_in_flight),
-        breaker_(options.breaker) {}
+        breaker_(options.breaker),
+        access_log_(options.access_log_sample) {}
 
   grpc::ServerUnaryReactor* Recommend(grpc::CallbackServerContext* context,
                                       const grpc::ByteBuffer* request,
@@ -102,6 +106,7 @@ class CandidateServiceImpl final
   InFlightLimiter limiter_;
   CircuitBreaker breaker_;
   CandidateServiceCounters counters_;
+  const AccessLog access_log_;
   LogLimiter degraded_log_;
   LogLimiter rejected_log_{absl::Seconds(10)};
   LogLimiter mismatch_log_{absl::Seconds(10)};

@@ -11,6 +11,7 @@
 #include "common/base/grpc_status.h"
 #include "common/grpc/request_validation.h"
 #include "common/base/status_macros.h"
+#include "common/serving/model_server.h"
 
 namespace recsys {
 namespace {
@@ -22,12 +23,13 @@ constexpr int kSmokeCandidates = 20;
 absl::StatusOr<RankResponse> RankCandidates(const RankingModel& model,
                                             const std::string& model_version,
                                             const RankRequest& request,
-                                            int64_t now_s) {
+                                            int64_t now_s, StageClock* clock) {
   if (absl::Status s = ValidateRankRequest(request); !s.ok()) return s;
+  MarkStage(clock, "validate");
   std::vector<Candidate> candidates(request.candidates().begin(),
                                     request.candidates().end());
   std::vector<float> predicted =
-      model.PredictWatchSeconds(request.context(), candidates, now_s);
+      model.PredictWatchSeconds(request.context(), candidates, now_s, clock);
   std::vector<size_t> order(candidates.size());
   std::iota(order.begin(), order.end(), 0);
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
@@ -82,13 +84,11 @@ absl::StatusOr<std::unique_ptr<RankingServable>> RankingServable::Load(const Bun
 }
 
 absl::Status RankingServiceImpl::RankBytes(const grpc::ByteBuffer& bytes,
-                                           grpc::ByteBuffer* response_bytes) {
+                                           grpc::ByteBuffer* response_bytes,
+                                           AccessLogEntry* answered) {
+  StageClock clock;
   RankRequest request;
-  absl::Time stage_start = absl::Now();
   RECSYS_RETURN_IF_ERROR(ParseRequest(bytes, &request));
-  if (metrics_ != nullptr) {
-    metrics_->RecordStage("parse", absl::ToDoubleSeconds(absl::Now() - stage_start));
-  }
   std::shared_ptr<const Servable> servable;
   if (!request.model_version().empty()) servable = versions_->Find(request.model_version());
   if (servable == nullptr) servable = versions_->Newest();
@@ -96,14 +96,15 @@ absl::Status RankingServiceImpl::RankBytes(const grpc::ByteBuffer& bytes,
     return absl::UnavailableError("no model loaded yet (the server is starting)");
   }
   const auto& ranking = static_cast<const RankingServable&>(*servable);
-  stage_start = absl::Now();
   RECSYS_ASSIGN_OR_RETURN(RankResponse response,
                           RankCandidates(ranking.model(), ranking.version(), request,
-                                         std::time(nullptr)));
-  if (metrics_ != nullptr) {
-    metrics_->RecordStage("rank", absl::ToDoubleSeconds(absl::Now() - stage_start));
-  }
-  return SerializeResponse(response, response_bytes);
+                                         std::time(nullptr), &clock));
+  RECSYS_RETURN_IF_ERROR(SerializeResponse(response, response_bytes));
+  clock.Mark("respond");
+  answered->version = response.model_version();
+  answered->results = response.videos_size();
+  RecordStages(metrics_, "Rank", clock);
+  return absl::OkStatus();
 }
 
 grpc::ServerUnaryReactor* RankingServiceImpl::Rank(grpc::CallbackServerContext* context,
@@ -122,9 +123,19 @@ grpc::ServerUnaryReactor* RankingServiceImpl::Rank(grpc::CallbackServerContext* 
     return reactor;
   }
   if (metrics_ != nullptr) metrics_->AddInFlight(1);
-  absl::Status status = RankBytes(*request, response);
+  AccessLogEntry entry;
+  absl::Status status = RankBytes(*request, response, &entry);
   if (metrics_ != nullptr) metrics_->AddInFlight(-1);
   limiter_.Release();
+  if (access_log_.Sample()) {
+    entry.method = "Rank";
+    entry.request_id = RequestIdFromMetadata(*context);
+    if (entry.request_id.empty()) entry.request_id = NewRequestId();
+    entry.peer = context->peer();
+    entry.code = status.code();
+    entry.latency = absl::Now() - start;
+    access_log_.Write(entry);
+  }
   finish(ToGrpcStatus(status));
   return reactor;
 }

@@ -10,9 +10,11 @@
 
 #include "absl/status/statusor.h"
 #include "common/grpc/in_flight_limiter.h"
+#include "common/grpc/access_log.h"
 #include "common/grpc/server_metrics.h"
 #include "common/serving/bundle.h"
 #include "common/serving/models.h"
+#include "common/serving/stage_clock.h"
 #include "common/serving/version_manager.h"
 #include "proto/recsys.grpc.pb.h"
 
@@ -20,11 +22,12 @@ namespace recsys {
 
 // The request -> response logic, without gRPC. Validates, scores, orders
 // (ties by video ID) and attaches display metadata. `now_s` stands in for a
-// context without a request time.
+// context without a request time. Marks "validate", "features" and "tower"
+// on `clock` when given.
 absl::StatusOr<RankResponse> RankCandidates(const RankingModel& model,
                                             const std::string& model_version,
                                             const RankRequest& request,
-                                            int64_t now_s);
+                                            int64_t now_s, StageClock* clock = nullptr);
 
 // What one bundle version loads into for the ranking service.
 class RankingServable : public Servable {
@@ -47,6 +50,8 @@ struct RankingServiceOptions {
   int max_in_flight = 256;
   // Prometheus metrics (not owned; may be null).
   ServerMetrics* metrics = nullptr;
+  // Fraction of calls written to the access log (common/grpc/access_log.h).
+  double access_log_sample = 0;
 };
 
 // Ranks with `RankRequest.model_version` when the version manager has it
@@ -58,7 +63,10 @@ class RankingServiceImpl final
  public:
   // `versions` must outlive the service.
   RankingServiceImpl(const VersionManager* versions, const RankingServiceOptions& options)
-      : versions_(versions), limiter_(options.max_in_flight), metrics_(options.metrics) {}
+      : versions_(versions),
+        limiter_(options.max_in_flight),
+        metrics_(options.metrics),
+        access_log_(options.access_log_sample) {}
 
   grpc::ServerUnaryReactor* Rank(grpc::CallbackServerContext* context,
                                  const grpc::ByteBuffer* request,
@@ -67,11 +75,14 @@ class RankingServiceImpl final
   const InFlightLimiter& limiter() const { return limiter_; }
 
  private:
-  absl::Status RankBytes(const grpc::ByteBuffer& request, grpc::ByteBuffer* response);
+  // `*answered` receives the response's version and length.
+  absl::Status RankBytes(const grpc::ByteBuffer& request, grpc::ByteBuffer* response,
+                         AccessLogEntry* answered);
 
   const VersionManager* versions_;
   InFlightLimiter limiter_;
   ServerMetrics* metrics_;
+  const AccessLog access_log_;
 };
 
 }  // namespace recsys

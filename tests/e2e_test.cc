@@ -54,7 +54,8 @@ class EndToEndTest : public ::testing::Test {
     ranking_ = new ChildProcess(
         {RunfilePath("ranking_service/ranking_server"), "--bundles=" + bundles,
          "--address=127.0.0.1:0", "--port_file=" + tmp + "/ranking.port",
-         "--metrics_address=127.0.0.1:0", "--metrics_port_file=" + tmp + "/ranking.metrics"},
+         "--metrics_address=127.0.0.1:0", "--metrics_port_file=" + tmp + "/ranking.metrics",
+         "--access_log_sample=1"},
         tmp + "/ranking.log");
     int ranking_port = WaitForPortFile(tmp + "/ranking.port", 60);
     ASSERT_GT(ranking_port, 0) << FileTail(tmp + "/ranking.log");
@@ -63,7 +64,7 @@ class EndToEndTest : public ::testing::Test {
          "--address=127.0.0.1:0", "--port_file=" + tmp + "/candidate.port",
          absl::StrCat("--ranking_address=127.0.0.1:", ranking_port),
          "--ranking_deadline_ms=5000", "--metrics_address=127.0.0.1:0",
-         "--metrics_port_file=" + tmp + "/candidate.metrics"},
+         "--metrics_port_file=" + tmp + "/candidate.metrics", "--access_log_sample=1"},
         tmp + "/candidate.log");
     int candidate_port = WaitForPortFile(tmp + "/candidate.port", 60);
     ASSERT_GT(candidate_port, 0) << FileTail(tmp + "/candidate.log");
@@ -315,10 +316,14 @@ TEST_F(EndToEndTest, MetricsPagesCountRequestsDegradedAnswersAndVersions) {
       "recsys_requests_total{server=\"candidate_server\",code=\"OK\",method=\"Recommend\"}"));
   EXPECT_THAT(*candidate, HasSubstr("recsys_request_duration_seconds_bucket{server=\"candidate_server\",method=\"Recommend\""));
   EXPECT_THAT(*candidate, HasSubstr("cause=\"DEGRADED_CALLER_DEADLINE\"}"));
-  for (const char* stage : {"parse_validate", "retrieve", "ranking_call"}) {
+  for (const char* stage :
+       {"validate", "features", "user_tower", "ann", "ranking_call", "respond"}) {
     EXPECT_THAT(*candidate, HasSubstr(absl::StrCat(
-        "recsys_stage_duration_seconds_count{server=\"candidate_server\",stage=\"", stage, "\"}")));
+        "recsys_stage_duration_seconds_count{server=\"candidate_server\",method=\"Recommend\","
+        "stage=\"", stage, "\"}")));
   }
+  // The trainer measured its IVF index's recall at export.
+  EXPECT_THAT(*candidate, HasSubstr("recsys_ann_recall{server=\"candidate_server\",at=\""));
   EXPECT_THAT(*candidate, HasSubstr("recsys_model_loads_total{server=\"candidate_server\",result=\"accepted\"} 1"));
   EXPECT_THAT(*candidate, HasSubstr("recsys_model_version_loaded{server=\"candidate_server\",version=\""));
   EXPECT_THAT(*candidate, HasSubstr("recsys_ranking_breaker_open{server=\"candidate_server\"} 0"));
@@ -327,8 +332,35 @@ TEST_F(EndToEndTest, MetricsPagesCountRequestsDegradedAnswersAndVersions) {
   EXPECT_THAT(*ranking, HasSubstr(
       "recsys_requests_total{server=\"ranking_server\",code=\"OK\",method=\"Rank\"}"));
   EXPECT_THAT(*ranking, HasSubstr("recsys_model_version_loaded{server=\"ranking_server\",version=\""));
-  EXPECT_THAT(*ranking, HasSubstr(
-      "recsys_stage_duration_seconds_count{server=\"ranking_server\",stage=\"rank\"}"));
+  for (const char* stage : {"validate", "features", "tower", "respond"}) {
+    EXPECT_THAT(*ranking, HasSubstr(absl::StrCat(
+        "recsys_stage_duration_seconds_count{server=\"ranking_server\",method=\"Rank\","
+        "stage=\"", stage, "\"}")));
+  }
+}
+
+// With --access_log_sample=1 every call gets an access line; the request ID
+// a caller sends is passed on to ranking, so both servers' lines carry it.
+TEST_F(EndToEndTest, AccessLogLinesCarryTheCallersRequestIdThroughBothServers) {
+  auto stub = CandidateService::NewStub(*candidate_channel_);
+  RecommendRequest request;
+  request.mutable_context()->add_watches()->set_video_id("v00042");
+  RecommendResponse response;
+  auto context = Context();
+  context->AddMetadata("x-request-id", "e2e-access-log-1");
+  ASSERT_TRUE(stub->Recommend(context.get(), request, &response).ok());
+  absl::SleepFor(absl::Milliseconds(200));
+  const std::string tmp = TestTempDir();
+  const std::string candidate_log = testing::ReadFileOrEmpty(tmp + "/candidate.log");
+  const std::string ranking_log = testing::ReadFileOrEmpty(tmp + "/ranking.log");
+  EXPECT_THAT(candidate_log,
+              HasSubstr(absl::StrCat("access method=Recommend request_id=e2e-access-log-1 ")));
+  EXPECT_THAT(candidate_log, HasSubstr(absl::StrCat(" degraded=false cause=DEGRADED_NONE version=",
+                                                    response.model_version(),
+                                                    " ranking_version=",
+                                                    response.ranking_model_version())));
+  EXPECT_THAT(ranking_log,
+              HasSubstr("access method=Rank request_id=e2e-access-log-1 "));
 }
 
 }  // namespace

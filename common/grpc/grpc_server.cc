@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -64,6 +65,22 @@ class ServiceNamesOption : public grpc::ServerBuilderOption {
 
  private:
   std::vector<std::string>* names_;
+};
+
+// Removes server reflection from a builder's plugins. Linking gRPC's
+// reflection library registers its plugin for every server of the process
+// (a static initialiser), so leaving reflection off means taking it out.
+class NoReflectionOption : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments* /*args*/) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>*
+                         plugins) override {
+    plugins->erase(std::remove_if(plugins->begin(), plugins->end(),
+                                  [](const std::unique_ptr<grpc::ServerBuilderPlugin>& p) {
+                                    return p->name() == "proto_server_reflection";
+                                  }),
+                   plugins->end());
+  }
 };
 
 // Writes "`port`\n" to `path` through a temporary file in the same directory
@@ -253,10 +270,13 @@ absl::StatusOr<StartedGrpcServer> StartGrpcServer(
   StartedGrpcServer started;
   std::vector<std::string> service_names;
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.address, grpc::InsecureServerCredentials(),
+  builder.AddListeningPort(options.address,
+                           options.credentials != nullptr ? options.credentials
+                                                          : grpc::InsecureServerCredentials(),
                            &started.port);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  if (!options.reflection) builder.SetOption(std::make_unique<NoReflectionOption>());
   builder.SetOption(std::make_unique<ServiceNamesOption>(&service_names));
   for (grpc::Service* service : services) {
     builder.RegisterService(service);
@@ -264,9 +284,11 @@ absl::StatusOr<StartedGrpcServer> StartGrpcServer(
   started.server = builder.BuildAndStart();
   if (started.server == nullptr || started.port == 0) {
     if (started.server != nullptr) started.server->Shutdown();
-    return absl::UnavailableError(
-        absl::StrCat(options.name, ": cannot listen on ", options.address,
-                     " (address in use or invalid?)"));
+    return absl::UnavailableError(absl::StrCat(
+        options.name, ": cannot listen on ", options.address,
+        options.credentials != nullptr
+            ? " (address in use or invalid, or the TLS certificate and key do not match?)"
+            : " (address in use or invalid?)"));
   }
 
   if (started.server->GetHealthCheckService() == nullptr) {
@@ -285,8 +307,9 @@ absl::StatusOr<StartedGrpcServer> StartGrpcServer(
       return written;
     }
   }
-  spdlog::info("{}: listening on {} (port {}), services: {}", options.name,
+  spdlog::info("{}: listening on {} (port {}, {}), services: {}", options.name,
                options.address, started.port,
+               options.credentials != nullptr ? "TLS" : "plaintext",
                absl::StrJoin(service_names, ", "));
   return started;
 }
@@ -321,11 +344,18 @@ absl::Status RunGrpcServer(const GrpcServerOptions& options,
   }
 
   const int signal_number = (*waiter)->Wait(options.on_reload_signal);
+  // Health checks answer NOT_SERVING from now on, so that load balancers
+  // that poll them stop routing here; calls are still answered during the
+  // drain, while endpoints are removed.
+  SetHealth(started->server.get(), started->service_names, /*serving=*/false);
+  if (options.drain > absl::ZeroDuration()) {
+    spdlog::info("{}: signal {} received, health NOT_SERVING, draining for {}", options.name,
+                 signal_number, absl::FormatDuration(options.drain));
+    absl::SleepFor(options.drain);
+  }
   spdlog::info("{}: signal {} received, shutting down (deadline {} s)",
                options.name, signal_number,
                std::chrono::seconds(kShutdownDeadline).count());
-  // Health checks answer NOT_SERVING from now on, so that load balancers
-  // that poll them stop routing here while calls in flight finish.
   if (grpc::HealthCheckServiceInterface* health =
           started->server->GetHealthCheckService()) {
     health->Shutdown();

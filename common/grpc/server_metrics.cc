@@ -1,5 +1,6 @@
 #include "common/grpc/server_metrics.h"
 
+#include <algorithm>
 #include <exception>
 
 #include <prometheus/counter.h>
@@ -18,6 +19,14 @@ namespace {
 const std::vector<double>& DurationBuckets() {
   static const std::vector<double> kBuckets = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
                                                0.05,   0.1,   0.2,   0.5,   1,    2, 5};
+  return kBuckets;
+}
+
+// Stage durations, seconds: 10 us to 1 s.
+const std::vector<double>& StageBuckets() {
+  static const std::vector<double> kBuckets = {0.00001, 0.00002, 0.00005, 0.0001, 0.0002,
+                                               0.0005,  0.001,   0.002,   0.005,  0.01,
+                                               0.02,    0.05,    0.1,     0.2,    1};
   return kBuckets;
 }
 
@@ -56,6 +65,12 @@ ServerMetrics::ServerMetrics(const std::string& server)
                    .Help("1 for each bundle version loaded now.")
                    .Labels(labels)
                    .Register(*registry_);
+  ann_recall_ = &prometheus::BuildGauge()
+                     .Name("recsys_ann_recall")
+                     .Help("The ANN index's recall of the exact top-`at` retrieval, measured "
+                           "when the bundle was exported, per loaded version.")
+                     .Labels(labels)
+                     .Register(*registry_);
   in_flight_ = &prometheus::BuildGauge()
                     .Name("recsys_in_flight_requests")
                     .Help("Calls being handled now.")
@@ -101,8 +116,17 @@ void ServerMetrics::RecordRequest(const std::string& method, absl::StatusCode co
       .Observe(absl::ToDoubleSeconds(absl::Now() - start));
 }
 
-void ServerMetrics::RecordStage(const std::string& stage, double seconds) {
-  stages_->Add({{"stage", stage}}, DurationBuckets()).Observe(seconds);
+void ServerMetrics::RecordStage(const char* method, const char* stage, absl::Duration took) {
+  prometheus::Histogram* histogram = nullptr;
+  {
+    absl::MutexLock lock(&stages_mu_);
+    prometheus::Histogram*& cached = stage_histograms_[{method, stage}];
+    if (cached == nullptr) {
+      cached = &stages_->Add({{"method", method}, {"stage", stage}}, StageBuckets());
+    }
+    histogram = cached;
+  }
+  histogram->Observe(absl::ToDoubleSeconds(took));
 }
 
 void ServerMetrics::AddInFlight(int delta) { in_flight_->Increment(delta); }
@@ -119,11 +143,30 @@ void ServerMetrics::SetLoadedVersions(const std::vector<std::string>& versions) 
   absl::MutexLock lock(&mu_);
   for (auto& [version, gauge] : version_gauges_) versions_->Remove(gauge);
   version_gauges_.clear();
+  for (auto it = recall_gauges_.begin(); it != recall_gauges_.end();) {
+    if (std::find(versions.begin(), versions.end(), it->first) == versions.end()) {
+      ann_recall_->Remove(it->second);
+      recall_gauges_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
   for (const std::string& version : versions) {
     prometheus::Gauge& gauge = versions_->Add({{"version", version}});
     gauge.Set(1);
     version_gauges_[version] = &gauge;
   }
+}
+
+void ServerMetrics::SetAnnRecall(const std::string& version, double recall, int at) {
+  absl::MutexLock lock(&mu_);
+  if (auto it = recall_gauges_.find(version); it != recall_gauges_.end()) {
+    ann_recall_->Remove(it->second);
+  }
+  prometheus::Gauge& gauge =
+      ann_recall_->Add({{"version", version}, {"at", absl::StrCat(at)}});
+  gauge.Set(recall);
+  recall_gauges_[version] = &gauge;
 }
 
 void ServerMetrics::RecordModelLoad(bool accepted) {

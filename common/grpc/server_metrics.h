@@ -7,15 +7,19 @@
 //
 //   recsys_requests_total{method, code}             counter
 //   recsys_request_duration_seconds{method}         histogram
-//   recsys_stage_duration_seconds{stage}            histogram: parse_validate,
-//       retrieve (features, user tower, ANN, popular fill), ranking_call
-//       (candidate); parse, rank (validation, features and tower) (ranking)
+//   recsys_stage_duration_seconds{method, stage}    histogram, the stages of
+//       a call in order: candidate_server validate (parse + checks),
+//       features, user_tower, ann, popular_fill, ranking_call (Recommend
+//       only: the whole ranking RPC), respond (merge + serialise);
+//       ranking_server validate, features, tower, respond (sort + serialise)
 //   recsys_in_flight_requests                       gauge
 //   recsys_degraded_answers_total{cause}            counter (candidate)
 //   recsys_version_mismatches_total                 counter (candidate)
 //   recsys_ranking_breaker_open                     gauge 0/1 (candidate)
 //   recsys_model_version_loaded{version}            gauge 1 per loaded version
 //   recsys_model_loads_total{result}                counter: accepted | rejected
+//   recsys_ann_recall{version, at}                  gauge: the ANN index's
+//       recall of the exact top-`at`, measured at export (candidate)
 //
 // Thread-safe. Recording costs a hash-map look-up under a mutex per call
 // (prometheus-cpp's Family::Add), about a microsecond.
@@ -58,14 +62,18 @@ class ServerMetrics {
   // One finished call of `method` that started at `start`, labelled with
   // its status code's name (e.g. "OK", "RESOURCE_EXHAUSTED").
   void RecordRequest(const std::string& method, absl::StatusCode code, absl::Time start);
-  // The time one stage of a call took (see the list above).
-  void RecordStage(const std::string& stage, double seconds);
+  // The time one stage of a `method` call took (see the list above).
+  // `stage` is a string literal: histograms are cached by its address.
+  void RecordStage(const char* method, const char* stage, absl::Duration took);
   void AddInFlight(int delta);
   void RecordDegraded(const std::string& cause);
   void RecordVersionMismatch();
   void SetBreakerOpen(bool open);
-  // The versions loaded now (the previous set's series are removed).
+  // The versions loaded now (the previous set's series are removed, their
+  // ANN recall too).
   void SetLoadedVersions(const std::vector<std::string>& versions);
+  // The ANN recall of a loaded version (see the list above).
+  void SetAnnRecall(const std::string& version, double recall, int at);
   void RecordModelLoad(bool accepted);
 
  private:
@@ -80,11 +88,17 @@ class ServerMetrics {
   prometheus::Family<prometheus::Counter>* degraded_;
   prometheus::Family<prometheus::Counter>* loads_;
   prometheus::Family<prometheus::Gauge>* versions_;
+  prometheus::Family<prometheus::Gauge>* ann_recall_;
   prometheus::Gauge* in_flight_;
   prometheus::Counter* mismatches_;
   prometheus::Gauge* breaker_open_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, prometheus::Gauge*> version_gauges_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, prometheus::Gauge*> recall_gauges_ ABSL_GUARDED_BY(mu_);
+  // Stage histograms by the addresses of their (literal) method and stage.
+  absl::Mutex stages_mu_;
+  absl::flat_hash_map<std::pair<const char*, const char*>, prometheus::Histogram*>
+      stage_histograms_ ABSL_GUARDED_BY(stages_mu_);
 };
 
 }  // namespace recsys

@@ -38,6 +38,31 @@ TEST(ServerMetricsTest, ServesWhatWasRecordedAtSlashMetrics) {
   EXPECT_THAT(*page, HasSubstr("recsys_ranking_breaker_open{server=\"test_server\"} 1"));
 }
 
+TEST(ServerMetricsTest, StageHistogramsAndAnnRecallFollowTheLoadedVersions) {
+  auto metrics = ServerMetrics::Create("test_server", "127.0.0.1:0");
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  ServerMetrics& m = **metrics;
+  m.RecordStage("Recommend", "ann", absl::Microseconds(150));
+  m.RecordStage("Recommend", "ann", absl::Microseconds(30));
+  m.RecordStage("Rank", "tower", absl::Milliseconds(2));
+  m.SetLoadedVersions({"v1"});
+  m.SetAnnRecall("v1", 0.97, 200);
+  m.SetLoadedVersions({"v2", "v1"});
+  m.SetAnnRecall("v2", 0.91, 200);
+  m.SetLoadedVersions({"v2"});  // v1 unloaded: its recall goes too
+  absl::StatusOr<std::string> page = HttpGet(m.port(), "/metrics");
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_THAT(*page, HasSubstr("recsys_stage_duration_seconds_count{server=\"test_server\","
+                               "method=\"Recommend\",stage=\"ann\"} 2"));
+  EXPECT_THAT(*page, HasSubstr("recsys_stage_duration_seconds_bucket{server=\"test_server\","
+                               "method=\"Recommend\",stage=\"ann\",le=\"5e-05\"} 1"));
+  EXPECT_THAT(*page, HasSubstr("recsys_stage_duration_seconds_count{server=\"test_server\","
+                               "method=\"Rank\",stage=\"tower\"} 1"));
+  EXPECT_THAT(*page, HasSubstr(
+      "recsys_ann_recall{server=\"test_server\",at=\"200\",version=\"v2\"} 0.91"));
+  EXPECT_THAT(*page, Not(HasSubstr("version=\"v1\"")));
+}
+
 TEST(ServerMetricsTest, WithoutAnAddressNothingIsServed) {
   auto metrics = ServerMetrics::Create("test_server", "");
   ASSERT_TRUE(metrics.ok());

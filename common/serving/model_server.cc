@@ -12,14 +12,7 @@
 
 namespace recsys {
 
-absl::Status PrepareServingProcess(const std::string& log_level) {
-  const spdlog::level::level_enum level = spdlog::level::from_str(log_level);
-  // from_str answers "off" for any name it does not know.
-  if (level == spdlog::level::off && log_level != "off") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--log_level=", log_level, ": expected trace, debug, info, warn, error, critical or off"));
-  }
-  spdlog::set_level(level);
+absl::Status PrepareServingProcess() {
   InstallRateLimitedProtobufLogging();
   SetBlasThreads(1);
   return absl::OkStatus();
@@ -39,10 +32,20 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> StartServerMetrics(
   }
   ServerMetrics* m = metrics->get();
   versions->on_load = [m](bool accepted) { m->RecordModelLoad(accepted); };
-  versions->on_published = [m](const std::vector<std::string>& loaded) {
-    m->SetLoadedVersions(loaded);
+  versions->on_published = [m](const std::vector<std::shared_ptr<const Servable>>& loaded) {
+    std::vector<std::string> names;
+    for (const auto& v : loaded) names.push_back(v->version());
+    m->SetLoadedVersions(names);
   };
   return metrics;
+}
+
+void RecordStages(ServerMetrics* metrics, const char* method, const StageClock& clock) {
+  if (metrics == nullptr) return;
+  const StageTimes& times = clock.times();
+  for (int i = 0; i < times.size(); ++i) {
+    metrics->RecordStage(method, times[i].first, times[i].second);
+  }
 }
 
 absl::Status RunModelServer(GrpcServerOptions options, VersionManager* versions,

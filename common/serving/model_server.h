@@ -17,16 +17,17 @@
 #include "common/grpc/grpc_server.h"
 #include "common/grpc/server_metrics.h"
 #include "common/serving/bundle.h"
+#include "common/serving/stage_clock.h"
 #include "common/serving/version_manager.h"
 
 namespace recsys {
 
-// The log level (`log_level`: trace, debug, info, warn, error, critical or
-// off; InvalidArgument otherwise), protobuf's log lines rate-limited, and
+// Protobuf's log lines rate-limited (logging itself is set up by the
+// command line, common/base/command_line.h), and
 // one BLAS thread per call: requests run concurrently on gRPC's threads, and
 // OpenBLAS's own pool would spin (sched_yield) between the small products of
 // one request.
-absl::Status PrepareServingProcess(const std::string& log_level);
+absl::Status PrepareServingProcess();
 
 // Requests in flight a server admits when its flag says 0: 64 per core.
 int DefaultMaxInFlight();
@@ -50,6 +51,10 @@ VersionManager::Loader MakeLoader(Load load) {
 absl::StatusOr<std::unique_ptr<ServerMetrics>> StartServerMetrics(
     const std::string& server, const std::string& address, const std::string& port_file,
     VersionManager::Options* versions);
+
+// Records each stage marked on `clock` for `method` (nothing when `metrics`
+// is null).
+void RecordStages(ServerMetrics* metrics, const char* method, const StageClock& clock);
 
 // `RunGrpcServer` with `versions` as the source of models: health answers
 // NOT_SERVING until `LoadInitial` succeeds (the server exits with its error

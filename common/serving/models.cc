@@ -427,24 +427,27 @@ std::vector<float> RankingModel::BuildInputs(
 
 std::vector<float> RankingModel::Logits(const UserContext& context,
                                         const std::vector<Candidate>& candidates,
-                                        int64_t now_s) const {
+                                        int64_t now_s, StageClock* clock) const {
   if (candidates.empty()) return {};
   std::vector<float> user_part;
   std::vector<float> rows =
       CandidateRows(context, candidates, now_s, /*with_user_part=*/false, &user_part);
+  MarkStage(clock, "features");
   // First-layer bias for this request: b + W_user . user_part.
   const DenseLayer& first = tower_.layers().front();
   std::vector<float> bias = first.bias;
   GemmNT(user_part.data(), user_weight_.data(), bias.data(), 1, first.out,
          static_cast<int>(user_part.size()), /*accumulate=*/true);
-  return candidate_tower_.Forward(rows.data(), static_cast<int>(candidates.size()),
-                                  bias.data());
+  std::vector<float> logits = candidate_tower_.Forward(
+      rows.data(), static_cast<int>(candidates.size()), bias.data());
+  MarkStage(clock, "tower");
+  return logits;
 }
 
 std::vector<float> RankingModel::PredictWatchSeconds(
     const UserContext& context, const std::vector<Candidate>& candidates,
-    int64_t now_s) const {
-  std::vector<float> out = Logits(context, candidates, now_s);
+    int64_t now_s, StageClock* clock) const {
+  std::vector<float> out = Logits(context, candidates, now_s, clock);
   for (float& x : out) x = std::exp(x);
   return out;
 }

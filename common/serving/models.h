@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/serving/bundle.h"
+#include "common/serving/stage_clock.h"
 #include "common/serving/dense.h"
 #include "common/features/features.h"
 #include "common/features/quantiles.h"
@@ -145,14 +146,16 @@ class RankingModel {
   // product with the request's part of the row (seed video, last-watched
   // bag, user language) is computed once per request, not once per
   // candidate.
+  // Marks "features" and "tower" on `clock` (common/serving/stage_clock.h)
+  // when it is given.
   std::vector<float> Logits(const UserContext& context,
                             const std::vector<Candidate>& candidates,
-                            int64_t now_s) const;
+                            int64_t now_s, StageClock* clock = nullptr) const;
   // exp(logit): predicted expected watch time per impression, seconds (for
   // the "watch_time" objective; a click odds for "ctr").
   std::vector<float> PredictWatchSeconds(const UserContext& context,
                                          const std::vector<Candidate>& candidates,
-                                         int64_t now_s) const;
+                                         int64_t now_s, StageClock* clock = nullptr) const;
 
   const VideoCatalog& catalog() const { return catalog_; }
 

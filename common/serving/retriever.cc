@@ -49,6 +49,8 @@ absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Load(
   // Only the metadata is read here: no embedding indices needed.
   RECSYS_ASSIGN_OR_RETURN(r->catalog_, LoadCatalog(bundle, Vocabulary(), Vocabulary()));
   r->popular_ = r->catalog_.MostPopular(kMaxPopular);
+  r->ann_recall_ = spec.recall();
+  r->ann_recall_at_ = spec.recall_at();
 
   // Smoke requests through the whole forward pass and the index.
   UserContext smoke;
@@ -113,14 +115,18 @@ bool Retriever::KnowsAnything(const UserContext& context) const {
 }
 
 absl::StatusOr<std::vector<Candidate>> Retriever::Candidates(const UserContext& context,
-                                                             int n) const {
+                                                             int n,
+                                                             StageClock* clock) const {
   // Features and the user vector once: the watch history can be 10,000 long.
   const CandidateFeatures features = model_->Features(context);
+  MarkStage(clock, "features");
   const std::vector<float> user = model_->UserVector(features);
+  MarkStage(clock, "user_tower");
   std::vector<Candidate> out;
   if (Knows(features)) {
     RECSYS_ASSIGN_OR_RETURN(out, RetrieveFrom(context, user, n));
   }
+  MarkStage(clock, "ann");
   if (static_cast<int>(out.size()) >= n || popular_.empty()) return out;
   out.reserve(n);  // `taken` points into `out`'s strings: no reallocation
   float lowest = std::numeric_limits<float>::max();
@@ -140,6 +146,7 @@ absl::StatusOr<std::vector<Candidate>> Retriever::Candidates(const UserContext& 
     c.set_source(SOURCE_POPULAR);
     out.push_back(std::move(c));
   }
+  MarkStage(clock, "popular_fill");
   return out;
 }
 

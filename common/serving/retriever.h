@@ -15,6 +15,7 @@
 #include "common/serving/ann_index.h"
 #include "common/serving/bundle.h"
 #include "common/serving/models.h"
+#include "common/serving/stage_clock.h"
 #include "common/serving/version_manager.h"
 #include "proto/recsys.pb.h"
 
@@ -44,8 +45,15 @@ class Retriever : public Servable {
   // SOURCE_POPULAR and the model's logit when the video has an output
   // embedding (else the lowest DNN score); already-watched videos are never
   // nominated.
-  absl::StatusOr<std::vector<Candidate>> Candidates(const UserContext& context,
-                                                    int n) const;
+  // Marks "features", "user_tower", "ann" and "popular_fill" on `clock`
+  // when it is given.
+  absl::StatusOr<std::vector<Candidate>> Candidates(const UserContext& context, int n,
+                                                    StageClock* clock = nullptr) const;
+
+  // The ANN index's recall of the exact top-`ann_recall_at()` measured at
+  // export (the manifest's `ann` spec); 0 when not measured.
+  float ann_recall() const { return ann_recall_; }
+  int ann_recall_at() const { return ann_recall_at_; }
 
   // Whether the model reads anything of `context` (see `Candidates`).
   bool KnowsAnything(const UserContext& context) const;
@@ -69,6 +77,8 @@ class Retriever : public Servable {
   std::unique_ptr<AnnIndex> ann_;
   VideoCatalog catalog_;
   std::vector<std::string> popular_;
+  float ann_recall_ = 0;
+  int ann_recall_at_ = 0;
 };
 
 }  // namespace recsys

@@ -252,11 +252,7 @@ void VersionManager::WarnOnce(const std::string& warning) {
 }
 
 void VersionManager::Publish(std::vector<std::shared_ptr<const Servable>> versions) {
-  if (options_.on_published) {
-    std::vector<std::string> names;
-    for (const auto& v : versions) names.push_back(v->version());
-    options_.on_published(names);
-  }
+  if (options_.on_published) options_.on_published(versions);
   std::shared_ptr<const Snapshot> snapshot = std::make_shared<Snapshot>(
       Snapshot{std::move(versions)});
   {

@@ -79,7 +79,8 @@ class VersionManager {
     // Optional observers (metrics), called on the scanning thread: each load
     // attempt's outcome, and the versions loaded after each change.
     std::function<void(bool accepted)> on_load;
-    std::function<void(const std::vector<std::string>& loaded)> on_published;
+    std::function<void(const std::vector<std::shared_ptr<const Servable>>& loaded)>
+        on_published;
   };
 
   // The versions loaded at one moment, newest first (never empty once
