@@ -36,6 +36,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/grpc/grpc_server.h"
+#include "common/grpc/http_get.h"
 #include "common/logs/logs.h"
 #include "proto/recsys.grpc.pb.h"
 #include "tests/test_util.h"
@@ -74,6 +75,9 @@ struct Servers {
   std::string ranking_log;
   std::string candidate_log;
   std::shared_ptr<grpc::Channel> candidate_channel;
+  // Their Prometheus /metrics ports.
+  int ranking_metrics_port = 0;
+  int candidate_metrics_port = 0;
 
   void Stop() {
     if (candidate != nullptr) {
@@ -166,7 +170,9 @@ class ReloadEndToEndTest : public ::testing::Test {
     servers->ranking = std::make_unique<ChildProcess>(
         std::vector<std::string>{RunfilePath("ranking_service/ranking_server"),
                                  "--bundles=" + root, "--address=127.0.0.1:0",
-                                 "--port_file=" + ranking_port_file, poll},
+                                 "--port_file=" + ranking_port_file, poll,
+                                 "--metrics_address=127.0.0.1:0",
+                                 "--metrics_port_file=" + ranking_port_file + ".metrics"},
         servers->ranking_log);
     const int ranking_port = WaitForPortFile(ranking_port_file, kServerStartTimeoutS);
     ASSERT_GT(ranking_port, 0) << FileTail(servers->ranking_log);
@@ -174,10 +180,14 @@ class ReloadEndToEndTest : public ::testing::Test {
         std::vector<std::string>{RunfilePath("candidate_service/candidate_server"),
                                  "--bundles=" + root, "--address=127.0.0.1:0",
                                  "--port_file=" + candidate_port_file, poll,
-                                 absl::StrCat("--ranking_address=127.0.0.1:", ranking_port)},
+                                 absl::StrCat("--ranking_address=127.0.0.1:", ranking_port),
+                                 "--metrics_address=127.0.0.1:0",
+                                 "--metrics_port_file=" + candidate_port_file + ".metrics"},
         servers->candidate_log);
     const int candidate_port = WaitForPortFile(candidate_port_file, kServerStartTimeoutS);
     ASSERT_GT(candidate_port, 0) << FileTail(servers->candidate_log);
+    servers->ranking_metrics_port = WaitForPortFile(ranking_port_file + ".metrics", 5);
+    servers->candidate_metrics_port = WaitForPortFile(candidate_port_file + ".metrics", 5);
     auto ranking_channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", ranking_port),
                                                grpc::InsecureChannelCredentials());
     servers->candidate_channel = grpc::CreateChannel(
@@ -399,6 +409,26 @@ TEST_F(ReloadEndToEndTest, NewVersionsServeUnderLoadAndCorruptOnesNever) {
   const std::string newest = published.back().name;
   EXPECT_EQ(report.calls.back().model_version, newest);
   EXPECT_EQ(report.calls.back().ranking_model_version, newest);
+
+  // The metrics pages tell the same story: every valid version accepted
+  // (the first at start), the corrupt one rejected once, the newest loaded.
+  int64_t valid_versions = 1;
+  for (const PublishedVersion& v : published) valid_versions += v.corrupt ? 0 : 1;
+  for (const auto& [server, port] :
+       {std::pair<std::string, int>{"ranking_server", servers.ranking_metrics_port},
+        std::pair<std::string, int>{"candidate_server", servers.candidate_metrics_port}}) {
+    absl::StatusOr<std::string> page = HttpGet(port, "/metrics");
+    ASSERT_TRUE(page.ok()) << server << ": " << page.status();
+    const std::string labels = "{server=\"" + server + "\",";
+    EXPECT_THAT(*page, ::testing::HasSubstr(absl::StrCat(
+        "recsys_model_loads_total", labels, "result=\"accepted\"} ", valid_versions, "\n")));
+    EXPECT_THAT(*page, ::testing::HasSubstr(
+        absl::StrCat("recsys_model_loads_total", labels, "result=\"rejected\"} 1\n")));
+    EXPECT_THAT(*page, ::testing::HasSubstr(absl::StrCat(
+        "recsys_model_version_loaded", labels, "version=\"", newest, "\"} 1\n")));
+    EXPECT_THAT(*page, ::testing::Not(::testing::HasSubstr(
+        absl::StrCat("version=\"", corrupt_name, "\""))));
+  }
 
   // Restart next to a corrupt newest version: the newest valid one serves.
   servers.Stop();
