@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cstdio>
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 namespace recsys {
 
 ProgressBar::ProgressBar(std::string label, int64_t total, std::string unit,
@@ -54,11 +57,16 @@ void ProgressBar::Draw(bool final) {
   int filled = static_cast<int>(fraction * kWidth);
   std::string bar(filled, '#');
   bar.append(kWidth - filled, '.');
-  std::fprintf(stderr, "%s%-22s [%s] %3.0f%% %9.0f %s/s  %s %5.1fs  %s%s",
-               tty_ ? "\r\033[K" : "", label_.c_str(), bar.c_str(),
-               100 * fraction, rate, unit_.c_str(), final ? "took" : "eta",
-               final ? seconds : eta, status_.c_str(),
-               (final || !tty_) ? "\n" : "");
+  const std::string line =
+      fmt::format("{:<22} [{}] {:3.0f}% {:9.0f} {}/s  {} {:5.1f}s  {}", label_, bar,
+                  100 * fraction, rate, unit_, final ? "took" : "eta", final ? seconds : eta,
+                  status_);
+  if (!tty_) {
+    spdlog::info("{}", line.substr(0, line.find_last_not_of(' ') + 1));
+    return;
+  }
+  // A terminal's bar is redrawn in place, not logged.
+  std::fprintf(stderr, "\r\033[K%s%s", line.c_str(), final ? "\n" : "");
   std::fflush(stderr);
 }
 

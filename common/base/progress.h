@@ -8,8 +8,9 @@
 namespace recsys {
 
 // A progress bar on stderr for long work: percentage, items per second,
-// ETA and a caller-supplied status (e.g. the running loss). Redraws at most
-// every 200 ms on a terminal; elsewhere (logs, CI) prints a line every 10%.
+// ETA and a caller-supplied status (e.g. the running loss). Redraws in place
+// at most every 200 ms on a terminal; elsewhere (logs, CI) logs an info line
+// through spdlog every 10% (so in the log's format, e.g. JSON lines).
 // Not thread-safe: one owner updates it.
 class ProgressBar {
  public:
