@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <limits>
+
+#include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -148,8 +149,8 @@ int TrainCandidateNet(CandidateNet& net, const std::vector<CandidateExample>& ex
     }
     bar.Finish(summary);
     if (keeper.ShouldStop(epoch + 1)) {
-      std::fprintf(stderr, "candidate generation: stopped after epoch %d (no better "
-                           "validation HR@50 for %d epochs)\n", epoch + 1, options.patience);
+      spdlog::info("candidate generation: stopped after epoch {} (no better "
+                   "validation HR@50 for {} epochs)", epoch + 1, options.patience);
       break;
     }
   }
@@ -184,8 +185,7 @@ CandidateTraining TrainCandidateModel(const Logs& logs, const TrainingData& p,
       example_options.random_holdout ? holdout_histories : p.histories, p.train_watches,
       CandidateVocabularies{&p.videos, &p.tokens, &p.regions, &p.devices},
       example_options, rng);
-  std::fprintf(stderr,
-               "candidate generation: %zu examples, %d videos, %d search tokens\n",
+  spdlog::info("candidate generation: {} examples, {} videos, {} search tokens",
                examples.size(), p.videos.size(), p.tokens.size());
   CandidateNetOptions cn;
   cn.num_videos = p.videos.size();
@@ -201,8 +201,7 @@ CandidateTraining TrainCandidateModel(const Logs& logs, const TrainingData& p,
       options.max_validation_users);
   out.kept_epoch = TrainCandidateNet(out.net, examples, MakeSampler(p, options), validation,
                                      options, rng);
-  std::fprintf(stderr, "candidate generation: kept epoch %d (best validation HR@50)\n",
-               out.kept_epoch);
+  spdlog::info("candidate generation: kept epoch {} (best validation HR@50)", out.kept_epoch);
   return out;
 }
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 #include <memory>
 #include <numeric>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include <torch/torch.h>
+#include <spdlog/spdlog.h>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -352,12 +352,10 @@ RankingNetOptions RankingNetShape(const RankingVocabularySet& vocabs,
   rn.video_dim = dim(options.ranking_video_dim, rn.num_videos);
   rn.channel_dim = dim(options.ranking_channel_dim, rn.num_channels);
   rn.language_dim = dim(options.ranking_language_dim, rn.num_languages);
-  std::fprintf(stderr,
-               "ranking: vocabularies from clicked impressions: %lld videos (dim %d), "
-               "%lld channels (dim %d), %lld languages (dim %d)\n",
-               static_cast<long long>(rn.num_videos), rn.video_dim,
-               static_cast<long long>(rn.num_channels), rn.channel_dim,
-               static_cast<long long>(rn.num_languages), rn.language_dim);
+  spdlog::info("ranking: vocabularies from clicked impressions: {} videos (dim {}), "
+               "{} channels (dim {}), {} languages (dim {})",
+               rn.num_videos, rn.video_dim, rn.num_channels, rn.channel_dim, rn.num_languages,
+               rn.language_dim);
   rn.hidden_layers = options.ranking_hidden;
   rn.use_powers = options.use_powers;
   return rn;
@@ -389,9 +387,8 @@ std::pair<RankingNet, int> TrainChoosingEpochs(const RankingNetOptions& rn,
                   examples.validation_rows.end());
   all_labels.insert(all_labels.end(), examples.validation_labels.begin(),
                     examples.validation_labels.end());
-  std::fprintf(stderr,
-               "ranking (%s): kept epoch %d (lowest validation weighted per-user loss); "
-               "training again on all %zu training impressions for %d epochs\n",
+  spdlog::info("ranking ({}): kept epoch {} (lowest validation weighted per-user loss); "
+               "training again on all {} training impressions for {} epochs",
                RankingObjectiveName(objective), kept, all_rows.size(), kept);
   TrainerOptions refit = options;
   refit.ranking_epochs = kept;
@@ -474,9 +471,8 @@ absl::Status TrainRanking(const Logs& logs, const TrainingData& p,
   RankingInputs(fit_pages, normalizers, options.use_powers, &examples.rows, &examples.labels);
   RankingInputs(validation_pages, normalizers, options.use_powers, &examples.validation_rows,
                 &examples.validation_labels);
-  std::fprintf(stderr,
-               "ranking: %zu training impressions on %zu pages, %zu validation pages, "
-               "%zu held-out pages\n",
+  spdlog::info("ranking: {} training impressions on {} pages, {} validation pages, "
+               "{} held-out pages",
                examples.rows.size(), fit_pages.size(), validation_pages.size(),
                eval_pages.size());
   const RankingNetOptions rn = RankingNetShape(vocabs, options);

@@ -15,15 +15,15 @@
 #include <string>
 #include <vector>
 
+#include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "benchmarks/benchmark_util.h"
+#include "common/base/command_line.h"
 #include "common/base/cpu_env.h"
 #include "common/serving/dense.h"
 #include "common/features/features.h"
@@ -103,19 +103,18 @@ World MakeWorld(int videos, int tokens, int n, uint64_t seed) {
 
 int main(int argc, char** argv) {
   recsys::ReexecWithTunedCpuEnvironment(argv);
-  absl::SetProgramUsageMessage(
+  recsys::ParseCommandLineAndInitLogging(
+      argc, argv,
       "Measures candidate-model training throughput (examples/s) with the "
       "trainer's own step on synthetic examples, and sgemm GFLOP/s in the same "
       "run for reference.\n\n"
       "  bazel build -c opt //trainer:train_benchmark && "
       "bazel-bin/trainer/train_benchmark --configs=small,paper");
-  absl::ParseCommandLine(argc, argv);
   const int videos = absl::GetFlag(FLAGS_videos);
   const int tokens = absl::GetFlag(FLAGS_tokens);
   const int batch_size = absl::GetFlag(FLAGS_batch_size);
   if (videos < 2 || tokens < 1 || batch_size < 1) {
-    std::fprintf(stderr, "train_benchmark: --videos must be >= 2, --tokens and "
-                         "--batch_size >= 1\n");
+    spdlog::error("train_benchmark: --videos must be >= 2, --tokens and --batch_size >= 1");
     return 2;
   }
   std::vector<Config> configs;
@@ -125,8 +124,7 @@ int main(int argc, char** argv) {
     } else if (name == "paper") {
       configs.push_back({"paper", 256, {1024, 512, 256}, 256, 2000, 2});
     } else {
-      std::fprintf(stderr, "train_benchmark: unknown config '%s' (small or paper)\n",
-                   std::string(name).c_str());
+      spdlog::error("train_benchmark: unknown config '{}' (small or paper)", std::string(name));
       return 2;
     }
     if (absl::GetFlag(FLAGS_threads) > 0) configs.back().threads = absl::GetFlag(FLAGS_threads);

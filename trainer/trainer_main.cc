@@ -12,16 +12,17 @@
 #include <string>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "common/base/command_line.h"
 #include "common/base/cpu_env.h"
 #include "common/base/status_macros.h"
 #include "common/features/features.h"
@@ -217,22 +218,22 @@ int main(int argc, char** argv) {
   // 1.2k vs 9.7k training examples/s on 2 cores) and the OpenBLAS kernels
   // this CPU can run (common/base/cpu_env.h).
   recsys::ReexecWithTunedCpuEnvironment(argv);
-  absl::SetProgramUsageMessage(
+  recsys::ParseCommandLineAndInitLogging(
+      argc, argv,
       "Trains the candidate-generation and ranking models on canonical logs and "
       "writes a new model bundle version.\n\n"
       "  trainer --logs=data/world --bundles=bundles\n\n"
       "Prints the offline evaluation (held-out last watch per user; held-out "
       "last day of impressions) and the bundle's path.");
-  absl::ParseCommandLine(argc, argv);
   const std::string logs_dir = absl::GetFlag(FLAGS_logs);
   if (logs_dir.empty()) {
-    std::fprintf(stderr, "trainer: --logs is required (a directory of CSV logs; "
-                         "generate one with simulator/world_gen). See --help.\n");
+    spdlog::error("trainer: --logs is required (a directory of CSV logs; "
+                  "generate one with simulator/world_gen). See --help.");
     return 2;
   }
   absl::StatusOr<recsys::TrainerOptions> options = OptionsFromFlags();
   if (!options.ok()) {
-    std::fprintf(stderr, "trainer: %s\n", std::string(options.status().message()).c_str());
+    spdlog::error("trainer: {}", std::string(options.status().message()));
     return 2;
   }
   auto start = std::chrono::steady_clock::now();
@@ -241,27 +242,26 @@ int main(int argc, char** argv) {
   recsys::ReadLogsStats stats;
   absl::StatusOr<recsys::Logs> logs = recsys::ReadLogs(logs_dir, read_options, &stats);
   if (!logs.ok()) {
-    std::fprintf(stderr, "trainer: %s\n", std::string(logs.status().message()).c_str());
+    spdlog::error("trainer: {}", std::string(logs.status().message()));
     return 1;
   }
   if (stats.skipped_rows > 0) {
-    std::fprintf(stderr, "trainer: skipped %lld malformed rows, e.g. %s\n",
-                 static_cast<long long>(stats.skipped_rows),
-                 stats.skip_messages.empty() ? "" : stats.skip_messages[0].c_str());
+    spdlog::warn("trainer: skipped {} malformed rows, e.g. {}", stats.skipped_rows,
+                 stats.skip_messages.empty() ? "" : stats.skip_messages[0]);
   }
-  std::fprintf(stderr, "read %s: %zu videos, %zu users, %zu watches, %zu searches, %zu impressions\n",
-               logs_dir.c_str(), logs->videos.size(), logs->users.size(),
-               logs->watches.size(), logs->searches.size(), logs->impressions.size());
+  spdlog::info("read {}: {} videos, {} users, {} watches, {} searches, {} impressions", logs_dir,
+               logs->videos.size(), logs->users.size(), logs->watches.size(),
+               logs->searches.size(), logs->impressions.size());
 
   absl::StatusOr<recsys::TrainerReport> report = recsys::Train(*logs, *options);
   if (!report.ok()) {
-    std::fprintf(stderr, "trainer: %s\n", std::string(report.status().message()).c_str());
+    spdlog::error("trainer: {}", std::string(report.status().message()));
     return 1;
   }
   if (const std::string path = absl::GetFlag(FLAGS_metrics_out); !path.empty()) {
     std::FILE* out = std::fopen(path.c_str(), "w");
     if (out == nullptr) {
-      std::fprintf(stderr, "trainer: cannot write --metrics_out=%s\n", path.c_str());
+      spdlog::error("trainer: cannot write --metrics_out={}", path);
       return 1;
     }
     for (const auto& [name, value] : report->metrics) {
