@@ -10,12 +10,13 @@
 #include <iostream>
 #include <string>
 
+#include <spdlog/spdlog.h>
+
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
+#include "common/base/command_line.h"
 #include "common/logs/logs.h"
 #include "importers/movielens.h"
 
@@ -36,16 +37,15 @@ int Run() {
   const std::string in = absl::GetFlag(FLAGS_in);
   const std::string out = absl::GetFlag(FLAGS_out);
   if (in.empty() || out.empty()) {
-    std::cerr << "import_movielens: --in and --out are required (see "
-                 "--help)\n";
+    spdlog::error("import_movielens: --in and --out are required (see --help)");
     return 2;
   }
   MovieLensImportOptions options;
   absl::StatusOr<MovieLensLayout> layout =
       ParseMovieLensLayout(absl::GetFlag(FLAGS_layout));
   if (!layout.ok()) {
-    std::cerr << "import_movielens: --layout: " << layout.status().message()
-              << "\n";
+    spdlog::error("import_movielens: --layout: {}",
+                  std::string(layout.status().message()));
     return 2;
   }
   options.layout = *layout;
@@ -54,12 +54,12 @@ int Run() {
   MovieLensImportStats stats;
   absl::StatusOr<Logs> logs = ImportMovieLens(in, options, &stats);
   if (!logs.ok()) {
-    std::cerr << "import_movielens: " << logs.status().message() << "\n";
+    spdlog::error("import_movielens: {}", std::string(logs.status().message()));
     return 1;
   }
   const auto imported = std::chrono::steady_clock::now();
   if (absl::Status status = WriteLogs(out, *logs); !status.ok()) {
-    std::cerr << "import_movielens: " << status.message() << "\n";
+    spdlog::error("import_movielens: {}", std::string(status.message()));
     return 1;
   }
   const auto written = std::chrono::steady_clock::now();
@@ -82,12 +82,12 @@ int Run() {
 }  // namespace recsys
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  recsys::ParseCommandLineAndInitLogging(
+      argc, argv,
       "Converts a MovieLens directory into the canonical CSV logs.\n"
       "  import_movielens --in=/abs/ml-latest-small --out=/abs/dir "
       "[--layout=auto|latest|100k|1m]\n"
       "Each rating becomes a watch, each movie a video, each tag a search; "
       "see docs/data-format.md (Importers).");
-  absl::ParseCommandLine(argc, argv);
   return recsys::Run();
 }

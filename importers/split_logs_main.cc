@@ -19,10 +19,11 @@
 #include <utility>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
+#include "common/base/command_line.h"
 #include "common/base/time_units.h"
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -103,26 +104,26 @@ int Run() {
   const std::string in = absl::GetFlag(FLAGS_in);
   const std::string out = absl::GetFlag(FLAGS_out);
   if (in.empty() || out.empty()) {
-    std::cerr << "split_logs: --in and --out are required (see --help)\n";
+    spdlog::error("split_logs: --in and --out are required (see --help)");
     return 2;
   }
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<Logs> logs = ReadLogs(in);
   if (!logs.ok()) {
-    std::cerr << "split_logs: " << logs.status().message() << "\n";
+    spdlog::error("split_logs: {}", std::string(logs.status().message()));
     return 1;
   }
   std::string description;
   absl::StatusOr<Parts> parts = Split(*logs, &description);
   if (!parts.ok()) {
-    std::cerr << "split_logs: " << parts.status().message() << "\n";
+    spdlog::error("split_logs: {}", std::string(parts.status().message()));
     return 2;
   }
   std::vector<std::string> counts;
   for (const auto& [name, part] : *parts) {
     const std::string dir = (std::filesystem::path(out) / name).string();
     if (absl::Status status = WriteLogs(dir, part); !status.ok()) {
-      std::cerr << "split_logs: " << status.message() << "\n";
+      spdlog::error("split_logs: {}", std::string(status.message()));
       return 1;
     }
     counts.push_back(
@@ -146,12 +147,12 @@ int Run() {
 }  // namespace recsys
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  recsys::ParseCommandLineAndInitLogging(
+      argc, argv,
       "Splits canonical logs for offline evaluation.\n"
       "  split_logs --in=/abs/logs --out=/abs/split --mode=leave_last_out\n"
       "  split_logs --in=/abs/logs --out=/abs/split --mode=time_cut "
       "(--cut_day=N | --cut_time_s=T)\n"
       "See docs/data-format.md (Splits).");
-  absl::ParseCommandLine(argc, argv);
   return recsys::Run();
 }

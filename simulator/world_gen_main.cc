@@ -14,13 +14,14 @@
 #include <optional>
 #include <string>
 
+#include <spdlog/spdlog.h>
+
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/base/command_line.h"
 #include "common/logs/logs.h"
 #include "simulator/world.h"
 
@@ -213,7 +214,7 @@ int GenerateAndWrite(const WorldOptions& options, const std::string& out,
   GroundTruth truth;
   absl::StatusOr<Logs> logs = GenerateWorld(options, &truth);
   if (!logs.ok()) {
-    std::cerr << "world_gen: " << logs.status().message() << "\n";
+    spdlog::error("world_gen: {}", std::string(logs.status().message()));
     return 2;
   }
   const auto generated = std::chrono::steady_clock::now();
@@ -222,7 +223,7 @@ int GenerateAndWrite(const WorldOptions& options, const std::string& out,
     status = WriteGroundTruth(truth_out, *logs, truth);
   }
   if (!status.ok()) {
-    std::cerr << "world_gen: " << status.message() << "\n";
+    spdlog::error("world_gen: {}", std::string(status.message()));
     return 1;
   }
   const auto written = std::chrono::steady_clock::now();
@@ -252,7 +253,7 @@ int Stream(const WorldOptions& options, const std::string& out,
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<WorldStats> stats = StreamWorld(options, out, truth_out);
   if (!stats.ok()) {
-    std::cerr << "world_gen: " << stats.status().message() << "\n";
+    spdlog::error("world_gen: {}", std::string(stats.status().message()));
     return stats.status().code() == absl::StatusCode::kInvalidArgument ? 2
                                                                        : 1;
   }
@@ -273,13 +274,14 @@ int Stream(const WorldOptions& options, const std::string& out,
 int Run() {
   const std::string out = absl::GetFlag(FLAGS_out);
   if (out.empty()) {
-    std::cerr << "world_gen: --out is required (the directory to write the "
-                 "CSV files to)\n";
+    spdlog::error(
+        "world_gen: --out is required (the directory to write the CSV files "
+        "to)");
     return 2;
   }
   absl::StatusOr<WorldOptions> options = OptionsFromFlags();
   if (!options.ok()) {
-    std::cerr << "world_gen: " << options.status().message() << "\n";
+    spdlog::error("world_gen: {}", std::string(options.status().message()));
     return 2;
   }
   const bool stream = absl::GetFlag(FLAGS_stream).value_or(
@@ -293,13 +295,13 @@ int Run() {
 }  // namespace recsys
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  recsys::ParseCommandLineAndInitLogging(
+      argc, argv,
       "Generates a simulated world (videos, users, watches, searches, "
       "impressions) and writes it as CSV.\n"
       "  world_gen --out=/abs/dir [--preset=small] [--seed=42] "
       "[--truth_out=/abs/dir] [--stream=true|false] [--num_users=N ...]\n"
       "Every knob flag overrides the preset's value; see "
       "docs/data-format.md.");
-  absl::ParseCommandLine(argc, argv);
   return recsys::Run();
 }
