@@ -27,11 +27,11 @@
 #include <string>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -40,6 +40,7 @@
 #include "common/serving/retriever.h"
 #include "common/serving/ann_index.h"
 #include "common/serving/bundle.h"
+#include "common/base/command_line.h"
 #include "common/base/cpu_env.h"
 #include "common/logs/logs.h"
 #include "common/serving/models.h"
@@ -150,9 +151,8 @@ absl::StatusOr<absl::flat_hash_map<std::string, Truth>> ReadTruth(const std::str
 // does not exist (a world made before languages).
 absl::StatusOr<Languages> ReadLanguages(const std::string& path) {
   if (std::error_code ec; !std::filesystem::exists(path, ec)) {
-    std::fprintf(stderr,
-                 "clickbait_eval: %s not found; taking every user to speak every language\n",
-                 path.c_str());
+    spdlog::warn("clickbait_eval: {} not found; taking every user to speak every language",
+                 path);
     return Languages();
   }
   auto rows = ReadTruthCsv(path, {"user_id", "languages"});
@@ -191,15 +191,15 @@ absl::StatusOr<Interests> ReadInterests(const std::string& path) {
 }
 
 int Fail(const absl::Status& s) {
-  std::fprintf(stderr, "clickbait_eval: %s\n", std::string(s.message()).c_str());
+  spdlog::error("clickbait_eval: {}", std::string(s.message()));
   return 1;
 }
 
 int Run() {
   if (absl::GetFlag(FLAGS_logs).empty() || absl::GetFlag(FLAGS_truth).empty() ||
       absl::GetFlag(FLAGS_bundle).empty() || absl::GetFlag(FLAGS_ctr_bundle).empty()) {
-    std::fprintf(stderr, "clickbait_eval: --logs, --truth, --bundle and --ctr_bundle are "
-                         "required (see --help)\n");
+    spdlog::error("clickbait_eval: --logs, --truth, --bundle and --ctr_bundle are "
+                  "required (see --help)");
     return 2;
   }
   absl::StatusOr<Logs> logs = ReadLogs(absl::GetFlag(FLAGS_logs));
@@ -328,10 +328,10 @@ int Run() {
 
 int main(int argc, char** argv) {
   recsys::ReexecWithTunedCpuEnvironment(argv);
-  absl::SetProgramUsageMessage(
+  recsys::ParseCommandLineAndInitLogging(
+      argc, argv,
       "Share of clickbait (by the world's ground truth) at the top of lists ordered by "
       "the watch-time ranking model, a CTR ranking model and retrieval score.\n\n"
       "  clickbait_eval --logs=W --truth=W/truth_videos.csv --bundle=A --ctr_bundle=B");
-  absl::ParseCommandLine(argc, argv);
   return recsys::Run();
 }

@@ -14,13 +14,14 @@
 #include <string>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "common/serving/retriever.h"
 #include "common/serving/ann_index.h"
 #include "common/serving/bundle.h"
+#include "common/base/command_line.h"
 #include "common/base/cpu_env.h"
 #include "common/logs/logs.h"
 #include "evaluation/metrics.h"
@@ -64,15 +65,15 @@ struct Scores {
 };
 
 int Fail(const absl::Status& s) {
-  std::fprintf(stderr, "evaluate_candidates: %s\n", std::string(s.message()).c_str());
+  spdlog::error("evaluate_candidates: {}", std::string(s.message()));
   return 1;
 }
 
 int Run() {
   if (absl::GetFlag(FLAGS_logs).empty() || absl::GetFlag(FLAGS_holdout).empty() ||
       absl::GetFlag(FLAGS_bundle).empty()) {
-    std::fprintf(stderr, "evaluate_candidates: --logs, --holdout and --bundle are required "
-                         "(see --help)\n");
+    spdlog::error("evaluate_candidates: --logs, --holdout and --bundle are required "
+                  "(see --help)");
     return 2;
   }
   absl::StatusOr<Logs> logs = ReadLogs(absl::GetFlag(FLAGS_logs));
@@ -125,7 +126,7 @@ int Run() {
   if (!metrics_out.empty()) {
     std::FILE* f = std::fopen(metrics_out.c_str(), "w");
     if (f == nullptr) {
-      std::fprintf(stderr, "evaluate_candidates: cannot write %s\n", metrics_out.c_str());
+      spdlog::error("evaluate_candidates: cannot write {}", metrics_out);
       return 1;
     }
     for (const auto& [name, s] : {std::pair<const char*, const Scores*>{"per_example", &e},
@@ -143,10 +144,10 @@ int Run() {
 
 int main(int argc, char** argv) {
   recsys::ReexecWithTunedCpuEnvironment(argv);
-  absl::SetProgramUsageMessage(
+  recsys::ParseCommandLineAndInitLogging(
+      argc, argv,
       "Evaluates a bundle's candidate generation on held-out watches, per example and "
       "per user.\n\n"
       "  evaluate_candidates --logs=data/world --holdout=split/holdout --bundle=bundles");
-  absl::ParseCommandLine(argc, argv);
   return recsys::Run();
 }

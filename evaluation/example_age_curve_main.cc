@@ -21,11 +21,12 @@
 #include <string>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "common/serving/bundle.h"
+#include "common/base/command_line.h"
 #include "common/base/cpu_env.h"
 #include "common/serving/dense.h"
 #include "common/features/features.h"
@@ -47,25 +48,24 @@ int Run() {
   const std::string logs_dir = absl::GetFlag(FLAGS_logs);
   const std::string out_path = absl::GetFlag(FLAGS_out);
   if (logs_dir.empty() || absl::GetFlag(FLAGS_bundle).empty() || out_path.empty()) {
-    std::fprintf(stderr, "example_age_curve: --logs, --bundle and --out are required "
-                         "(see --help)\n");
+    spdlog::error("example_age_curve: --logs, --bundle and --out are required "
+                  "(see --help)");
     return 2;
   }
   absl::StatusOr<Logs> logs = ReadLogs(logs_dir);
   if (!logs.ok()) {
-    std::fprintf(stderr, "example_age_curve: %s\n", std::string(logs.status().message()).c_str());
+    spdlog::error("example_age_curve: {}", std::string(logs.status().message()));
     return 1;
   }
   absl::StatusOr<std::unique_ptr<Bundle>> bundle =
       Bundle::OpenVersionOrNewest(absl::GetFlag(FLAGS_bundle));
   if (!bundle.ok()) {
-    std::fprintf(stderr, "example_age_curve: %s\n",
-                 std::string(bundle.status().message()).c_str());
+    spdlog::error("example_age_curve: {}", std::string(bundle.status().message()));
     return 1;
   }
   absl::StatusOr<std::unique_ptr<CandidateModel>> model = CandidateModel::Load(**bundle);
   if (!model.ok()) {
-    std::fprintf(stderr, "example_age_curve: %s\n", std::string(model.status().message()).c_str());
+    spdlog::error("example_age_curve: {}", std::string(model.status().message()));
     return 1;
   }
   const bundle::BundleManifest& manifest = (*bundle)->manifest();
@@ -138,7 +138,7 @@ int Run() {
   }
   std::FILE* out = std::fopen(out_path.c_str(), "w");
   if (out == nullptr) {
-    std::fprintf(stderr, "example_age_curve: cannot write %s\n", out_path.c_str());
+    spdlog::error("example_age_curve: cannot write {}", out_path);
     return 1;
   }
   std::fprintf(out, "days_since_upload\tempirical_share\tmodel_share\tvideos\n");
@@ -148,9 +148,9 @@ int Run() {
                  model_share[age] / videos_at[age], videos_at[age]);
   }
   std::fclose(out);
-  std::fprintf(stderr, "example_age_curve: %d days, %d videos uploaded in the window, "
-                       "model %s example age; wrote %s\n",
-               days, videos_at[0], reads_age ? "reads" : "does not read", out_path.c_str());
+  spdlog::info("example_age_curve: {} days, {} videos uploaded in the window, "
+               "model {} example age; wrote {}",
+               days, videos_at[0], reads_age ? "reads" : "does not read", out_path);
   return 0;
 }
 
@@ -159,10 +159,10 @@ int Run() {
 
 int main(int argc, char** argv) {
   recsys::ReexecWithTunedCpuEnvironment(argv);
-  absl::SetProgramUsageMessage(
+  recsys::ParseCommandLineAndInitLogging(
+      argc, argv,
       "Paper figure 4: empirical and predicted watch share of videos uploaded during "
       "the training window, by days since upload.\n\n"
       "  example_age_curve --logs=data/world --bundle=bundles --out=curve.tsv");
-  absl::ParseCommandLine(argc, argv);
   return recsys::Run();
 }
