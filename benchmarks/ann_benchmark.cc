@@ -39,9 +39,9 @@
 #include <unordered_set>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
@@ -50,6 +50,7 @@
 #include "absl/strings/str_join.h"
 #include "common/serving/ann_index.h"
 #include "benchmarks/benchmark_util.h"
+#include "common/base/command_line.h"
 #include "common/base/cpu_env.h"
 
 ABSL_FLAG(int64_t, num_vectors, 1000000, "Vectors in the index (videos).");
@@ -235,7 +236,7 @@ absl::Status MeasureIndex(const std::string& factory, const char* knob_name,
     row.setting = absl::StrCat(knob_name, " ", knobs[i]);
     absl::StatusOr<std::unique_ptr<AnnIndex>> index;
     if (i == 0) {
-      std::fprintf(stderr, "building %s ...\n", factory.c_str());
+      spdlog::info("building {} ...", factory);
       const auto start = std::chrono::steady_clock::now();
       index = AnnIndex::Build(data.vectors.data(), options.num_vectors,
                               options.width(), index_options);
@@ -255,9 +256,8 @@ absl::Status MeasureIndex(const std::string& factory, const char* knob_name,
       return s;
     }
     row.recall = Recall(exact, results);
-    std::fprintf(stderr, "  %s %s: recall %.4f, p99 %.2f ms\n",
-                 row.index.c_str(), row.setting.c_str(), row.recall,
-                 row.p99_ms);
+    spdlog::info("  {} {}: recall {:.4f}, p99 {:.2f} ms", row.index, row.setting,
+                 row.recall, row.p99_ms);
     rows->push_back(row);
   }
   std::remove(path.c_str());
@@ -302,10 +302,10 @@ absl::Status Run(const BenchmarkOptions& options) {
               sgemm, openblas_get_corename());
   std::fflush(stdout);
 
-  std::fprintf(stderr, "generating data ...\n");
+  spdlog::info("generating data ...");
   auto start = std::chrono::steady_clock::now();
   const Dataset data = MakeDataset(options);
-  std::fprintf(stderr, "  %.1f s\n",
+  spdlog::info("generated data in {:.1f} s",
                Seconds(std::chrono::steady_clock::now() - start));
 
   // Exact search: the ground truth and the first row.
@@ -317,7 +317,7 @@ absl::Status Run(const BenchmarkOptions& options) {
     flat.num_threads = 1;
     Row row;
     row.setting = "exact";
-    std::fprintf(stderr, "building Flat ...\n");
+    spdlog::info("building Flat ...");
     start = std::chrono::steady_clock::now();
     absl::StatusOr<std::unique_ptr<AnnIndex>> index = AnnIndex::Build(
         data.vectors.data(), options.num_vectors, width, flat);
@@ -382,7 +382,11 @@ bool ParseInts(const std::vector<std::string>& texts, std::vector<int>* out) {
 }  // namespace recsys
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  // libgomp and OpenBLAS read their settings once, when they load: set them
+  // before a re-exec, not after.
+  recsys::ReexecWithTunedCpuEnvironment(argv);
+  recsys::ParseCommandLineAndInitLogging(
+      argc, argv,
       "Measures maximum-inner-product retrieval as served (one query at a "
       "time, one thread) over synthetic clustered vectors: recall@k vs exact, "
       "p50/p99/mean latency, build time and index size for Flat, "
@@ -395,10 +399,6 @@ int main(int argc, char** argv) {
       "queries run on. If it is unset, the tool re-executes itself once with "
       "PASSIVE, and with OPENBLAS_CORETYPE set to the kernels this CPU runs "
       "(Debian's OpenBLAS 0.3.21 does not recognise recent Xeons).");
-  // libgomp and OpenBLAS read their settings once, when they load: set them
-  // before a re-exec, not after.
-  recsys::ReexecWithTunedCpuEnvironment(argv);
-  absl::ParseCommandLine(argc, argv);
 
   recsys::BenchmarkOptions options;
   options.num_vectors = absl::GetFlag(FLAGS_num_vectors);
@@ -419,28 +419,28 @@ int main(int argc, char** argv) {
   } else if (hnsw == "true" || hnsw == "false") {
     options.hnsw = hnsw == "true";
   } else {
-    std::fprintf(stderr, "ann_benchmark: --hnsw must be true, false or auto\n");
+    spdlog::error("ann_benchmark: --hnsw must be true, false or auto");
     return 2;
   }
   if (options.num_vectors <= 0 || options.dim <= 0 || options.k <= 0 ||
       options.queries <= 0 || options.warmup_queries < 0 ||
       options.num_clusters <= 0 || options.cluster_spread < 0 ||
       options.hnsw_m <= 0) {
-    std::fprintf(stderr,
-                 "ann_benchmark: --num_vectors, --dim, --k, --queries, "
-                 "--num_clusters and --hnsw_m must be > 0; --warmup_queries "
-                 "and --cluster_spread >= 0\n");
+    spdlog::error(
+        "ann_benchmark: --num_vectors, --dim, --k, --queries, "
+        "--num_clusters and --hnsw_m must be > 0; --warmup_queries "
+        "and --cluster_spread >= 0");
     return 2;
   }
   if (!recsys::ParseInts(absl::GetFlag(FLAGS_nprobe), &options.nprobe) ||
       !recsys::ParseInts(absl::GetFlag(FLAGS_ef_search), &options.ef_search)) {
-    std::fprintf(stderr,
-                 "ann_benchmark: --nprobe and --ef_search are lists of "
-                 "positive integers, e.g. --nprobe=8,16,32\n");
+    spdlog::error(
+        "ann_benchmark: --nprobe and --ef_search are lists of "
+        "positive integers, e.g. --nprobe=8,16,32");
     return 2;
   }
   if (absl::Status s = recsys::Run(options); !s.ok()) {
-    std::fprintf(stderr, "ann_benchmark: %s\n", s.ToString().c_str());
+    spdlog::error("ann_benchmark: {}", s.ToString());
     return 1;
   }
   return 0;

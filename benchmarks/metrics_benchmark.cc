@@ -10,10 +10,9 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
+#include "common/base/command_line.h"
 #include "common/grpc/server_metrics.h"
 
 ABSL_FLAG(int, calls, 1000000, "Calls recorded per thread.");
@@ -41,10 +40,10 @@ double NanosPerCall(recsys::ServerMetrics* metrics, int calls, int threads) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  recsys::ParseCommandLineAndInitLogging(
+      argc, argv,
       "Nanoseconds of Prometheus metrics per finished call (count, duration, in-flight), "
       "on 1 and 2 threads.\n\n  metrics_benchmark --calls=1000000");
-  absl::ParseCommandLine(argc, argv);
   auto metrics = recsys::ServerMetrics::Create("benchmark", "");
   if (!metrics.ok()) return 1;
   const int calls = absl::GetFlag(FLAGS_calls);

@@ -36,9 +36,9 @@
 #include <string>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
@@ -47,6 +47,7 @@
 #include "absl/strings/str_join.h"
 #include "benchmarks/benchmark_util.h"
 #include "common/serving/bundle.h"
+#include "common/base/command_line.h"
 #include "common/base/cpu_env.h"
 #include "common/serving/dense.h"
 #include "common/features/features.h"
@@ -242,7 +243,7 @@ void PrintRow(const std::string& step, const Latency& l, double flops,
 
 absl::Status Run(const BenchmarkOptions& options) {
   std::mt19937_64 rng(options.seed);
-  std::fprintf(stderr, "writing and loading the model ...\n");
+  spdlog::info("writing and loading the model ...");
   RECSYS_ASSIGN_OR_RETURN(std::unique_ptr<BundleWriter> writer,
                           BundleWriter::Create(options.tmp_dir));
   RECSYS_RETURN_IF_ERROR(WriteRandomBundle(options, &rng, writer.get()));
@@ -320,7 +321,10 @@ absl::Status Run(const BenchmarkOptions& options) {
 }  // namespace recsys
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  // OpenBLAS reads its kernel choice once, when it loads: re-exec first.
+  recsys::ReexecWithTunedCpuEnvironment(argv);
+  recsys::ParseCommandLineAndInitLogging(
+      argc, argv,
       "Measures the ranking model for one request at a time on one thread "
       "(RankingModel::Logits: features, embeddings, quantile normalisation, "
       "dense tower) with random weights of the paper's size (100,000 videos, "
@@ -332,9 +336,6 @@ int main(int argc, char** argv) {
       "same run.\n\n"
       "  ranking_benchmark --requests=300 --candidates=500 "
       "--hidden=1024,512,256");
-  // OpenBLAS reads its kernel choice once, when it loads: re-exec first.
-  recsys::ReexecWithTunedCpuEnvironment(argv);
-  absl::ParseCommandLine(argc, argv);
   recsys::SetBlasThreads(1);
 
   recsys::BenchmarkOptions options;
@@ -353,14 +354,14 @@ int main(int argc, char** argv) {
   if (!hidden_ok || options.requests <= 0 || options.warmup_requests < 0 ||
       options.candidates <= 0 || options.candidates > 100000 ||
       options.watches < 0) {
-    std::fprintf(stderr,
-                 "ranking_benchmark: --requests > 0, --candidates in [1, "
-                 "100000], --warmup_requests and --watches >= 0, --hidden "
-                 "positive integers separated by commas\n");
+    spdlog::error(
+        "ranking_benchmark: --requests > 0, --candidates in [1, "
+        "100000], --warmup_requests and --watches >= 0, --hidden "
+        "positive integers separated by commas");
     return 2;
   }
   if (absl::Status s = recsys::Run(options); !s.ok()) {
-    std::fprintf(stderr, "ranking_benchmark: %s\n", s.ToString().c_str());
+    spdlog::error("ranking_benchmark: {}", s.ToString());
     return 1;
   }
   return 0;

@@ -29,9 +29,9 @@
 #include <string>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -39,6 +39,7 @@
 #include "absl/strings/str_join.h"
 #include "benchmarks/benchmark_util.h"
 #include "common/serving/bundle.h"
+#include "common/base/command_line.h"
 #include "common/base/cpu_env.h"
 #include "common/serving/dense.h"
 #include "common/serving/models.h"
@@ -213,8 +214,7 @@ absl::Status MeasureShape(const TowerShape& shape,
                           const BenchmarkOptions& options,
                           const std::vector<UserContext>& requests,
                           std::mt19937_64* rng) {
-  std::fprintf(stderr, "writing and loading the %s model ...\n",
-               shape.name.c_str());
+  spdlog::info("writing and loading the {} model ...", shape.name);
   RECSYS_ASSIGN_OR_RETURN(std::unique_ptr<CandidateModel> model,
                           RandomModel(shape, options, rng));
   const std::vector<int> widths = TowerWidths(shape);
@@ -269,7 +269,10 @@ absl::Status Run(const BenchmarkOptions& options) {
 }  // namespace recsys
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  // OpenBLAS reads its kernel choice once, when it loads: re-exec first.
+  recsys::ReexecWithTunedCpuEnvironment(argv);
+  recsys::ParseCommandLineAndInitLogging(
+      argc, argv,
       "Measures the candidate service's user tower for one request at a time "
       "on one thread (CandidateModel::AnnQuery: features, embedding bags, "
       "dense tower) with random weights of two shapes, small (64-d, 256 "
@@ -277,9 +280,6 @@ int main(int argc, char** argv) {
       "p50/p99/mean microseconds and GFLOP/s, next to single-thread sgemm "
       "GFLOP/s measured in the same run.\n\n"
       "  user_tower_benchmark --requests=2000");
-  // OpenBLAS reads its kernel choice once, when it loads: re-exec first.
-  recsys::ReexecWithTunedCpuEnvironment(argv);
-  absl::ParseCommandLine(argc, argv);
   recsys::SetBlasThreads(1);
 
   recsys::BenchmarkOptions options;
@@ -294,14 +294,14 @@ int main(int argc, char** argv) {
   if (options.requests <= 0 || options.warmup_requests < 0 ||
       options.num_videos <= 0 || options.num_tokens <= 0 ||
       options.watches < 0 || options.searches < 0) {
-    std::fprintf(stderr,
-                 "user_tower_benchmark: --requests, --num_videos and "
-                 "--num_tokens must be > 0; --warmup_requests, --watches and "
-                 "--searches >= 0\n");
+    spdlog::error(
+        "user_tower_benchmark: --requests, --num_videos and "
+        "--num_tokens must be > 0; --warmup_requests, --watches and "
+        "--searches >= 0");
     return 2;
   }
   if (absl::Status s = recsys::Run(options); !s.ok()) {
-    std::fprintf(stderr, "user_tower_benchmark: %s\n", s.ToString().c_str());
+    spdlog::error("user_tower_benchmark: {}", s.ToString());
     return 1;
   }
   return 0;
