@@ -80,10 +80,8 @@ int main(int argc, char** argv) {
       "--ranking_address=127.0.0.1:50052 --metrics_address=0.0.0.0:9090",
       {recsys::kServerFlagsFile});
   const char* const kName = "candidate_server";
-  absl::Status prepared = recsys::PrepareServingProcess();
   absl::StatusOr<recsys::ServerSetup> setup =
-      prepared.ok() ? recsys::ServerSetupFromFlags(kName, absl::GetFlag(FLAGS_address))
-                    : absl::StatusOr<recsys::ServerSetup>(prepared);
+      recsys::ServerSetupFromFlags(kName, absl::GetFlag(FLAGS_address));
   if (!setup.ok()) {
     spdlog::error("{}: {}", kName, std::string(setup.status().message()));
     return 2;

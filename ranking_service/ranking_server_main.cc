@@ -39,10 +39,8 @@ int main(int argc, char** argv) {
       "  ranking_server --bundles=bundles --address=0.0.0.0:50052 --metrics_address=0.0.0.0:9090",
       {recsys::kServerFlagsFile});
   const char* const kName = "ranking_server";
-  absl::Status prepared = recsys::PrepareServingProcess();
   absl::StatusOr<recsys::ServerSetup> setup =
-      prepared.ok() ? recsys::ServerSetupFromFlags(kName, absl::GetFlag(FLAGS_address))
-                    : absl::StatusOr<recsys::ServerSetup>(prepared);
+      recsys::ServerSetupFromFlags(kName, absl::GetFlag(FLAGS_address));
   if (!setup.ok()) {
     spdlog::error("{}: {}", kName, std::string(setup.status().message()));
     return 2;

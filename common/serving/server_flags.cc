@@ -48,6 +48,7 @@ namespace recsys {
 
 absl::StatusOr<ServerSetup> ServerSetupFromFlags(const std::string& name,
                                                  const std::string& address) {
+  if (absl::Status prepared = PrepareServingProcess(); !prepared.ok()) return prepared;
   ServerSetup setup;
   setup.grpc.address = address;
   setup.grpc.port_file = absl::GetFlag(FLAGS_port_file);

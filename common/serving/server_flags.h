@@ -40,7 +40,8 @@ struct ServerSetup {
   double access_log_sample = 0;
 };
 
-// Reads the shared flags for the server `name` listening on `address`.
+// Prepares the process (`PrepareServingProcess`) and reads the shared flags
+// for the server `name` listening on `address`.
 // InvalidArgument naming the flag for a bad value (an incomplete TLS set, an
 // unreadable certificate, a sample outside [0, 1], a negative drain);
 // Unavailable when the metrics address cannot be bound.
