@@ -1,6 +1,7 @@
 // The cost of the servers' Prometheus metrics per call: what one finished
 // Recommend adds (a request count, a duration observation with its clock
-// read, the in-flight gauge up and down), on one thread and on two, next to an empty loop.
+// read, the in-flight gauge up and down, and its six stage durations with
+// their clock reads), on one thread and on two.
 //
 //   bazel run -c opt //benchmarks:metrics_benchmark
 
@@ -14,6 +15,8 @@
 #include "absl/time/clock.h"
 #include "common/base/command_line.h"
 #include "common/grpc/server_metrics.h"
+#include "common/serving/model_server.h"
+#include "common/serving/stage_clock.h"
 
 ABSL_FLAG(int, calls, 1000000, "Calls recorded per thread.");
 
@@ -25,8 +28,15 @@ double NanosPerCall(recsys::ServerMetrics* metrics, int calls, int threads) {
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([metrics, calls] {
       for (int i = 0; i < calls; ++i) {
+        const absl::Time start = absl::Now();
         metrics->AddInFlight(1);
-        metrics->RecordRequest("Recommend", absl::StatusCode::kOk, absl::Now());
+        recsys::StageClock clock(start);
+        for (const char* stage :
+             {"validate", "features", "user_tower", "ann", "ranking_call", "respond"}) {
+          clock.Mark(stage);
+        }
+        recsys::RecordStages(metrics, "Recommend", clock);
+        metrics->RecordRequest("Recommend", absl::StatusCode::kOk, start);
         metrics->AddInFlight(-1);
       }
     });
@@ -42,8 +52,8 @@ double NanosPerCall(recsys::ServerMetrics* metrics, int calls, int threads) {
 int main(int argc, char** argv) {
   recsys::ParseCommandLineAndInitLogging(
       argc, argv,
-      "Nanoseconds of Prometheus metrics per finished call (count, duration, in-flight), "
-      "on 1 and 2 threads.\n\n  metrics_benchmark --calls=1000000");
+      "Nanoseconds of Prometheus metrics per finished Recommend (count, duration, in-flight, "
+      "six stage durations), on 1 and 2 threads.\n\n  metrics_benchmark --calls=1000000");
   auto metrics = recsys::ServerMetrics::Create("benchmark", "");
   if (!metrics.ok()) return 1;
   const int calls = absl::GetFlag(FLAGS_calls);
