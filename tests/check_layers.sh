@@ -4,8 +4,9 @@
 # one test case; run it alone from anywhere in the workspace.
 #
 #   (a) The services are leaves: nothing outside //candidate_service/...
-#       depends on it, nor on //ranking_service/..., except //tests, which
-#       runs the server binaries as data and links none of their code.
+#       depends on it, nor on //ranking_service/..., except //tests and
+#       //deploy (the image's library check), which take the server
+#       binaries as data and link none of their code.
 #   (b) Serving code (//common/...) depends on nothing in //trainer/...,
 #       //simulator/... or //evaluation/....
 #   (c) Visibility makes a violation a build error: a throwaway package
@@ -65,7 +66,7 @@ add_path() {
 # (a) The services are leaves.
 for service in "${SERVICES[@]}"; do
   s="//${service}/..."
-  query "rdeps(//..., $s) except $s except //tests/..."
+  query "rdeps(//..., $s) except $s except //tests/... except //deploy/..."
   if ((${#RESULT[@]} > 0)); then
     outside=("${RESULT[@]}")
     PATHS=()
@@ -74,16 +75,19 @@ for service in "${SERVICES[@]}"; do
   else
     ok "services are leaves: nothing outside $s depends on it"
   fi
-  # //tests may run the binaries (data), never link the service's code.
-  query "labels(deps, //tests/...) intersect $s"
-  linked=("${RESULT[@]}")
-  query "labels(data, //tests/...) intersect $s"
-  data=("${RESULT[@]}")
-  if ((${#linked[@]} > 0)); then
-    fail "//tests links code of $s (only data dependencies are allowed)" "${linked[@]}"
-  else
-    ok "//tests reaches $s only as data: ${data[*]:-(nothing)}"
-  fi
+  # //tests and //deploy may take the binaries as data, never link the
+  # service's code.
+  for user in //tests //deploy; do
+    query "labels(deps, $user/...) intersect $s"
+    linked=("${RESULT[@]}")
+    query "labels(data, $user/...) intersect $s"
+    data=("${RESULT[@]}")
+    if ((${#linked[@]} > 0)); then
+      fail "$user links code of $s (only data dependencies are allowed)" "${linked[@]}"
+    else
+      ok "$user reaches $s only as data: ${data[*]:-(nothing)}"
+    fi
+  done
 done
 
 # (b) Serving code stays off the offline layers.

@@ -275,6 +275,13 @@ absl::StatusOr<StartedGrpcServer> StartGrpcServer(
                                                           : grpc::InsecureServerCredentials(),
                            &started.port);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  if (options.max_connection_age > absl::ZeroDuration()) {
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_MS,
+        static_cast<int>(absl::ToInt64Milliseconds(options.max_connection_age)));
+    // Calls in flight on a connection being closed get this long to finish.
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 5000);
+  }
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   if (!options.reflection) builder.SetOption(std::make_unique<NoReflectionOption>());
   builder.SetOption(std::make_unique<ServiceNamesOption>(&service_names));

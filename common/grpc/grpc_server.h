@@ -41,6 +41,10 @@ struct GrpcServerOptions {
   // Server reflection (grpc.reflection.v1alpha.ServerReflection), for grpcurl
   // and ghz without .proto files. Off, the service is not registered at all.
   bool reflection = true;
+  // When positive, each client connection is closed gracefully (GOAWAY, calls
+  // in flight finish) after about this long, so that clients re-resolve the
+  // name and spread over replicas added since (an HPA scaling up).
+  absl::Duration max_connection_age = absl::ZeroDuration();
   // `RunGrpcServer` only: on SIGTERM / SIGINT, health turns NOT_SERVING and
   // the server keeps answering for this long before it stops accepting
   // calls, so that load balancers and DNS (Kubernetes endpoints) stop

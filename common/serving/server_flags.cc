@@ -39,6 +39,10 @@ ABSL_FLAG(std::string, tls_client_ca_file, "",
 ABSL_FLAG(bool, reflection, true,
           "Serve gRPC server reflection (for grpcurl and ghz without .proto files). Turn off "
           "in production to hide the API's shape.");
+ABSL_FLAG(double, max_connection_age_s, 0,
+          "When > 0, each client connection is closed gracefully after about this many seconds "
+          "(GOAWAY; calls in flight finish), so that clients re-resolve the name and reach "
+          "replicas added since. 0: connections live as long as the client keeps them.");
 ABSL_FLAG(double, drain_s, 0,
           "On SIGTERM: health turns NOT_SERVING and calls are still answered for this many "
           "seconds (while load balancers and DNS stop routing here), then calls in flight get "
@@ -59,6 +63,12 @@ absl::StatusOr<ServerSetup> ServerSetupFromFlags(const std::string& name,
     return absl::InvalidArgumentError(absl::StrCat("--drain_s=", drain_s, ": must be >= 0"));
   }
   setup.grpc.drain = absl::Seconds(drain_s);
+  const double max_age_s = absl::GetFlag(FLAGS_max_connection_age_s);
+  if (!(max_age_s >= 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_connection_age_s=", max_age_s, ": must be >= 0"));
+  }
+  setup.grpc.max_connection_age = absl::Seconds(max_age_s);
   ServerTlsFiles tls;
   tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   tls.key_file = absl::GetFlag(FLAGS_tls_key_file);

@@ -8,6 +8,7 @@
 //   --bundles --port_file --poll_interval_s --version --max_in_flight
 //   --metrics_address --metrics_port_file --access_log_sample
 //   --tls_cert_file --tls_key_file --tls_client_ca_file --reflection --drain_s
+//   --max_connection_age_s
 
 #include <memory>
 #include <string>
