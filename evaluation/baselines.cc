@@ -1,4 +1,3 @@
-#include "common/base/time_units.h"
 #include "evaluation/baselines.h"
 
 #include <algorithm>
@@ -9,18 +8,48 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/string_view.h"
+#include "common/base/time_units.h"
 
 namespace recsys {
+
+bool NaturalIdLess(absl::string_view a, absl::string_view b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    const bool da = absl::ascii_isdigit(a[i]), db = absl::ascii_isdigit(b[j]);
+    if (da && db) {
+      size_t ei = i, ej = j;
+      while (ei < a.size() && absl::ascii_isdigit(a[ei])) ++ei;
+      while (ej < b.size() && absl::ascii_isdigit(b[ej])) ++ej;
+      // Numerically: without leading zeros, the shorter run is smaller.
+      size_t si = i, sj = j;
+      while (si + 1 < ei && a[si] == '0') ++si;
+      while (sj + 1 < ej && b[sj] == '0') ++sj;
+      if (ei - si != ej - sj) return ei - si < ej - sj;
+      const int c = a.substr(si, ei - si).compare(b.substr(sj, ej - sj));
+      if (c != 0) return c < 0;
+      // Equal values: fewer leading zeros first, then go on.
+      if (ei - i != ej - j) return ei - i < ej - j;
+      i = ei;
+      j = ej;
+    } else {
+      if (a[i] != b[j]) return a[i] < b[j];
+      ++i;
+      ++j;
+    }
+  }
+  return a.size() - i < b.size() - j;
+}
+
 namespace {
 
-
-// Per corpus index, its position in video ID order (byte-wise ascending).
+// Per corpus index, its position in natural video ID order (`NaturalIdLess`).
 std::vector<int32_t> IdRanks(const Vocabulary& corpus) {
   std::vector<int32_t> by_id(corpus.size());
   std::iota(by_id.begin(), by_id.end(), 0);
   std::sort(by_id.begin(), by_id.end(), [&corpus](int32_t a, int32_t b) {
-    return corpus.value(a) < corpus.value(b);
+    return NaturalIdLess(corpus.value(a), corpus.value(b));
   });
   std::vector<int32_t> rank(corpus.size());
   for (int32_t r = 0; r < static_cast<int32_t>(by_id.size()); ++r) {

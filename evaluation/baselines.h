@@ -26,14 +26,21 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/string_view.h"
 #include "common/logs/logs.h"
 #include "common/features/vocabulary.h"
 #include "proto/recsys.pb.h"
 
 namespace recsys {
 
+// Natural order of IDs: runs of digits compare as numbers ("m2" < "m10",
+// "v00012" < "v00013"), the rest byte-wise. For imported logs it is the
+// source's numeric order (MovieLens movie IDs); for zero-padded IDs it is
+// the byte order. The baselines break ties with it.
+bool NaturalIdLess(absl::string_view a, absl::string_view b);
+
 // Ranks the whole corpus by the number of training watches, most watched
-// first; videos never watched follow, in video ID order.
+// first; ties and videos never watched follow in natural video ID order.
 class MostPopular {
  public:
   static MostPopular Fit(const std::vector<const WatchRecord*>& train,

@@ -82,6 +82,22 @@ std::vector<std::string> Ids(const Vocabulary& corpus,
 // ---------------------------------------------------------------------------
 // MostPopular.
 
+TEST(NaturalIdLessTest, DigitRunsCompareAsNumbers) {
+  EXPECT_TRUE(NaturalIdLess("m2", "m10"));
+  EXPECT_FALSE(NaturalIdLess("m10", "m2"));
+  EXPECT_TRUE(NaturalIdLess("v00012", "v00013"));
+  EXPECT_TRUE(NaturalIdLess("m9", "n1"));
+  EXPECT_TRUE(NaturalIdLess("m", "m1"));
+  EXPECT_TRUE(NaturalIdLess("m1a", "m1b"));
+  EXPECT_TRUE(NaturalIdLess("m01", "m001"));  // same value: fewer zeros first
+  EXPECT_FALSE(NaturalIdLess("m7", "m7"));
+  std::vector<std::string> ids = {"m100", "m20", "m3", "m20a", "m1000", "m003"};
+  std::sort(ids.begin(), ids.end(), [](const std::string& a, const std::string& b) {
+    return NaturalIdLess(a, b);
+  });
+  EXPECT_EQ(ids, (std::vector<std::string>{"m3", "m003", "m20", "m20a", "m100", "m1000"}));
+}
+
 TEST(MostPopularTest, OrdersByCountThenVideoIdAndIgnoresOutOfCorpus) {
   TinyLog log;
   log.Watch("u1", "b").Watch("u2", "b").Watch("u3", "b");

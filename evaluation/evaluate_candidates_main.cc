@@ -95,7 +95,7 @@ int Run() {
   ProgressBar bar("held-out watches", holdout->watches.size(), "queries",
                   absl::GetFlag(FLAGS_progress));
   for (const WatchRecord& w : holdout->watches) {
-    absl::StatusOr<UserContext> context = histories.ContextAt(w.user_id, w.time_s);
+    absl::StatusOr<UserContext> context = histories.ContextBefore(w);
     if (!context.ok()) return Fail(context.status());
     absl::StatusOr<std::vector<Candidate>> got = (*retriever)->Retrieve(*context, 100);
     if (!got.ok()) return Fail(got.status());

@@ -53,10 +53,10 @@ LeaveLastOutSplit SplitLeaveLastOut(const Logs& logs) {
   std::vector<Part> parts(watches.size(), Part::kTrain);
   for (auto& [user, indices] : by_user) {
     if (indices.size() < 3) continue;
-    // Only the last two matter; exact duplicates keep their input order.
+    // Only the last two matter. Time, then the input's row order (the
+    // order `UserHistories` uses everywhere).
     std::stable_sort(indices.begin(), indices.end(), [&](size_t a, size_t b) {
-      return std::tie(watches[a].time_s, watches[a].video_id) <
-             std::tie(watches[b].time_s, watches[b].video_id);
+      return watches[a].time_s < watches[b].time_s;
     });
     parts[indices[indices.size() - 1]] = Part::kTest;
     parts[indices[indices.size() - 2]] = Part::kValidation;

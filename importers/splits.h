@@ -32,9 +32,9 @@ struct LeaveLastOutSplit {
   Logs test;
 };
 
-// Orders each user's watches by (`time_s`, then `video_id` as a byte
-// string): the tie-break is part of the protocol, so the split is the same
-// for any input order. A user with at least 3 watches gives the last one to
+// Orders each user's watches by `time_s`, then by their order in
+// `logs.watches` (the file's row order: the order `UserHistories` uses
+// everywhere, docs/data-format.md). A user with at least 3 watches gives the last one to
 // `test` and the second-to-last to `validation`; every other watch, and all
 // of a user with fewer than 3, go to `train`. Searches and impressions
 // always go to `train` (they are model inputs; see docs/data-format.md for

@@ -102,29 +102,36 @@ Logs LeaveLastOutLogs() {
   return logs;
 }
 
-TEST(SplitLeaveLastOutTest, LastTwoByTimeThenVideoIdTieBreak) {
+TEST(SplitLeaveLastOutTest, LastTwoByTimeThenRowOrder) {
   const LeaveLastOutSplit split = SplitLeaveLastOut(LeaveLastOutLogs());
-  // a, by (time, video_id): v1@1, v3@10, v1@20, v10@20, v2@20 ("v10" <
-  // "v2" as bytes): test v2@20, validation v10@20. b: v3@4, v1@5, v2@6.
-  EXPECT_THAT(Watches(split.test), ElementsAre("a/v2@20", "b/v2@6"));
+  // a, by time then row: v1@1, v3@10, v2@20 (row 0), v10@20 (row 3), v1@20
+  // (row 6): test v1@20, validation v10@20. b: v3@4, v1@5, v2@6.
+  EXPECT_THAT(Watches(split.test), ElementsAre("b/v2@6", "a/v1@20"));
   EXPECT_THAT(Watches(split.validation), ElementsAre("b/v1@5", "a/v10@20"));
   // Train keeps the input order; c (2 watches) is all train.
-  EXPECT_THAT(Watches(split.train), ElementsAre("a/v3@10", "c/v1@7", "a/v1@20",
+  EXPECT_THAT(Watches(split.train), ElementsAre("a/v2@20", "a/v3@10", "c/v1@7",
                                                 "c/v2@8", "b/v3@4", "a/v1@1"));
 }
 
-TEST(SplitLeaveLastOutTest, SameSplitForAnyInputOrder) {
+// Rows of different seconds may come in any order; rows of the same second
+// keep theirs, and it decides the tie.
+TEST(SplitLeaveLastOutTest, OnlyTheRowOrderOfTiesMatters) {
   const Logs logs = LeaveLastOutLogs();
-  const LeaveLastOutSplit expected = SplitLeaveLastOut(logs);
   std::mt19937 rng(7);
   for (int trial = 0; trial < 20; ++trial) {
     Logs shuffled = logs;
     std::shuffle(shuffled.watches.begin(), shuffled.watches.end(), rng);
+    // The last of a's three rows at second 20 in the shuffled order is the
+    // test watch, the one before it the validation watch.
+    std::vector<std::string> tied;
+    for (const WatchRecord& w : shuffled.watches) {
+      if (w.user_id == "a" && w.time_s == 20) tied.push_back("a/" + w.video_id + "@20");
+    }
+    ASSERT_EQ(tied.size(), 3u);
     const LeaveLastOutSplit split = SplitLeaveLastOut(shuffled);
-    EXPECT_THAT(Watches(split.test), UnorderedElementsAre("a/v2@20", "b/v2@6"));
-    EXPECT_THAT(Watches(split.validation),
-                UnorderedElementsAre("a/v10@20", "b/v1@5"));
-    EXPECT_EQ(split.train.watches.size(), expected.train.watches.size());
+    EXPECT_THAT(Watches(split.test), UnorderedElementsAre(tied[2], "b/v2@6"));
+    EXPECT_THAT(Watches(split.validation), UnorderedElementsAre(tied[1], "b/v1@5"));
+    EXPECT_EQ(split.train.watches.size(), 6u);
   }
 }
 

@@ -37,7 +37,7 @@ absl::Status EvaluateCandidates(const TrainingData& p, const Retriever& retrieve
     auto it = p.test.find(user);
     if (it == p.test.end()) continue;
     const WatchRecord& target = it->second;
-    UserContext context = *p.eval_histories.ContextAt(user, target.time_s);
+    UserContext context = *p.eval_histories.ContextBefore(target);
     RECSYS_ASSIGN_OR_RETURN(std::vector<Candidate> candidates,
                             retriever.Retrieve(context, kCandidateEvaluationDepth));
     const int64_t label = p.videos.Lookup(target.video_id);

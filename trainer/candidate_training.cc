@@ -66,7 +66,7 @@ ValidationSet MakeValidationSet(const TrainingData& p, const CandidateFeatureOpt
     if (it == p.validation.end()) continue;
     const int64_t label = p.videos.Lookup(it->second.video_id);
     if (label < 0) continue;
-    absl::StatusOr<UserContext> context = p.eval_histories.ContextAt(user, it->second.time_s);
+    absl::StatusOr<UserContext> context = p.eval_histories.ContextBefore(it->second);
     if (!context.ok()) continue;
     v.features.push_back(ExtractCandidateFeatures(*context, vocabs, features,
                                                   serving_example_age));

@@ -26,8 +26,10 @@ std::vector<CandidateExample> MakeRollbackExamples(
     for (const WatchRecord* w : chosen) {
       int32_t label = vocabs.videos->Lookup(w->video_id);
       if (label == Vocabulary::kOov) continue;
-      absl::StatusOr<UserContext> context = histories.ContextAt(
-          user, options.random_holdout ? std::numeric_limits<int64_t>::max() : w->time_s);
+      absl::StatusOr<UserContext> context =
+          options.random_holdout
+              ? histories.ContextAt(user, std::numeric_limits<int64_t>::max())
+              : histories.ContextBefore(*w);
       if (!context.ok()) continue;
       if (options.random_holdout) {
         // Everything but the label itself: the future leaks in.

@@ -45,10 +45,15 @@ struct Fixture {
   }
 };
 
-TEST(RollbackExamplesTest, InputsAreOnlyEventsStrictlyBeforeTheLabel) {
+// Rollback: an example's inputs are the events before its label in the
+// user's order (time, then row order), as at serving and in evaluation.
+TEST(RollbackExamplesTest, InputsAreOnlyEventsBeforeTheLabelInTheUsersOrder) {
   Fixture f;
-  absl::flat_hash_map<std::string, int64_t> time_of;
-  for (const WatchRecord& w : f.logs.watches) time_of[w.video_id] = w.time_s;
+  absl::flat_hash_map<std::string, int64_t> time_of, row_of;
+  for (size_t i = 0; i < f.logs.watches.size(); ++i) {
+    time_of[f.logs.watches[i].video_id] = f.logs.watches[i].time_s;
+    row_of[f.logs.watches[i].video_id] = static_cast<int64_t>(i);
+  }
   std::mt19937_64 rng(1);
   ExampleOptions options;
   options.max_examples_per_user = 0;
@@ -58,18 +63,19 @@ TEST(RollbackExamplesTest, InputsAreOnlyEventsStrictlyBeforeTheLabel) {
   int compared = 0;
   for (const CandidateExample& e : examples) {
     for (int32_t id : e.features.watch_ids) {
-      EXPECT_LT(time_of[f.videos.value(id)], e.label_time_s)
-          << "input watch at or after the label's time";
-      EXPECT_NE(id, e.label);
+      const std::string& input = f.videos.value(id);
+      const std::string& label = f.videos.value(e.label);
+      EXPECT_LE(time_of[input], e.label_time_s) << "input watch after the label's time";
+      EXPECT_LT(row_of[input], row_of[label]) << "input watch after the label in row order";
       ++compared;
     }
   }
   EXPECT_GT(compared, 500);
-  // The example at the tied time sees neither of the two tied watches.
+  // Of the two watches at one second, the first (row order) sees neither,
+  // the second sees the first.
   for (const CandidateExample& e : examples) {
-    if (f.videos.value(e.label) == "v10" || f.videos.value(e.label) == "v11") {
-      EXPECT_EQ(e.features.watch_ids.size(), 10u);
-    }
+    if (f.videos.value(e.label) == "v10") EXPECT_EQ(e.features.watch_ids.size(), 10u);
+    if (f.videos.value(e.label) == "v11") EXPECT_EQ(e.features.watch_ids.size(), 11u);
   }
 }
 

@@ -34,7 +34,7 @@ absl::StatusOr<float> MeasureAnnRecall(const TrainingData& p, const CandidateMod
     if (it == p.test.end()) continue;
     if (++users > max_users) break;
     std::vector<float> query =
-        model.AnnQuery(*p.histories.ContextAt(user, it->second.time_s));
+        model.AnnQuery(*p.histories.ContextBefore(it->second));
     RECSYS_ASSIGN_OR_RETURN(std::vector<Neighbor> truth,
                             exact->Search(query.data(), num_candidates));
     RECSYS_ASSIGN_OR_RETURN(std::vector<Neighbor> approx,

@@ -297,7 +297,7 @@ absl::Status EvaluateTwoStage(const TrainingData& p, const Retriever& retriever,
     auto it = p.test.find(user);
     if (it == p.test.end()) continue;
     const WatchRecord& target = it->second;
-    UserContext context = *p.eval_histories.ContextAt(user, target.time_s);
+    UserContext context = *p.eval_histories.ContextBefore(target);
     RECSYS_ASSIGN_OR_RETURN(std::vector<Candidate> candidates,
                             retriever.Retrieve(context, options.num_candidates));
     std::vector<int64_t> rows = Rows(p, candidates);

@@ -50,21 +50,23 @@ UserHistories UserHistories::Build(const Logs& logs, const Options& options) {
   for (const ImpressionRecord& i : logs.impressions) {
     history(i.user_id).impressions.push_back(i);
   }
+  // One order per user: time, then the logs' own row order (the importers
+  // write same-second rows in a documented order, e.g. MovieLens by numeric
+  // movie ID), so that the split, training and evaluation agree on which
+  // event came first.
   for (auto& [id, hist] : h.histories_) {
-    std::sort(hist.watches.begin(), hist.watches.end(),
-              [](const WatchRecord& a, const WatchRecord& b) {
-                return std::tie(a.time_s, a.video_id) <
-                       std::tie(b.time_s, b.video_id);
-              });
-    std::sort(hist.searches.begin(), hist.searches.end(),
-              [](const SearchRecord& a, const SearchRecord& b) {
-                return std::tie(a.time_s, a.query) < std::tie(b.time_s, b.query);
-              });
-    std::sort(hist.impressions.begin(), hist.impressions.end(),
-              [](const ImpressionRecord& a, const ImpressionRecord& b) {
-                return std::tie(a.time_s, a.position, a.video_id) <
-                       std::tie(b.time_s, b.position, b.video_id);
-              });
+    std::stable_sort(hist.watches.begin(), hist.watches.end(),
+                     [](const WatchRecord& a, const WatchRecord& b) {
+                       return a.time_s < b.time_s;
+                     });
+    std::stable_sort(hist.searches.begin(), hist.searches.end(),
+                     [](const SearchRecord& a, const SearchRecord& b) {
+                       return a.time_s < b.time_s;
+                     });
+    std::stable_sort(hist.impressions.begin(), hist.impressions.end(),
+                     [](const ImpressionRecord& a, const ImpressionRecord& b) {
+                       return std::tie(a.time_s, a.position) < std::tie(b.time_s, b.position);
+                     });
   }
   return h;
 }
@@ -85,8 +87,33 @@ absl::StatusOr<UserContext> UserHistories::ContextAt(const std::string& user_id,
         absl::StrCat("user '", user_id, "' is not in the logs"));
   }
   const History& h = it->second;
+  const size_t end = RecentBefore(h.watches, time_s, 0).second;
+  return Context(h, end, time_s);
+}
+
+absl::StatusOr<UserContext> UserHistories::ContextBefore(const WatchRecord& target) const {
+  auto it = histories_.find(target.user_id);
+  if (it == histories_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("user '", target.user_id, "' is not in the logs"));
+  }
+  const History& h = it->second;
+  // The target's place in the user's order: the first watch of the same
+  // second and video; a watch not in the logs goes before its second.
+  size_t end = RecentBefore(h.watches, target.time_s, 0).second;
+  for (size_t i = end; i < h.watches.size() && h.watches[i].time_s == target.time_s; ++i) {
+    if (h.watches[i].video_id == target.video_id) {
+      end = i;
+      break;
+    }
+  }
+  return Context(h, end, target.time_s);
+}
+
+UserContext UserHistories::Context(const History& h, size_t watches_end,
+                                   int64_t time_s) const {
   UserContext context;
-  context.set_user_id(user_id);
+  context.set_user_id(h.user.user_id);
   context.set_request_time_s(time_s);
   Demographics* d = context.mutable_demographics();
   d->set_region(h.user.region);
@@ -96,21 +123,22 @@ absl::StatusOr<UserContext> UserHistories::ContextAt(const std::string& user_id,
   d->set_logged_in(h.user.logged_in);
   d->set_language(h.user.language);
 
-  auto [begin, end] = RecentBefore(h.watches, time_s, options_.max_watches);
-  for (size_t i = begin; i < end; ++i) {
+  const size_t max_watches = static_cast<size_t>(std::max(options_.max_watches, 0));
+  const size_t begin = watches_end > max_watches ? watches_end - max_watches : 0;
+  for (size_t i = begin; i < watches_end; ++i) {
     Watch* w = context.add_watches();
     w->set_video_id(h.watches[i].video_id);
     w->set_time_s(h.watches[i].time_s);
     w->set_watch_seconds(h.watches[i].watch_seconds);
   }
-  std::tie(begin, end) = RecentBefore(h.searches, time_s, options_.max_searches);
-  for (size_t i = begin; i < end; ++i) {
+  auto [search_begin, search_end] = RecentBefore(h.searches, time_s, options_.max_searches);
+  for (size_t i = search_begin; i < search_end; ++i) {
     SearchQuery* s = context.add_searches();
     s->set_query(h.searches[i].query);
     s->set_time_s(h.searches[i].time_s);
   }
-  std::tie(begin, end) = RecentBefore(h.impressions, time_s, options_.max_impressions);
-  for (size_t i = begin; i < end; ++i) {
+  auto [imp_begin, imp_end] = RecentBefore(h.impressions, time_s, options_.max_impressions);
+  for (size_t i = imp_begin; i < imp_end; ++i) {
     Impression* imp = context.add_impressions();
     imp->set_video_id(h.impressions[i].video_id);
     imp->set_time_s(h.impressions[i].time_s);

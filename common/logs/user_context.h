@@ -17,8 +17,9 @@
 
 namespace recsys {
 
-// Per-user event streams sorted by (time, then video ID / query), immutable
-// after `Build`; const methods are thread-safe.
+// Per-user event streams in one order: by time, and events of the same
+// second in the logs' row order (impressions: by position); immutable after
+// `Build`; const methods are thread-safe.
 class UserHistories {
  public:
   struct Options {
@@ -37,9 +38,17 @@ class UserHistories {
   absl::StatusOr<UserContext> ContextAt(const std::string& user_id,
                                         int64_t time_s) const;
 
+  // The context just before the watch `target` in the user's order (the
+  // evaluation protocol's input for a held-out watch): every earlier watch,
+  // including those of the same second that come before it, then the most
+  // recent `max_watches`; searches and impressions strictly before its
+  // second. `request_time_s` is the target's time. A target that is not in
+  // the logs goes before every watch of its second.
+  absl::StatusOr<UserContext> ContextBefore(const WatchRecord& target) const;
+
   // Users in first-seen order.
   const std::vector<std::string>& user_ids() const { return user_ids_; }
-  // The user's watches sorted by (time, video ID). Empty when unknown.
+  // The user's watches in order (time, then row order). Empty when unknown.
   const std::vector<WatchRecord>& watches(const std::string& user_id) const;
 
  private:
@@ -49,6 +58,9 @@ class UserHistories {
     std::vector<SearchRecord> searches;
     std::vector<ImpressionRecord> impressions;
   };
+  // The context of `h` with watches [.., `watches_end`) as of `time_s`.
+  UserContext Context(const History& h, size_t watches_end, int64_t time_s) const;
+
   Options options_;
   std::vector<std::string> user_ids_;
   absl::flat_hash_map<std::string, History> histories_;
