@@ -210,6 +210,7 @@ std::string GhzJsonReport(const LoadReport& report, const GhzRunOptions& options
       .Add("degraded", Json::Int(s.degraded))
       .Add("degradedByCause", Counts(causes))
       .Add("versionMismatches", Json::Int(s.version_mismatches))
+      .Add("responseBytes", Json::Int(s.response_bytes))
       .Add("latency", Quantiles(s.latency))
       .Add("okLatency", Quantiles(s.ok_latency))
       .Add("modelVersions", Counts(s.model_versions))

@@ -105,6 +105,8 @@ struct CallSummary {
   int64_t ok = 0;
   int64_t degraded = 0;
   int64_t version_mismatches = 0;
+  // Bytes of the serialized answers of OK calls (not for SummarizeCalls).
+  int64_t response_bytes = 0;
   // Every call, by its status code (OK included).
   std::map<grpc::StatusCode, int64_t> by_code;
   // Failed calls by code and the server's message.
@@ -176,7 +178,7 @@ struct LoadOptions {
   // (zero: do not wait; the first calls then include connecting).
   absl::Duration connect_timeout = absl::ZeroDuration();
   // Keep every call in `LoadReport::calls`. Off, the report has summaries
-  // and intervals only (a record is ~150 bytes; the log keeps 40 a call).
+  // and intervals only (a record is ~150 bytes; the log keeps 48 a call).
   bool keep_calls = true;
   // When set, called on the thread that runs `Run` every `report_interval`
   // (and once for the last, partial interval) with the calls completed in

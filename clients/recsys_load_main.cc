@@ -107,12 +107,14 @@ ABSL_FLAG(std::string, output_json, "",
           "Write the summary here as ghz's JSON report (count, total, average, "
           "fastest, slowest, rps, errorDistribution, statusCodeDistribution, "
           "latencyDistribution, histogram, options), ours under \"recsys\".");
-ABSL_FLAG(int32_t, payload_bytes, 1600,
+ABSL_FLAG(int32_t, payload_bytes, 1690,
           "recsys.bench.Echo.Echo: bytes of payload in each request (default: "
-          "about a Recommend request from the demo world's logs).");
-ABSL_FLAG(int32_t, response_bytes, 1100,
+          "a Recommend request from the demo world's logs, 1,693 bytes on "
+          "average, benchmarks/loadgen_demo.sh).");
+ABSL_FLAG(int32_t, response_bytes, 1360,
           "recsys.bench.Echo.Echo: bytes of payload the server answers with "
-          "(default: about a Recommend answer of 20 videos).");
+          "(default: a demo Recommend answer of 20 videos, 1,364 bytes on "
+          "average).");
 ABSL_FLAG(bool, worst_request, false,
           "Recommend: send only the largest request the services accept (every "
           "list and string at its limit of common/grpc/request_validation.h).");
