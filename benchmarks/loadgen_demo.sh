@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# loadgen_demo.sh: the demo's two servers under closed-loop Recommend load
+# from recsys_load, at 1, 8 and 64 calls in flight (users of a world's logs),
+# printed as a markdown table: QPS, latency p50/p90/p99/p99.9, errors,
+# degraded answers, and the CPU per call of each server and of recsys_load
+# (which must not be the bottleneck).
+#
+# Builds the binaries with bazel build -c opt (without moving the bazel-bin
+# symlink), makes the world and the bundles first if they are missing
+# (simulator/world_gen --preset=small --seed=42, then the trainer: a few
+# minutes), starts ranking_server and candidate_server on free local ports
+# (port files), waits for ranked answers, warms them up, and stops them on
+# exit, however it exits.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+cd "$ROOT"
+
+BUNDLES_DIR="bundles"
+WORLD_DIR="data/world"
+BIN_DIR=""
+OUT_DIR="out/loadgen_demo"
+DURATION_S=10
+WARMUP_S=3
+LEVELS="1,8,64"
+SERVER_START_TIMEOUT_S=120
+
+usage() {
+  cat <<EOF
+Usage: benchmarks/loadgen_demo.sh [OPTIONS]
+
+recsys_load against the demo servers: Recommend, closed loop at each level of
+concurrency for --duration_s, requests from the users of --logs.
+
+Options:
+  --bundles=DIR      bundles root the servers load (default: ${BUNDLES_DIR}; trained when missing)
+  --logs=DIR         world logs for the requests (default: ${WORLD_DIR}; generated when missing)
+  --levels=LIST      calls in flight, comma-separated (default: ${LEVELS})
+  --duration_s=N     seconds per level (default: ${DURATION_S})
+  --warmup_s=N       unmeasured load first (default: ${WARMUP_S})
+  --bin_dir=DIR      use the binaries there instead of bazel build -c opt
+  --out=DIR          logs, JSON reports and the table (default: ${OUT_DIR})
+  -h, --help         this message
+EOF
+}
+
+die() {
+  printf 'error: %s\n' "$*" >&2
+  exit 1
+}
+
+while (($#)); do
+  case "$1" in
+    --bundles=*) BUNDLES_DIR=${1#*=} ;;
+    --logs=*) WORLD_DIR=${1#*=} ;;
+    --levels=*) LEVELS=${1#*=} ;;
+    --duration_s=*) DURATION_S=${1#*=} ;;
+    --warmup_s=*) WARMUP_S=${1#*=} ;;
+    --bin_dir=*) BIN_DIR=${1#*=} ;;
+    --out=*) OUT_DIR=${1#*=} ;;
+    -h | --help) usage; exit 0 ;;
+    *) die "unknown option '$1' (see --help)" ;;
+  esac
+  shift
+done
+[[ "$DURATION_S" =~ ^[0-9]+$ && "$WARMUP_S" =~ ^[0-9]+$ && "$LEVELS" =~ ^[0-9]+(,[0-9]+)*$ ]] ||
+  die "--duration_s and --warmup_s take whole seconds, --levels whole numbers separated by commas"
+
+if [[ -z "$BIN_DIR" ]]; then
+  bazel build -c opt --symlink_prefix=/ //candidate_service:candidate_server \
+    //ranking_service:ranking_server //clients:recsys_load
+  BIN_DIR=$(bazel info -c opt bazel-bin 2>/dev/null)
+fi
+for binary in candidate_service/candidate_server ranking_service/ranking_server clients/recsys_load; do
+  [[ -x "$BIN_DIR/$binary" ]] || die "$BIN_DIR/$binary is missing"
+done
+
+# The world and the models, as the README builds them.
+if [[ ! -f "$WORLD_DIR/watches.csv" ]]; then
+  echo "No world in $WORLD_DIR: generating it (simulator/world_gen --preset=small --seed=42)"
+  bazel build -c opt --symlink_prefix=/ //simulator:world_gen
+  "$(bazel info -c opt bazel-bin 2>/dev/null)/simulator/world_gen" --out="$WORLD_DIR" --preset=small --seed=42
+fi
+if [[ -z "$(find "$BUNDLES_DIR" -mindepth 2 -maxdepth 2 -name manifest.pb 2>/dev/null | head -n 1)" ]]; then
+  echo "No bundle in $BUNDLES_DIR: training one (a few minutes)"
+  bazel build -c opt --symlink_prefix=/ //trainer:trainer
+  "$(bazel info -c opt bazel-bin 2>/dev/null)/trainer/trainer" --logs="$WORLD_DIR" --bundles="$BUNDLES_DIR"
+fi
+
+mkdir -p "$OUT_DIR"
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/loadgen_demo.XXXXXX")
+SERVER_PIDS=()
+cleanup() {
+  local pid
+  for pid in "${SERVER_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${SERVER_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$SCRATCH"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# start_server NAME BINARY ARGS...: on a free port; sets SERVER_PID and
+# SERVER_PORT once it serves (the port file is written then).
+start_server() {
+  local name=$1 binary=$2
+  shift 2
+  local port_file="$SCRATCH/$name.port" log="$OUT_DIR/$name.log"
+  "$binary" --address=127.0.0.1:0 --port_file="$port_file" "$@" >"$log" 2>&1 &
+  SERVER_PID=$!
+  SERVER_PIDS+=("$SERVER_PID")
+  local deadline=$((SECONDS + SERVER_START_TIMEOUT_S))
+  while [[ ! -s "$port_file" ]]; do
+    kill -0 "$SERVER_PID" 2>/dev/null || die "$name exited before serving: $(tail -n 5 "$log")"
+    ((SECONDS < deadline)) || die "$name did not serve within ${SERVER_START_TIMEOUT_S} s (log: $log)"
+    sleep 0.2
+  done
+  SERVER_PORT=$(tr -d '[:space:]' <"$port_file")
+}
+
+start_server ranking_server "$BIN_DIR/ranking_service/ranking_server" --bundles="$BUNDLES_DIR"
+RANKING_PID=$SERVER_PID
+start_server candidate_server "$BIN_DIR/candidate_service/candidate_server" \
+  --bundles="$BUNDLES_DIR" --ranking_address="127.0.0.1:$SERVER_PORT"
+CANDIDATE_PID=$SERVER_PID
+ADDRESS="127.0.0.1:$SERVER_PORT"
+echo "ranking_server pid $RANKING_PID, candidate_server pid $CANDIDATE_PID on $ADDRESS; logs in $OUT_DIR/"
+
+load() {
+  "$BIN_DIR/clients/recsys_load" --address="$ADDRESS" --logs="$WORLD_DIR" --quiet "$@"
+}
+
+# Ranked answers first (the ranking channel connects on the first call).
+deadline=$((SECONDS + 60))
+until load --concurrency=1 --total=5 >"$SCRATCH/probe.txt" 2>&1 &&
+  grep -q '^calls: 5, ok: 5, failed: 0$' "$SCRATCH/probe.txt" &&
+  grep -q '^degraded: 0 ' "$SCRATCH/probe.txt"; do
+  ((SECONDS < deadline)) || die "no ranked answers within 60 s: $(tail -n 5 "$SCRATCH/probe.txt")"
+  sleep 1
+done
+if ((WARMUP_S > 0)); then
+  load --concurrency=8 --duration_s="$WARMUP_S" >"$OUT_DIR/warmup.txt" 2>&1
+fi
+
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ticks() {
+  local stat
+  stat=$(<"/proc/$1/stat")
+  stat=${stat##*) }
+  local -a f
+  read -r -a f <<<"$stat"
+  echo $((f[11] + f[12]))
+}
+ms_per_call() { awk -v t="$1" -v hz="$CLK_TCK" -v n="$2" 'BEGIN { printf "%.2f", (n > 0 ? t / hz * 1000 / n : 0) }'; }
+
+table="$OUT_DIR/table.md"
+{
+  echo "| in flight | calls | QPS | p50 ms | p90 ms | p99 ms | p99.9 ms | errors | degraded | CPU ms/call: candidate | ranking | recsys_load |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+} >"$table"
+IFS=',' read -r -a levels <<<"$LEVELS"
+for c in "${levels[@]}"; do
+  log="$OUT_DIR/recommend_c$c.txt"
+  c0=$(cpu_ticks "$CANDIDATE_PID")
+  r0=$(cpu_ticks "$RANKING_PID")
+  TIMEFORMAT='%U %S'
+  { time load --concurrency="$c" --duration_s="$DURATION_S" --output_json="$OUT_DIR/recommend_c$c.json" \
+    >"$log" 2>&1; } 2>"$SCRATCH/cpu" || die "recsys_load failed: $(tail -n 5 "$log")"
+  read -r user sys <"$SCRATCH/cpu"
+  c1=$(cpu_ticks "$CANDIDATE_PID")
+  r1=$(cpu_ticks "$RANKING_PID")
+  read -r calls failed < <(sed -n 's/^calls: \([0-9]*\), ok: [0-9]*, failed: \([0-9]*\)$/\1 \2/p' "$log")
+  qps=$(sed -n 's/^qps: \([0-9.]*\) calls completed.*/\1/p' "$log")
+  degraded=$(sed -n 's/^degraded: \([0-9]*\) .*/\1/p' "$log")
+  read -r p50 p90 p99 p999 < <(sed -n \
+    's/^latency: p50 \([0-9.]*\)ms, p90 \([0-9.]*\)ms, p95 [0-9.]*ms, p99 \([0-9.]*\)ms, p99.9 \([0-9.]*\)ms,.*/\1 \2 \3 \4/p' "$log")
+  [[ -n "$calls" && -n "$qps" && -n "$p999" ]] || die "cannot read $log"
+  client=$(awk -v u="$user" -v s="$sys" -v n="$calls" 'BEGIN { printf "%.3f", (u + s) * 1000 / n }')
+  printf '| %d | %d | %.0f | %s | %s | %s | %s | %d | %d | %s | %s | %s |\n' "$c" "$calls" "$qps" \
+    "$p50" "$p90" "$p99" "$p999" "$failed" "$degraded" \
+    "$(ms_per_call $((c1 - c0)) "$calls")" "$(ms_per_call $((r1 - r0)) "$calls")" "$client" >>"$table"
+  echo "  $c in flight: $(grep '^qps:' "$log")"
+done
+kill -0 "$CANDIDATE_PID" 2>/dev/null || die "candidate_server died (log: $OUT_DIR/candidate_server.log)"
+kill -0 "$RANKING_PID" 2>/dev/null || die "ranking_server died (log: $OUT_DIR/ranking_server.log)"
+
+sizes=$(sed -n 's/^Recommend on .*, \([0-9]*\) distinct requests (logs [^,]*, \([0-9]*\) bytes on average).*/\1 requests of \2 bytes on average/p' "$OUT_DIR/recommend_c${levels[0]}.txt")
+answers=$(sed -n 's/^answers: \([0-9]*\) bytes on average/\1/p' "$OUT_DIR/recommend_c${levels[0]}.txt")
+echo
+echo "Bundle $(find "$BUNDLES_DIR" -mindepth 2 -maxdepth 2 -name manifest.pb -printf '%h\n' | xargs -n 1 basename | sort | tail -n 1) of $BUNDLES_DIR, world $WORLD_DIR ($sizes, answers of $answers bytes); $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC'); closed loop, ${DURATION_S} s per level after ${WARMUP_S} s of warm-up (also in $table):"
+echo
+cat "$table"
