@@ -198,7 +198,8 @@ int TrainRankingNet(RankingNet& net, const std::vector<RankingExampleInputs>& ro
 // per-user loss, AUC and the model's calibration by deciles.
 absl::Status EvaluateRanking(const std::vector<RankingPage*>& pages,
                              const RankingModel& model, const std::vector<float>& ctr_logits,
-                             bundle::RankingObjective objective, TrainerReport* report) {
+                             bundle::RankingObjective objective, const char* held_out,
+                             TrainerReport* report) {
   std::vector<std::vector<ScoredImpression>> by_model, by_retrieval, by_ctr;
   std::vector<float> model_scores, retrieval_scores, predicted, observed;
   std::vector<bool> clicked;
@@ -225,8 +226,8 @@ absl::Status EvaluateRanking(const std::vector<RankingPage*>& pages,
   }
   std::string& s = report->summary;
   absl::StrAppend(&s, absl::StrFormat(
-      "Ranking: held-out last day, %zu pages, %zu impressions\n", pages.size(),
-      model_scores.size()));
+      "Ranking: held-out pages (%s), %zu pages, %zu impressions\n",
+      held_out, pages.size(), model_scores.size()));
   absl::StrAppend(&s, absl::StrFormat("  %-24s %22s %7s\n", "order by",
                                       "weighted per-user loss", "AUC"));
   std::vector<float> ctr_scores(ctr_logits.begin(), ctr_logits.end());
@@ -292,15 +293,18 @@ absl::Status EvaluateRanking(const std::vector<RankingPage*>& pages,
 absl::Status EvaluateTwoStage(const TrainingData& p, const Retriever& retriever,
                               const RankingModel& ranking_model,
                               const TrainerOptions& options, TrainerReport* report) {
-  RetrievalMetrics two_stage({10, 50});
+  RetrievalMetrics two_stage({10, 50, 100}), retrieved({10, 50, 100});
   for (const std::string& user : p.histories.user_ids()) {
     auto it = p.test.find(user);
     if (it == p.test.end()) continue;
     const WatchRecord& target = it->second;
     UserContext context = *p.eval_histories.ContextBefore(target);
+    // What the candidate service nominates (every source), then ranks.
     RECSYS_ASSIGN_OR_RETURN(std::vector<Candidate> candidates,
-                            retriever.Retrieve(context, options.num_candidates));
+                            retriever.Candidates(context, options.num_candidates));
     std::vector<int64_t> rows = Rows(p, candidates);
+    const int64_t label = p.videos.Lookup(target.video_id);
+    retrieved.Add(rows, label);
     std::vector<float> logits = ranking_model.Logits(context, candidates, target.time_s);
     std::vector<size_t> order(rows.size());
     std::iota(order.begin(), order.end(), 0);
@@ -308,14 +312,26 @@ absl::Status EvaluateTwoStage(const TrainingData& p, const Retriever& retriever,
                      [&](size_t a, size_t b) { return logits[a] > logits[b]; });
     std::vector<int64_t> ranked;
     for (size_t i : order) ranked.push_back(rows[i]);
-    two_stage.Add(ranked, p.videos.Lookup(target.video_id));
+    two_stage.Add(ranked, label);
   }
   absl::StrAppend(&report->summary, absl::StrFormat(
-      "Two stages (top %d retrieved, then ranked): held-out last watch HR@10 %s, "
-      "HR@50 %s\n",
-      options.num_candidates, FormatMetric(two_stage.hit_rate(10)), FormatMetric(two_stage.hit_rate(50))));
-  report->metrics.emplace_back("two_stage/hr@10", two_stage.hit_rate(10));
-  report->metrics.emplace_back("two_stage/hr@50", two_stage.hit_rate(50));
+      "Two stages (the %d nominated candidates, then ranked), held-out last watch:\n"
+      "  %-22s %7s %7s %7s %8s\n",
+      options.num_candidates, "list", "HR@10", "HR@50", "HR@100", "NDCG@10"));
+  for (auto [name, m] :
+       {std::pair<const char*, RetrievalMetrics*>{"nominated (GenerateCandidates)", &retrieved},
+        {"ranked (Recommend)", &two_stage}}) {
+    absl::StrAppend(&report->summary,
+                    absl::StrFormat("  %-22s %7s %7s %7s %8s\n", name,
+                                    FormatMetric(m->hit_rate(10)), FormatMetric(m->hit_rate(50)),
+                                    FormatMetric(m->hit_rate(100)), FormatMetric(m->ndcg(10))));
+  }
+  for (int k : {10, 50, 100}) {
+    report->metrics.emplace_back(absl::StrCat("two_stage/hr@", k), two_stage.hit_rate(k));
+    report->metrics.emplace_back(absl::StrCat("nominated/hr@", k), retrieved.hit_rate(k));
+  }
+  report->metrics.emplace_back("two_stage/ndcg@10", two_stage.ndcg(10));
+  report->metrics.emplace_back("nominated/ndcg@10", retrieved.ndcg(10));
   return absl::OkStatus();
 }
 
@@ -425,7 +441,7 @@ absl::StatusOr<std::unique_ptr<RankingModel>> ExportRankingModel(
 absl::Status TrainRanking(const Logs& logs, const TrainingData& p,
                           const CandidateModel& candidate_model, const Retriever& retriever,
                           const TrainerOptions& options, BundleWriter& writer,
-                          TrainerReport* report) {
+                          TrainerReport* report, RankingSplit split) {
   int64_t impressions_end = 0;
   for (const ImpressionRecord& i : logs.impressions) {
     impressions_end = std::max(impressions_end, i.time_s);
@@ -445,8 +461,21 @@ absl::Status TrainRanking(const Logs& logs, const TrainingData& p,
       RankingVocabularies{&vocabs.videos, &vocabs.channels, &vocabs.languages},
       rspec->max_watches(), options.progress);
   std::vector<RankingPage*> train_pages, eval_pages;
+  // With `RankingSplit::kByUser`: each user's pages in time order.
+  absl::flat_hash_map<std::string, std::vector<RankingPage*>> by_user;
+  if (split == RankingSplit::kByUser) {
+    for (RankingPage& page : pages) by_user[page.impressions.front()->user_id].push_back(&page);
+    for (auto& [user, user_pages] : by_user) {
+      std::stable_sort(user_pages.begin(), user_pages.end(), [](RankingPage* a, RankingPage* b) {
+        return a->query->request_time_s < b->query->request_time_s;
+      });
+    }
+  }
   for (RankingPage& page : pages) {
-    (page.query->request_time_s < cut_s ? train_pages : eval_pages).push_back(&page);
+    const bool held_out = split == RankingSplit::kByUser
+                              ? by_user[page.impressions.front()->user_id].back() == &page
+                              : page.query->request_time_s >= cut_s;
+    (held_out ? eval_pages : train_pages).push_back(&page);
   }
   if (train_pages.empty()) {
     return absl::InvalidArgumentError(
@@ -460,8 +489,12 @@ absl::Status TrainRanking(const Logs& logs, const TrainingData& p,
   std::vector<RankingPage*> fit_pages, validation_pages;
   const int64_t validation_cut_s = cut_s - options.ranking_validation_days * kSecondsPerDay;
   for (RankingPage* page : train_pages) {
-    (page->query->request_time_s < validation_cut_s ? fit_pages : validation_pages)
-        .push_back(page);
+    bool validation = page->query->request_time_s >= validation_cut_s;
+    if (split == RankingSplit::kByUser) {
+      const std::vector<RankingPage*>& user_pages = by_user[page->impressions.front()->user_id];
+      validation = user_pages.size() >= 3 && user_pages[user_pages.size() - 2] == page;
+    }
+    (validation ? validation_pages : fit_pages).push_back(page);
   }
   if (fit_pages.empty()) {  // Too short a log for a validation day.
     fit_pages = train_pages;
@@ -497,7 +530,10 @@ absl::Status TrainRanking(const Logs& logs, const TrainingData& p,
                           ExportRankingModel(ranking_net, options.objective, rspec, writer));
   if (!eval_pages.empty()) {
     RECSYS_RETURN_IF_ERROR(
-        EvaluateRanking(eval_pages, *ranking_model, ctr_logits, options.objective, report));
+        EvaluateRanking(eval_pages, *ranking_model, ctr_logits, options.objective,
+                        split == RankingSplit::kByUser ? "each user's last page"
+                                                       : "the last days",
+                        report));
   }
   RECSYS_RETURN_IF_ERROR(EvaluateTwoStage(p, retriever, *ranking_model, options, report));
 

@@ -18,13 +18,24 @@
 
 namespace recsys {
 
+// How pages are held out from training the ranking model.
+enum class RankingSplit {
+  // The last `holdout_days` of pages evaluate, the `ranking_validation_days`
+  // before them choose the epoch (logged impressions: a time split).
+  kByDays,
+  // Each user's last page evaluates, the one before it chooses the epoch
+  // (pages made from watches, which spread over years on MovieLens: the
+  // last days would hold a handful of pages).
+  kByUser,
+};
+
 // Adds the ranking model to `writer` (flushed, not committed) and its
 // evaluation to `report`. `logs` must hold impressions; `options` must be
 // valid.
 absl::Status TrainRanking(const Logs& logs, const TrainingData& p,
                           const CandidateModel& candidate_model, const Retriever& retriever,
                           const TrainerOptions& options, BundleWriter& writer,
-                          TrainerReport* report);
+                          TrainerReport* report, RankingSplit split = RankingSplit::kByDays);
 
 }  // namespace recsys
 

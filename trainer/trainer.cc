@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/base/status_macros.h"
 #include "common/serving/bundle.h"
 #include "common/serving/dense.h"
@@ -17,6 +18,7 @@
 #include "trainer/candidate_training.h"
 #include "trainer/export.h"
 #include "trainer/ranking_training.h"
+#include "trainer/retrieval_impressions.h"
 #include "trainer/torch_status.h"
 #include "trainer/training_data.h"
 
@@ -56,12 +58,28 @@ absl::StatusOr<TrainerReport> TrainStages(const Logs& logs, const TrainerOptions
   RECSYS_RETURN_IF_ERROR(EvaluateCandidates(p, *exported.retriever, exported.ann_factory,
                                             exported.ann_recall, options, &report));
 
-  if (logs.impressions.empty() || !options.train_ranking) {
+  if (!options.train_ranking) {
+    absl::StrAppend(&report.summary, "Ranking: not trained (--train_ranking=false)\n");
+  } else if (logs.impressions.empty()) {
+    // Watch-only logs: the pages candidate generation would have shown.
+    RetrievalImpressionOptions page_options;
+    page_options.nominated = options.num_candidates;
+    RECSYS_ASSIGN_OR_RETURN(
+        std::vector<ImpressionRecord> impressions,
+        ImpressionsFromRetrieval(p, *exported.retriever, page_options, rng));
     absl::StrAppend(&report.summary,
-                    logs.impressions.empty()
-                        ? "Ranking: not trained (the logs have no impressions); the "
-                          "bundle serves candidate generation only\n"
-                        : "Ranking: not trained (--train_ranking=false)\n");
+                    absl::StrFormat("Ranking: the logs have no impressions; trained on %d "
+                                    "impressions of pages made at training watches whose "
+                                    "video the candidate generator nominated (top %d): the "
+                                    "watched video clicked, up to %d other nominated ones "
+                                    "not clicked\n",
+                                    impressions.size(), page_options.nominated,
+                                    page_options.page_size - 1));
+    Logs with_impressions = logs;
+    with_impressions.impressions = std::move(impressions);
+    RECSYS_RETURN_IF_ERROR(TrainRanking(with_impressions, p, *exported.model,
+                                        *exported.retriever, options, *writer, &report,
+                                        RankingSplit::kByUser));
   } else {
     RECSYS_RETURN_IF_ERROR(TrainRanking(logs, p, *exported.model, *exported.retriever, options,
                                         *writer, &report));
