@@ -28,6 +28,10 @@
 ABSL_FLAG(std::string, address, "127.0.0.1:0",
           "host:port to listen on; port 0 lets the kernel pick a free one "
           "(see --port_file).");
+ABSL_FLAG(int32_t, max_connection_age_ms, 0,
+          "If positive, each connection gets a GOAWAY after about this long "
+          "(gRPC's max connection age; calls in flight get 10 s more), to "
+          "see a client move to new connections.");
 ABSL_FLAG(std::string, port_file, "",
           "If set, the bound port is written here (decimal and a newline, "
           "through a temporary file and a rename) once the server listens.");
@@ -75,6 +79,10 @@ int main(int argc, char** argv) {
                            grpc::InsecureServerCredentials(), &port);
   builder.SetMaxReceiveMessageSize(64 << 20);
   builder.SetMaxSendMessageSize(64 << 20);
+  if (const int age_ms = absl::GetFlag(FLAGS_max_connection_age_ms); age_ms > 0) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, age_ms);
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 10000);
+  }
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {

@@ -129,6 +129,8 @@ struct Stream {
   int http_status = 0;
   int grpc_status = -1;
   bool grpc_content = true;
+  // Sent again once already (the server refused it unprocessed).
+  bool retried = false;
   std::string body;
   std::string message;
 };
@@ -152,6 +154,8 @@ class Connection {
   // A failed connection whose calls have drained may reconnect for the
   // calls that waited.
   void MaybeReconnect();
+  // Closes the socket (the loop has stopped).
+  void Close() { CloseSocket(); }
 
  private:
   enum class State { kIdle, kConnecting, kReady, kBroken };
@@ -182,6 +186,11 @@ class Connection {
   // After a call ended: waiting calls may open, a draining connection may
   // be replaced.
   void AfterStreamEnded();
+  // A stream the server did not process (beyond a GOAWAY's last stream, or
+  // reset with REFUSED_STREAM) goes back to the front of the waiting calls,
+  // once, as gRPC retries such calls transparently; false if it was sent
+  // again already.
+  bool Requeue(Stream* s);
   void CloseSocket();
   void UpdateEpoll(bool want_write);
 
@@ -189,7 +198,11 @@ class Connection {
   const Shared* const shared_;
 
   State state_ = State::kIdle;
-  // state_ == kReady, for other threads.
+  // The server's first SETTINGS arrived: calls may open (as gRPC, which
+  // waits for them, so that the server's stream limit holds from the
+  // first call).
+  bool settings_received_ = false;
+  // settings_received_, for other threads.
   std::atomic<bool> ready_{false};
   int fd_ = -1;
   bool registered_ = false;
@@ -251,11 +264,14 @@ class Loop {
   void Start() {
     thread_ = std::thread([this] { Run(); });
   }
+  // Joins the thread and closes the connections' sockets (the server need
+  // not wait for them).
   void Stop() {
     if (!thread_.joinable()) return;
     stop_.store(true);
     Wake();
     thread_.join();
+    for (auto& c : connections_) c->Close();
   }
 
   bool OnLoopThread() const { return std::this_thread::get_id() == loop_thread_.load(); }
@@ -413,6 +429,7 @@ Stream* Connection::NewStream(uint32_t request, CallCompletion* done) {
   s->http_status = 0;
   s->grpc_status = -1;
   s->grpc_content = true;
+  s->retried = false;
   s->body.clear();
   s->message.clear();
   return s;
@@ -474,6 +491,7 @@ void Connection::Connect() {
   recv_unacked_ = 0;
   continuation_stream_ = 0;
   draining_ = false;
+  settings_received_ = false;
   in_begin_ = in_end_ = 0;
   out_.clear();
   out_pos_ = 0;
@@ -496,7 +514,6 @@ void Connection::Connect() {
     return;
   }
   state_ = r == 0 ? State::kReady : State::kConnecting;
-  ready_.store(state_ == State::kReady, std::memory_order_release);
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT;
   ev.data.ptr = this;
@@ -553,14 +570,12 @@ void Connection::ResumeBlocked() {
 }
 
 void Connection::OpenWaiting() {
-  while (!waiting_.empty() && !draining_ && state_ != State::kBroken &&
-         open_.size() < peer_max_streams_) {
+  if (waiting_.empty() || draining_ || state_ == State::kBroken) return;
+  if (state_ == State::kIdle) Connect();
+  if (!settings_received_) return;  // Or broken.
+  while (!waiting_.empty() && !draining_ && open_.size() < peer_max_streams_) {
     Stream* s = waiting_.front();
     waiting_.pop_front();
-    if (state_ == State::kIdle) {
-      Connect();
-      if (state_ == State::kBroken) return;
-    }
     Open(s);
   }
 }
@@ -581,6 +596,20 @@ void Connection::MaybeReconnect() {
 void Connection::AfterStreamEnded() {
   OpenWaiting();
   if (draining_ && open_.empty()) loop_->AddReconnect(this);
+}
+
+bool Connection::Requeue(Stream* s) {
+  if (s->retried) return false;
+  s->retried = true;
+  s->id = 0;
+  s->sent = 0;
+  s->http_status = 0;
+  s->grpc_status = -1;
+  s->grpc_content = true;
+  s->body.clear();
+  s->message.clear();
+  waiting_.push_front(s);
+  return true;
 }
 
 void Connection::Expire(Stream* s, uint64_t serial) {
@@ -695,7 +724,6 @@ void Connection::OnEvent(uint32_t events) {
       return;
     }
     state_ = State::kReady;
-    ready_.store(true, std::memory_order_release);
     Flush();
     return;
   }
@@ -842,8 +870,11 @@ void Connection::HandleFrame(uint8_t type, uint8_t flags, uint32_t stream_id,
       Stream* s = it->second;
       open_.erase(it);
       const uint32_t error = ReadU32(payload);
-      Complete(s, StatusFromHttp2Error(error),
-               absl::StrCat("stream reset by the server (HTTP/2 error ", error, ")"), {});
+      constexpr uint32_t kRefusedStream = 7;
+      if (!(error == kRefusedStream && Requeue(s))) {
+        Complete(s, StatusFromHttp2Error(error),
+                 absl::StrCat("stream reset by the server (HTTP/2 error ", error, ")"), {});
+      }
       AfterStreamEnded();
       return;
     }
@@ -872,6 +903,10 @@ void Connection::HandleFrame(uint8_t type, uint8_t flags, uint32_t stream_id,
         }
       }
       AppendFrameHeader(&out_, 0, kSettings, kAck, 0);
+      if (!settings_received_) {
+        settings_received_ = true;
+        ready_.store(true, std::memory_order_release);
+      }
       ResumeBlocked();
       OpenWaiting();
       MarkDirty();
@@ -896,15 +931,21 @@ void Connection::HandleFrame(uint8_t type, uint8_t flags, uint32_t stream_id,
       const uint32_t last = ReadU32(payload) & 0x7fffffff;
       const uint32_t error = ReadU32(payload + 4);
       draining_ = true;
+      // Streams past `last` were not processed: sent again on the next
+      // connection, in their order.
       std::vector<Stream*> refused;
       for (const auto& [id, s] : open_) {
         if (id > last) refused.push_back(s);
       }
+      std::sort(refused.begin(), refused.end(),
+                [](const Stream* a, const Stream* b) { return a->id > b->id; });
       for (Stream* s : refused) {
         open_.erase(s->id);
-        Complete(s, grpc::StatusCode::UNAVAILABLE,
-                 absl::StrCat("the server is going away (GOAWAY, HTTP/2 error ", error, ")"),
-                 {});
+        if (!Requeue(s)) {
+          Complete(s, grpc::StatusCode::UNAVAILABLE,
+                   absl::StrCat("the server is going away (GOAWAY, HTTP/2 error ", error, ")"),
+                   {});
+        }
       }
       loop_->AddReconnect(this);
       return;

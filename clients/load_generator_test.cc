@@ -401,6 +401,65 @@ TEST_P(TransportTest, NoServerMeansUnavailable) {
       << FormatCallSummary(report.summary);
 }
 
+// A server that sends GOAWAY every 200 ms (max connection age, as the
+// servers' --max_connection_age_s): the calls carry on over new
+// connections, none fails.
+TEST_P(TransportTest, GoawayMovesCallsToANewConnection) {
+  FakeCandidateService service;
+  service.set_delay(absl::Milliseconds(2));
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, 200);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 2000);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  LoadTarget target;
+  target.address = absl::StrCat("127.0.0.1:", port);
+  target.transport = GetParam();
+  LoadOptions options;
+  options.concurrency = 8;
+  options.duration = absl::Milliseconds(1500);
+  auto generator = LoadGenerator::Create(target, RecommendWorkload(), options);
+  ASSERT_TRUE(generator.ok()) << generator.status();
+  const LoadReport report = (*generator)->Run();
+  EXPECT_GT(report.summary.calls, 100);
+  EXPECT_EQ(report.summary.failed(), 0) << FormatCallSummary(report.summary);
+  // A new connection (client port) after each GOAWAY.
+  EXPECT_GE(service.peers().size(), 4u);
+  server->Shutdown();
+}
+
+// A server that takes 2 streams at a time per connection: the other calls
+// wait for a stream (and those the server refuses before the client knows
+// the limit are sent again); none fails.
+TEST_P(TransportTest, CallsWaitForTheServersStreamLimit) {
+  FakeCandidateService service;
+  service.set_delay(absl::Milliseconds(10));
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 2);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  LoadTarget target;
+  target.address = absl::StrCat("127.0.0.1:", port);
+  target.transport = GetParam();
+  LoadOptions options;
+  options.concurrency = 8;
+  options.max_calls = 40;
+  options.duration = absl::InfiniteDuration();
+  options.deadline = absl::Seconds(5);
+  auto generator = LoadGenerator::Create(target, RecommendWorkload(), options);
+  ASSERT_TRUE(generator.ok()) << generator.status();
+  const LoadReport report = (*generator)->Run();
+  EXPECT_EQ(report.summary.ok, 40) << FormatCallSummary(report.summary);
+  EXPECT_LE(service.max_concurrent(), 2);
+  server->Shutdown();
+}
+
 TEST(Http2Test, GrpcTimeoutValues) {
   EXPECT_EQ(GrpcTimeoutValue(absl::Seconds(1)), "1000000u");
   EXPECT_EQ(GrpcTimeoutValue(absl::Milliseconds(250)), "250000u");
