@@ -1,14 +1,18 @@
 // recsys_client: asks a running CandidateService for a user's recommendations
-// and prints them as a table.
+// and prints them as a table; or, in batch mode, asks for many users' lists
+// and writes them to a CSV file (offline evaluation over gRPC).
 //
 // The user context comes from the logs (the user's events before --as_of,
-// exactly what the trainer sees for a label at that time), from flags, or
-// both: hand-given watches and queries are appended after the logged ones.
+// as many as a request may carry: the whole history up to the services'
+// limits), from flags, or both: hand-given watches and queries are appended
+// after the logged ones.
 //
 //   recsys_client --address=127.0.0.1:50051 --logs=data/world --user_id=u00017
 //   recsys_client --address=127.0.0.1:50051 --watched=v00012,v00345
 //       --queries="guitar lesson;jazz" --region=US --device=mobile
 //   recsys_client ... --method=candidates --num_results=100
+//   recsys_client --logs=data/world --batch_out=lists.csv --users=all
+//       --holdout=last --num_results=100
 
 #include <algorithm>
 #include <cmath>
@@ -23,8 +27,6 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
@@ -35,6 +37,12 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include <spdlog/spdlog.h>
+
+#include "common/base/command_line.h"
+#include "common/grpc/request_validation.h"
+#include "common/grpc/tls.h"
+#include "common/logs/csv_writer.h"
 #include "common/logs/logs.h"
 #include "common/logs/user_context.h"
 #include "proto/recsys.grpc.pb.h"
@@ -73,6 +81,26 @@ ABSL_FLAG(std::string, device, "",
 ABSL_FLAG(std::string, language, "",
           "The user's language, ISO 639-1, e.g. en; overrides the logged one.");
 ABSL_FLAG(int32_t, deadline_ms, 2000, "Deadline of the call, milliseconds.");
+ABSL_FLAG(std::string, batch_out, "",
+          "Batch mode: ask for the lists of --users (from --logs) and write them here as CSV "
+          "(user_id,rank,video_id,score,source,degraded,held_out), one row per listed video; "
+          "prints a summary instead of tables.");
+ABSL_FLAG(std::string, users, "all",
+          "Batch mode: 'all' (every user of --logs, in first-seen order) or comma-separated "
+          "user IDs.");
+ABSL_FLAG(int32_t, max_users, 0, "Batch mode: at most this many users (0: no cap).");
+ABSL_FLAG(std::string, holdout, "none",
+          "Batch mode: 'none' (each user's context as of just after their last event) or "
+          "'last' (the evaluation protocol: the context is every event before the user's last "
+          "watch, which is held out and scored: HR@10/50/100 and NDCG@10 are printed; users "
+          "with fewer than 3 watches are skipped).");
+ABSL_FLAG(std::string, tls_ca_file, "",
+          "PEM CA of the service's certificate: when set, the call uses TLS.");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM client certificate (mutual TLS), with --tls_key_file.");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file.");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "The name the service's certificate must carry when it is not --address's host.");
 
 namespace recsys {
 namespace {
@@ -95,6 +123,12 @@ struct ClientOptions {
   std::string device;
   std::string language;
   absl::Duration deadline;
+  ChannelTlsFiles tls;
+  // Batch mode (`batch_out` not empty).
+  std::string batch_out;
+  std::vector<std::string> users;  // empty: all
+  int32_t max_users = 0;
+  bool holdout_last = false;
 };
 
 absl::StatusOr<ClientOptions> OptionsFromFlags() {
@@ -134,7 +168,43 @@ absl::StatusOr<ClientOptions> OptionsFromFlags() {
     return absl::InvalidArgumentError("--deadline_ms must be positive");
   }
   options.deadline = absl::Milliseconds(deadline_ms);
+  options.tls.ca_file = absl::GetFlag(FLAGS_tls_ca_file);
+  options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  options.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
+  options.tls.server_name = absl::GetFlag(FLAGS_tls_server_name);
+  options.tls.flag_prefix = "tls_";
+  options.batch_out = absl::GetFlag(FLAGS_batch_out);
+  const std::string users = absl::GetFlag(FLAGS_users);
+  if (users != "all") {
+    for (absl::string_view id : absl::StrSplit(users, ',', absl::SkipWhitespace())) {
+      options.users.emplace_back(absl::StripAsciiWhitespace(id));
+    }
+  }
+  options.max_users = absl::GetFlag(FLAGS_max_users);
+  const std::string holdout = absl::GetFlag(FLAGS_holdout);
+  if (holdout != "none" && holdout != "last") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--holdout must be none or last, got '", holdout, "'"));
+  }
+  options.holdout_last = holdout == "last";
+  if (!options.batch_out.empty() && options.logs_dir.empty()) {
+    return absl::InvalidArgumentError("--batch_out needs --logs (the users' histories)");
+  }
+  if (options.batch_out.empty() && (options.holdout_last || options.max_users != 0)) {
+    return absl::InvalidArgumentError("--holdout and --max_users are for batch mode (--batch_out)");
+  }
   return options;
+}
+
+// Every event a request may carry: the whole history up to the services'
+// limits (common/grpc/request_validation.h), so that nothing the user
+// watched is recommended again.
+UserHistories::Options RequestLimits() {
+  UserHistories::Options limits;
+  limits.max_watches = kMaxWatches;
+  limits.max_searches = kMaxSearches;
+  limits.max_impressions = kMaxImpressions;
+  return limits;
 }
 
 // The latest event time of `user_id` in `logs` (or of anyone, when
@@ -169,7 +239,7 @@ absl::StatusOr<UserContext> BuildContext(const ClientOptions& options,
 
   UserContext context;
   if (!options.user_id.empty()) {
-    UserHistories histories = UserHistories::Build(*logs);
+    UserHistories histories = UserHistories::Build(*logs, RequestLimits());
     absl::StatusOr<UserContext> logged =
         histories.ContextAt(options.user_id, request_time_s);
     if (!logged.ok()) return logged.status();
@@ -311,12 +381,152 @@ void PrintTable(const std::vector<Row>& rows) {
 // Prints a failed call and returns the exit status.
 int ReportRpcError(const std::string& rpc, const std::string& address,
                    const grpc::Status& status) {
-  std::cerr << "error: " << rpc << " on " << address << " failed: "
-            << absl::StatusCodeToString(
-                   static_cast<absl::StatusCode>(status.error_code()))
-            << " (code " << status.error_code()
-            << "): " << status.error_message() << "\n";
+  spdlog::error("recsys_client: {} on {} failed: {} (code {}): {}", rpc, address,
+                absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())),
+                static_cast<int>(status.error_code()), status.error_message());
   return 1;
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const ClientOptions& options) {
+  grpc::ChannelArguments args;
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      MakeChannelCredentials(options.tls, &args);
+  if (!credentials.ok()) return credentials.status();
+  return grpc::CreateCustomChannel(options.address, *credentials, args);
+}
+
+// One user's list: video IDs with their scores and sources.
+struct UserList {
+  std::vector<Row> rows;
+  bool degraded = false;
+};
+
+// Asks for `context`'s list (Recommend or GenerateCandidates).
+absl::StatusOr<UserList> AskList(CandidateService::Stub& stub, const ClientOptions& options,
+                                 const UserContext& context) {
+  grpc::ClientContext call;
+  call.set_deadline(absl::ToChronoTime(absl::Now() + options.deadline));
+  UserList list;
+  grpc::Status status;
+  if (options.rank) {
+    RecommendRequest request;
+    *request.mutable_context() = context;
+    request.set_num_results(options.num_results);
+    request.set_num_candidates(options.num_candidates);
+    RecommendResponse response;
+    status = stub.Recommend(&call, request, &response);
+    list.degraded = response.degraded();
+    for (const RankedVideo& v : response.videos()) {
+      // The score of a ranked list: the predicted watch time.
+      list.rows.push_back({v.video_id(), v.title(), "", v.predicted_watch_seconds(),
+                           SourceName(v.source())});
+    }
+  } else {
+    GenerateCandidatesRequest request;
+    *request.mutable_context() = context;
+    request.set_num_candidates(options.num_results);
+    GenerateCandidatesResponse response;
+    status = stub.GenerateCandidates(&call, request, &response);
+    for (const Candidate& c : response.candidates()) {
+      list.rows.push_back({c.video_id(), "", "", c.retrieval_score(), SourceName(c.source())});
+    }
+  }
+  if (!status.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                        absl::StrCat(options.rank ? "Recommend" : "GenerateCandidates", " on ",
+                                     options.address, " failed: ", status.error_message()));
+  }
+  return list;
+}
+
+// Batch mode: every chosen user's list into `options.batch_out`; with
+// --holdout=last, the held-out watch's HR@K and NDCG@10.
+int RunBatch(const ClientOptions& options, const Logs& logs) {
+  const UserHistories histories = UserHistories::Build(logs, RequestLimits());
+  std::vector<std::string> users = options.users;
+  if (users.empty()) users = histories.user_ids();
+  if (options.max_users > 0 && static_cast<int>(users.size()) > options.max_users) {
+    users.resize(options.max_users);
+  }
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = MakeChannel(options);
+  if (!channel.ok()) {
+    spdlog::error("recsys_client: {}", std::string(channel.status().message()));
+    return 1;
+  }
+  auto stub = CandidateService::NewStub(*channel);
+  absl::StatusOr<std::unique_ptr<CsvFileWriter>> out = CsvFileWriter::Create(
+      options.batch_out, {"user_id", "rank", "video_id", "score", "source", "degraded",
+                          "held_out"});
+  if (!out.ok()) {
+    spdlog::error("recsys_client: {}", std::string(out.status().message()));
+    return 1;
+  }
+  CsvFileWriter& csv = **out;
+  int64_t asked = 0, skipped = 0, degraded = 0, hits10 = 0, hits50 = 0, hits100 = 0;
+  double ndcg10 = 0;
+  const absl::Time start = absl::Now();
+  for (const std::string& user : users) {
+    const std::vector<WatchRecord>& watches = histories.watches(user);
+    absl::StatusOr<UserContext> context;
+    std::string held_out;
+    if (options.holdout_last) {
+      if (watches.size() < 3) {
+        ++skipped;
+        continue;
+      }
+      held_out = watches.back().video_id;
+      context = histories.ContextBefore(watches.back());
+    } else {
+      std::optional<int64_t> last = LastEventTime(logs, user);
+      context = histories.ContextAt(user, last.has_value() ? *last + 1 : 0);
+    }
+    if (!context.ok()) {
+      spdlog::error("recsys_client: {}", std::string(context.status().message()));
+      return 1;
+    }
+    absl::StatusOr<UserList> list = AskList(*stub, options, *context);
+    if (!list.ok()) {
+      spdlog::error("recsys_client: user {}: {}", user, std::string(list.status().message()));
+      return 1;
+    }
+    ++asked;
+    degraded += list->degraded ? 1 : 0;
+    for (size_t i = 0; i < list->rows.size(); ++i) {
+      const Row& row = list->rows[i];
+      csv.Text(user);
+      csv.Int(static_cast<int64_t>(i) + 1);
+      csv.Text(row.video_id);
+      csv.Float(row.retrieval_score);
+      csv.Text(row.source);
+      csv.Bool(list->degraded);
+      csv.Text(held_out);
+      csv.EndRow();
+      if (!held_out.empty() && row.video_id == held_out) {
+        hits100 += i < 100;
+        hits50 += i < 50;
+        hits10 += i < 10;
+        if (i < 10) ndcg10 += 1.0 / std::log2(static_cast<double>(i) + 2);
+      }
+    }
+  }
+  if (absl::Status closed = csv.Finish(); !closed.ok()) {
+    spdlog::error("recsys_client: {}", std::string(closed.message()));
+    return 1;
+  }
+  std::cout << absl::StrFormat(
+      "%s: %d users asked (%d skipped: fewer than 3 watches), %d degraded answers, in %s; "
+      "lists written to %s\n",
+      options.rank ? "Recommend" : "GenerateCandidates", asked, skipped, degraded,
+      absl::FormatDuration(absl::Trunc(absl::Now() - start, absl::Milliseconds(1))),
+      options.batch_out);
+  if (options.holdout_last && asked > 0) {
+    const double n = static_cast<double>(asked);
+    std::cout << absl::StrFormat(
+        "held-out last watch: HR@10 %.3f  HR@50 %.3f  HR@100 %.3f  NDCG@10 %.3f "
+        "(lists of %d; HR@K counts only K <= the list's length)\n",
+        hits10 / n, hits50 / n, hits100 / n, ndcg10 / n, options.num_results);
+  }
+  return degraded > 0 && options.rank ? 3 : 0;
 }
 
 int Run(const ClientOptions& options) {
@@ -324,21 +534,26 @@ int Run(const ClientOptions& options) {
   if (!options.logs_dir.empty()) {
     absl::StatusOr<Logs> read = ReadLogs(options.logs_dir);
     if (!read.ok()) {
-      std::cerr << "error: cannot read logs: " << read.status() << "\n";
+      spdlog::error("recsys_client: cannot read logs: {}", read.status().ToString());
       return 1;
     }
     logs = *std::move(read);
   }
+  if (!options.batch_out.empty()) return RunBatch(options, *logs);
   absl::StatusOr<UserContext> context =
       BuildContext(options, logs.has_value() ? &*logs : nullptr);
   if (!context.ok()) {
-    std::cerr << "error: " << context.status() << "\n";
+    spdlog::error("recsys_client: {}", context.status().ToString());
     return 1;
   }
   PrintContextSummary(*context);
 
-  auto stub = CandidateService::NewStub(grpc::CreateChannel(
-      options.address, grpc::InsecureChannelCredentials()));
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = MakeChannel(options);
+  if (!channel.ok()) {
+    spdlog::error("recsys_client: {}", std::string(channel.status().message()));
+    return 2;
+  }
+  auto stub = CandidateService::NewStub(*channel);
   grpc::ClientContext call;
   call.set_deadline(absl::ToChronoTime(absl::Now() + options.deadline));
   const absl::Time start = absl::Now();
@@ -407,26 +622,30 @@ int Run(const ClientOptions& options) {
 }  // namespace recsys
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  std::vector<char*> positional = recsys::ParseCommandLineAndInitLogging(
+      argc, argv,
       "Asks a running CandidateService for recommendations and prints them.\n"
       "\n"
       "  recsys_client --address=127.0.0.1:50051 --logs=data/world "
       "--user_id=u00017\n"
       "  recsys_client --address=127.0.0.1:50051 --watched=v1,v2 "
       "--queries=\"q1;q2\" --region=US --device=mobile --language=en\n"
+      "  recsys_client --logs=data/world --batch_out=lists.csv --holdout=last "
+      "--num_results=100\n"
       "\n"
       "Without --user_id, --watched or --queries the context is empty "
-      "(a cold-start user).");
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+      "(a cold-start user). The context from --logs holds the user's whole history "
+      "up to the services' request limits (10,000 watches).\n"
+      "Exit status: 0; 1 for a failed call or unreadable logs; 2 for bad flags; 3 when "
+      "a batch got degraded answers.");
   if (positional.size() > 1) {
-    std::cerr << "error: unexpected argument '" << positional[1]
-              << "'; see --help\n";
-    return 1;
+    spdlog::error("recsys_client: unexpected argument '{}'; see --help", positional[1]);
+    return 2;
   }
   absl::StatusOr<recsys::ClientOptions> options = recsys::OptionsFromFlags();
   if (!options.ok()) {
-    std::cerr << "error: " << options.status().message() << "; see --help\n";
-    return 1;
+    spdlog::error("recsys_client: {}; see --help", std::string(options.status().message()));
+    return 2;
   }
   return recsys::Run(*options);
 }

@@ -56,21 +56,23 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
     const ChannelTlsFiles& files, grpc::ChannelArguments* args) {
   if (!files.enabled()) return grpc::InsecureChannelCredentials();
+  const std::string& prefix = files.flag_prefix;
   if (files.ca_file.empty()) {
-    return absl::InvalidArgumentError(
-        "TLS to ranking needs --ranking_tls_ca_file (the CA that signed ranking's certificate)");
+    return absl::InvalidArgumentError(absl::StrCat(
+        "TLS needs --", prefix, "ca_file (the CA that signed the server's certificate)"));
   }
   if (files.cert_file.empty() != files.key_file.empty()) {
-    return absl::InvalidArgumentError(
-        "a client certificate needs both --ranking_tls_cert_file and --ranking_tls_key_file");
+    return absl::InvalidArgumentError(absl::StrCat("a client certificate needs both --", prefix,
+                                                   "cert_file and --", prefix, "key_file"));
   }
   grpc::SslCredentialsOptions options;
-  RECSYS_ASSIGN_OR_RETURN(options.pem_root_certs, ReadPem("ranking_tls_ca_file", files.ca_file));
+  RECSYS_ASSIGN_OR_RETURN(options.pem_root_certs,
+                          ReadPem(absl::StrCat(prefix, "ca_file"), files.ca_file));
   if (!files.cert_file.empty()) {
     RECSYS_ASSIGN_OR_RETURN(options.pem_cert_chain,
-                            ReadPem("ranking_tls_cert_file", files.cert_file));
+                            ReadPem(absl::StrCat(prefix, "cert_file"), files.cert_file));
     RECSYS_ASSIGN_OR_RETURN(options.pem_private_key,
-                            ReadPem("ranking_tls_key_file", files.key_file));
+                            ReadPem(absl::StrCat(prefix, "key_file"), files.key_file));
   }
   if (!files.server_name.empty()) {
     args->SetSslTargetNameOverride(files.server_name);

@@ -32,12 +32,15 @@ struct ServerTlsFiles {
 };
 
 struct ChannelTlsFiles {
-  std::string ca_file;      // --ranking_tls_ca_file
-  std::string cert_file;    // --ranking_tls_cert_file
-  std::string key_file;     // --ranking_tls_key_file
+  std::string ca_file;      // --<prefix>ca_file
+  std::string cert_file;    // --<prefix>cert_file
+  std::string key_file;     // --<prefix>key_file
   // The name the server's certificate must carry when it is not the target's
-  // host (e.g. connecting to an IP address): --ranking_tls_server_name.
+  // host (e.g. connecting to an IP address): --<prefix>server_name.
   std::string server_name;
+  // The flags' common prefix, for error messages: "ranking_tls_" (the
+  // candidate server's channel to ranking) or "tls_" (the clients).
+  std::string flag_prefix = "ranking_tls_";
   bool enabled() const {
     return !ca_file.empty() || !cert_file.empty() || !key_file.empty() || !server_name.empty();
   }
