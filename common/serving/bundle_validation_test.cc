@@ -5,10 +5,13 @@
 // would, then loads it through the loaders the servers use.
 
 #include <cmath>
+#include <cstring>
+#include <functional>
 #include <filesystem>
 #include <limits>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -17,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/serving/ann_index.h"
 #include "common/serving/bundle.h"
+#include "common/serving/covisitation.h"
 #include "common/serving/models.h"
 #include "common/serving/retriever.h"
 #include "common/serving/testing/tiny_bundle.h"
@@ -273,6 +277,102 @@ TEST(BundleValidationTest, MissingWeightsFileIsRejectedNamingThePath) {
   for (const absl::Status& s : {LoadRetriever(dir), LoadRanking(dir)}) {
     EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
     EXPECT_THAT(s.message(), HasSubstr(weights + ": cannot open"));
+  }
+}
+
+// A fresh tiny bundle version with a co-visitation table.
+std::string FreshVersionWithCovisitation(const std::string& name) {
+  const std::string root = FreshTestDir(absl::StrCat("validation_", name));
+  TinyBundleOptions options;
+  options.covisitation = true;
+  absl::StatusOr<std::string> dir = WriteTinyBundle(root, options);
+  EXPECT_TRUE(dir.ok()) << dir.status();
+  return dir.ok() ? *dir : std::string();
+}
+
+// Sets score `entry` of the co-visitation table at `path` (its layout:
+// common/serving/covisitation.h) to `value`.
+absl::Status SetCovisitScore(const std::string& path, int64_t entry, float value) {
+  RECSYS_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
+  int64_t videos = 0, entries = 0;
+  std::memcpy(&videos, bytes.data() + 8, 8);
+  std::memcpy(&entries, bytes.data() + 16, 8);
+  const int64_t at = 24 + 8 * (videos + 1) + 4 * entries + 4 * entry;
+  std::memcpy(&bytes[at], &value, sizeof(float));
+  return OverwriteFile(path, bytes);
+}
+
+TEST(BundleValidationTest, AVersionWithOrWithoutACovisitationTableLoads) {
+  const std::string dir = FreshVersionWithCovisitation("covisit_undamaged");
+  EXPECT_TRUE(LoadRetriever(dir).ok()) << LoadRetriever(dir);
+  // A version written before the source (no `covisit` spec, no file)
+  // serves the network's candidates alone.
+  ASSERT_TRUE(EditManifest(dir, [](bundle::BundleManifest& m) { m.clear_covisit(); }).ok());
+  ASSERT_TRUE(fs::remove(absl::StrCat(dir, "/", kCovisitFile)));
+  absl::StatusOr<std::unique_ptr<Bundle>> bundle = Bundle::Open(dir);
+  ASSERT_TRUE(bundle.ok()) << bundle.status();
+  absl::StatusOr<std::unique_ptr<Retriever>> retriever =
+      Retriever::Load(**bundle, AnnIndex::Options());
+  ASSERT_TRUE(retriever.ok()) << retriever.status();
+  EXPECT_FALSE((*retriever)->has_covisitation());
+}
+
+TEST(BundleValidationTest, ADamagedCovisitationTableIsRejectedNamingTheFile) {
+  // Each damage is rejected by the candidate server; the ranking server
+  // does not read the table.
+  struct Case {
+    std::string name;
+    std::function<absl::Status(const std::string& dir, const std::string& file)> damage;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"truncated",
+       [](const std::string&, const std::string& file) {
+         return TruncateFile(file, FileSize(file) - 5);
+       },
+       "is truncated: 20 rows and 60 entries need"},
+      {"missing",
+       [](const std::string&, const std::string& file) {
+         return fs::remove(file) ? absl::OkStatus() : absl::InternalError("remove");
+       },
+       ": cannot open"},
+      {"nan_score",
+       [](const std::string&, const std::string& file) {
+         return SetCovisitScore(file, 4, std::numeric_limits<float>::quiet_NaN());
+       },
+       "is corrupt: row 1's neighbour 3 has score nan"},
+      {"manifest_rows",
+       [](const std::string& dir, const std::string&) {
+         return EditManifest(dir, [](bundle::BundleManifest& m) {
+           m.mutable_covisit()->set_num_videos(21);
+         });
+       },
+       "holds 20 rows and 60 entries, but the manifest's covisit spec says 21 and 60"},
+      {"rows_out_of_range",
+       [](const std::string& dir, const std::string& file) {
+         // A well-formed table of 25 rows, as the manifest says, for a model
+         // of 20 videos.
+         std::vector<std::vector<CovisitationTable::Neighbour>> lists(25);
+         for (int v = 0; v < 25; ++v) lists[v] = {{(v + 1) % 25, 1.0f}};
+         absl::StatusOr<CovisitationTable> t = CovisitationTable::FromLists(std::move(lists));
+         if (!t.ok()) return t.status();
+         RECSYS_RETURN_IF_ERROR(t->Save(file));
+         return EditManifest(dir, [](bundle::BundleManifest& m) {
+           m.mutable_covisit()->set_num_videos(25);
+           m.mutable_covisit()->set_num_entries(25);
+         });
+       },
+       "has 25 rows, but the model has 20 videos"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::string dir = FreshVersionWithCovisitation(absl::StrCat("covisit_", c.name));
+    const std::string file = absl::StrCat(dir, "/", kCovisitFile);
+    ASSERT_TRUE(c.damage(dir, file).ok());
+    const absl::Status s = LoadRetriever(dir);
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+    EXPECT_THAT(s.message(), AllOf(HasSubstr(file), HasSubstr(c.message)));
+    EXPECT_TRUE(LoadRanking(dir).ok()) << LoadRanking(dir);
   }
 }
 

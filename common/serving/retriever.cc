@@ -24,7 +24,22 @@ absl::flat_hash_set<absl::string_view> WatchedIds(const UserContext& context) {
 
 absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Load(
     const Bundle& bundle, const AnnIndex::Options& ann_options) {
+  Options options;
+  options.ann = ann_options;
+  return Load(bundle, options);
+}
+
+absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Load(const Bundle& bundle,
+                                                           const Options& options) {
+  if (!(options.covisit_share >= 0 && options.covisit_share <= 1) ||
+      options.covisit_seeds < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "covisit_share must be in [0, 1] and covisit_seeds >= 1, got ", options.covisit_share,
+        " and ", options.covisit_seeds));
+  }
+  const AnnIndex::Options& ann_options = options.ann;
   auto r = std::unique_ptr<Retriever>(new Retriever(bundle.version()));
+  r->options_ = options;
   RECSYS_ASSIGN_OR_RETURN(r->model_, CandidateModel::Load(bundle));
   const bundle::AnnSpec& spec = bundle.manifest().ann();
   const std::string ann_path = bundle.Path(spec.file());
@@ -46,6 +61,12 @@ absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Load(
         spec.dimension(), ", but ", ann_path, " holds ", r->ann_->size(), " x ",
         r->ann_->dimension()));
   }
+  RECSYS_ASSIGN_OR_RETURN(r->covisit_, LoadCovisitation(bundle));
+  if (r->covisit_ != nullptr && r->covisit_->num_videos() != model_rows) {
+    return absl::DataLossError(absl::StrCat(
+        bundle.Path(bundle.manifest().covisit().file()), " has ", r->covisit_->num_videos(),
+        " rows, but the model has ", model_rows, " videos"));
+  }
   // Only the metadata is read here: no embedding indices needed.
   RECSYS_ASSIGN_OR_RETURN(r->catalog_, LoadCatalog(bundle, Vocabulary(), Vocabulary()));
   r->popular_ = r->catalog_.MostPopular(kMaxPopular);
@@ -55,15 +76,19 @@ absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Load(
   // Smoke requests through the whole forward pass and the index.
   UserContext smoke;
   for (int i = 0; i < 2; ++i) {
-    absl::StatusOr<std::vector<Candidate>> got = r->Retrieve(smoke, 10);
-    if (!got.ok()) {
-      return absl::DataLossError(absl::StrCat("smoke request on ", bundle.dir(),
-                                              " failed: ", got.status().message()));
-    }
-    for (const Candidate& c : *got) {
-      if (!std::isfinite(c.retrieval_score())) {
+    for (const bool served : {false, true}) {
+      absl::StatusOr<std::vector<Candidate>> got =
+          served ? r->Candidates(smoke, 10) : r->Retrieve(smoke, 10);
+      if (!got.ok()) {
         return absl::DataLossError(absl::StrCat("smoke request on ", bundle.dir(),
-                                                " gave a non-finite score for ", c.video_id()));
+                                                " failed: ", got.status().message()));
+      }
+      for (const Candidate& c : *got) {
+        if (!std::isfinite(c.retrieval_score())) {
+          return absl::DataLossError(absl::StrCat("smoke request on ", bundle.dir(),
+                                                  " gave a non-finite score for ",
+                                                  c.video_id()));
+        }
       }
     }
     if (r->model_->videos().size() == 0) break;
@@ -123,10 +148,15 @@ absl::StatusOr<std::vector<Candidate>> Retriever::Candidates(const UserContext& 
   const std::vector<float> user = model_->UserVector(features);
   MarkStage(clock, "user_tower");
   std::vector<Candidate> out;
-  if (Knows(features)) {
+  const bool knows = Knows(features);
+  if (knows) {
     RECSYS_ASSIGN_OR_RETURN(out, RetrieveFrom(context, user, n));
   }
   MarkStage(clock, "ann");
+  if (covisit_ != nullptr && options_.covisit_share > 0) {
+    if (knows) out = Merge(std::move(out), Covisited(context, n), user, n);
+    MarkStage(clock, "covisit");
+  }
   if (static_cast<int>(out.size()) >= n || popular_.empty()) return out;
   out.reserve(n);  // `taken` points into `out`'s strings: no reallocation
   float lowest = std::numeric_limits<float>::max();
@@ -147,6 +177,78 @@ absl::StatusOr<std::vector<Candidate>> Retriever::Candidates(const UserContext& 
     out.push_back(std::move(c));
   }
   MarkStage(clock, "popular_fill");
+  return out;
+}
+
+std::vector<CovisitationTable::Neighbour> Retriever::Covisited(const UserContext& context,
+                                                               int n) const {
+  if (covisit_ == nullptr || n <= 0) return {};
+  // Watches from the most recent back: by time, ties in the context's order
+  // (the logs' row order when the context comes from `UserHistories`).
+  std::vector<int> order(context.watches_size());
+  for (int i = 0; i < context.watches_size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&context](int a, int b) {
+    return context.watches(a).time_s() < context.watches(b).time_s();
+  });
+  std::vector<int32_t> seeds;
+  absl::flat_hash_set<int32_t> watched;
+  watched.reserve(context.watches_size());
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    const int32_t row = model_->videos().Lookup(context.watches(*it).video_id());
+    if (row == Vocabulary::kOov || !watched.insert(row).second) continue;
+    if (static_cast<int>(seeds.size()) < options_.covisit_seeds) seeds.push_back(row);
+  }
+  return covisit_->Score(seeds, watched, n);
+}
+
+std::vector<Candidate> Retriever::CovisitOnly(const UserContext& context, int n) const {
+  std::vector<Candidate> out;
+  for (const CovisitationTable::Neighbour& nb : Covisited(context, n)) {
+    Candidate c;
+    c.set_video_id(model_->videos().value(nb.row));
+    c.set_retrieval_score(nb.score);
+    c.set_source(SOURCE_COVISIT);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::vector<Candidate> Retriever::Merge(
+    std::vector<Candidate> dnn, const std::vector<CovisitationTable::Neighbour>& covisited,
+    const std::vector<float>& user, int n) const {
+  std::vector<Candidate> out;
+  out.reserve(std::min<size_t>(n, dnn.size() + covisited.size()));
+  std::vector<int32_t> dnn_rows;
+  dnn_rows.reserve(dnn.size());
+  for (const Candidate& c : dnn) dnn_rows.push_back(model_->videos().Lookup(c.video_id()));
+  absl::flat_hash_set<int32_t> taken;
+  size_t d = 0, v = 0;
+  int from_covisit = 0;
+  while (static_cast<int>(out.size()) < n) {
+    while (d < dnn.size() && taken.contains(dnn_rows[d])) ++d;
+    while (v < covisited.size() && taken.contains(covisited[v].row)) ++v;
+    const bool has_dnn = d < dnn.size(), has_covisit = v < covisited.size();
+    if (!has_dnn && !has_covisit) break;
+    // Co-visitation's turn when it is behind its share of the list so far
+    // (the epsilon keeps e.g. 10 * 0.3 at 3).
+    const bool covisit_turn =
+        from_covisit < static_cast<int>(std::floor(
+                           (static_cast<double>(out.size()) + 1) * options_.covisit_share +
+                           1e-9));
+    if (has_covisit && (covisit_turn || !has_dnn)) {
+      const int32_t row = covisited[v++].row;
+      taken.insert(row);
+      Candidate c;
+      c.set_video_id(model_->videos().value(row));
+      c.set_retrieval_score(model_->Logit(user, row));
+      c.set_source(SOURCE_COVISIT);
+      out.push_back(std::move(c));
+      ++from_covisit;
+    } else {
+      taken.insert(dnn_rows[d]);
+      out.push_back(std::move(dnn[d++]));
+    }
+  }
   return out;
 }
 

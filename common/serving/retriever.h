@@ -3,8 +3,10 @@
 
 // Candidate generation at serving time: the user tower turns the request's
 // context into a user vector, the ANN index returns the videos with the
-// largest logits, and videos the user already watched are dropped. What one
-// bundle version loads into for the candidate service (a `Servable`).
+// largest logits, the bundle's co-visitation table (when it has one) adds
+// the videos watched near the user's most recent watches, and videos the
+// user already watched are dropped. What one bundle version loads into for
+// the candidate service (a `Servable`).
 
 #include <memory>
 #include <string>
@@ -14,6 +16,7 @@
 #include "common/features/features.h"
 #include "common/serving/ann_index.h"
 #include "common/serving/bundle.h"
+#include "common/serving/covisitation.h"
 #include "common/serving/models.h"
 #include "common/serving/stage_clock.h"
 #include "common/serving/version_manager.h"
@@ -24,11 +27,28 @@ namespace recsys {
 // Immutable after `Load`; every method is const and thread-safe.
 class Retriever : public Servable {
  public:
+  struct Options {
+    // How the ANN index is searched (nprobe, efSearch).
+    AnnIndex::Options ann;
+    // The share of `Candidates`' `n` slots that co-visitation candidates
+    // take (rounded down), in [0, 1]; 0 turns the source off. The network
+    // takes the rest, and either takes the other's slots when it runs out.
+    double covisit_share = 0.3;
+    // The most recent watches (distinct videos of the vocabulary) whose
+    // co-visited videos are nominated. >= 1.
+    int covisit_seeds = 5;
+  };
+
   // Loads and validates the candidate model, the ANN index (its size and
   // dimension must match the model's video embeddings and the manifest's
-  // `ann` spec) and the catalogue, then runs a smoke request (an empty
-  // context and one with a watch) whose scores must be finite. The version
-  // is the bundle directory's name.
+  // `ann` spec), the co-visitation table when the manifest names one (one
+  // row per video of the model; `CovisitationTable::Load` lists the
+  // checks) and the catalogue, then runs a smoke request (an empty context
+  // and one with a watch) whose scores must be finite. The version is the
+  // bundle directory's name. InvalidArgument for `options` out of range.
+  static absl::StatusOr<std::unique_ptr<Retriever>> Load(const Bundle& bundle,
+                                                         const Options& options);
+  // The same with the default options but `ann_options`.
   static absl::StatusOr<std::unique_ptr<Retriever>> Load(
       const Bundle& bundle, const AnnIndex::Options& ann_options);
 
@@ -38,17 +58,42 @@ class Retriever : public Servable {
   absl::StatusOr<std::vector<Candidate>> Retrieve(const UserContext& context,
                                                   int n) const;
 
-  // What the service nominates: `Retrieve`, except that a context with
-  // nothing the model knows (no watch, search token, region or device in
-  // its vocabularies) gets the bundle's most-popular list instead, and a
-  // list shorter than `n` is filled from it. Popular candidates carry
-  // SOURCE_POPULAR and the model's logit when the video has an output
-  // embedding (else the lowest DNN score); already-watched videos are never
-  // nominated.
-  // Marks "features", "user_tower", "ann" and "popular_fill" on `clock`
-  // when it is given.
+  // What the service nominates, at most `n` videos, each once, none
+  // already watched:
+  //  - the network's candidates (`Retrieve`, SOURCE_DNN), merged with the
+  //    co-visitation candidates (`CovisitOnly`, SOURCE_COVISIT) when the
+  //    bundle has a table: floor(n * covisit_share) slots go to
+  //    co-visitation, the rest to the network, interleaved so that every
+  //    prefix of the list keeps about that share (the network's best
+  //    first: with the default 0.3, positions 3, 6, 9, ... are
+  //    co-visitation's). A source that runs out leaves its slots to the
+  //    other. A video both sources nominate appears once, with the source
+  //    that reached it first in this order. The ranking model orders the
+  //    list anyway; the order matters when ranking is skipped (degraded).
+  //  - a context with nothing the model knows (no watch, search token,
+  //    region or device in its vocabularies) gets the bundle's
+  //    most-popular list instead, and a list shorter than `n` is filled
+  //    from it (SOURCE_POPULAR).
+  // Every candidate's retrieval score is the model's logit (the feature the
+  // ranking model was trained on); a popular video without an output
+  // embedding gets the lowest score of the list.
+  // Marks "features", "user_tower", "ann", "covisit" (with a table and a
+  // share > 0) and "popular_fill" (when it fills) on `clock` when it is
+  // given.
   absl::StatusOr<std::vector<Candidate>> Candidates(const UserContext& context, int n,
                                                     StageClock* clock = nullptr) const;
+
+  // Up to `n` candidates from the co-visitation table alone: the videos
+  // co-visited with the context's `covisit_seeds` most recent watches
+  // (`CovisitationTable::Score`; watches in time order, ties in the
+  // context's order), already-watched excluded, best first, each with
+  // SOURCE_COVISIT and its co-visitation score (not a logit). Empty without
+  // a table. What offline evaluation compares with the item-kNN baseline.
+  std::vector<Candidate> CovisitOnly(const UserContext& context, int n) const;
+
+  // Whether this version has a co-visitation table.
+  bool has_covisitation() const { return covisit_ != nullptr; }
+  const Options& options() const { return options_; }
 
   // The ANN index's recall of the exact top-`ann_recall_at()` measured at
   // export (the manifest's `ann` spec); 0 when not measured.
@@ -72,9 +117,20 @@ class Retriever : public Servable {
                                                       const std::vector<float>& user,
                                                       int n) const;
   static bool Knows(const CandidateFeatures& features);
+  // The co-visitation table's rows for `CovisitOnly`, best first.
+  std::vector<CovisitationTable::Neighbour> Covisited(const UserContext& context,
+                                                      int n) const;
+  // `dnn` and the co-visitation candidates `covisited` merged into at most
+  // `n` (see `Candidates`).
+  std::vector<Candidate> Merge(std::vector<Candidate> dnn,
+                               const std::vector<CovisitationTable::Neighbour>& covisited,
+                               const std::vector<float>& user, int n) const;
 
+  Options options_;
   std::unique_ptr<CandidateModel> model_;
   std::unique_ptr<AnnIndex> ann_;
+  // Null when the bundle has no table.
+  std::unique_ptr<const CovisitationTable> covisit_;
   VideoCatalog catalog_;
   std::vector<std::string> popular_;
   float ann_recall_ = 0;

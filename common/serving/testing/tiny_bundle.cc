@@ -25,6 +25,7 @@
 #include "common/features/quantiles.h"
 #include "common/serving/ann_index.h"
 #include "common/serving/bundle.h"
+#include "common/serving/covisitation.h"
 #include "common/serving/models.h"
 #include "common/base/status_macros.h"
 #include "common/features/vocabulary.h"
@@ -132,6 +133,19 @@ absl::Status WriteCandidateModel(BundleWriter& writer, const Vocabulary& videos,
   ann_spec->set_recall(1.0f);
   ann_spec->set_recall_at(10);
   return absl::OkStatus();
+}
+
+// The co-visitation table `TinyBundleOptions::covisitation` describes.
+absl::Status WriteCovisitation(BundleWriter& writer, int num_videos) {
+  std::vector<std::vector<CovisitationTable::Neighbour>> lists(num_videos);
+  for (int i = 0; i < num_videos; ++i) {
+    for (int d = 1; d <= kTinyCovisitNeighbours && d < num_videos; ++d) {
+      lists[i].push_back({(i + d) % num_videos, TinyCovisitScore(d)});
+    }
+  }
+  RECSYS_ASSIGN_OR_RETURN(CovisitationTable table,
+                          CovisitationTable::FromLists(std::move(lists)));
+  return AddCovisitation(table, kTinyCovisitWindow, writer);
 }
 
 // The ranking side: vocabularies, quantiles of every continuous feature,
@@ -286,6 +300,9 @@ absl::StatusOr<std::string> WriteTinyBundle(const std::string& root,
   RECSYS_RETURN_IF_ERROR(WriteCatalog(*writer, options.num_videos));
   RECSYS_RETURN_IF_ERROR(WriteCandidateModel(*writer, videos, gen));
   RECSYS_RETURN_IF_ERROR(WriteRankingModel(*writer, ranking_videos, gen));
+  if (options.covisitation) {
+    RECSYS_RETURN_IF_ERROR(WriteCovisitation(*writer, options.num_videos));
+  }
   RECSYS_ASSIGN_OR_RETURN(std::string committed, writer->Commit());
   if (options.version.empty()) return committed;
 

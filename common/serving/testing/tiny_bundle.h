@@ -29,6 +29,12 @@ struct TinyBundleOptions {
   // ranking vocabulary. 1 <= num_ranking_videos <= num_videos.
   int num_videos = 20;
   int num_ranking_videos = 16;
+  // Whether the version has a co-visitation table (`kCovisitFile`): video
+  // i's neighbours are videos i + 1, i + 2, ..., i + kTinyCovisitNeighbours
+  // (mod num_videos, itself left out) with scores `TinyCovisitScore(1)`,
+  // `TinyCovisitScore(2)`, ... Without it the version is as bundles
+  // written before the source were.
+  bool covisitation = false;
 };
 
 // What a tiny bundle holds, for tests that assert on it.
@@ -40,6 +46,12 @@ inline constexpr char kTinyAnnFile[] = "ann.faiss";
 // The manifest's `training_window_end_s`: 2026-01-01 00:00:00 UTC. Video `i`
 // was uploaded (i + 1) weeks before it.
 inline constexpr int64_t kTinyTrainingWindowEndS = 1767225600;
+
+inline constexpr int kTinyCovisitNeighbours = 3;
+inline constexpr int kTinyCovisitWindow = 4;
+// The co-visitation score of video i + `distance` as video i's neighbour:
+// 1 / distance.
+inline float TinyCovisitScore(int distance) { return 1.0f / static_cast<float>(distance); }
 
 // "v00", "v01", ...: the ID of video `i` of a tiny bundle.
 std::string TinyVideoId(int i);
