@@ -23,7 +23,7 @@ absl::Status EvaluateCandidates(const TrainingData& p, const Retriever& retrieve
                                 const std::string& ann_factory, float ann_recall,
                                 const TrainerOptions& options, TrainerReport* report) {
   std::vector<int> ks = {10, 50, 100, kCandidateEvaluationDepth};
-  RetrievalMetrics dnn(ks), popular(ks), recent(ks), knn(ks);
+  RetrievalMetrics dnn(ks), served(ks), covisit(ks), popular(ks), recent(ks), knn(ks);
   // Baselines fitted on the same training watches, scored in the same run.
   const MostPopular most_popular = MostPopular::Fit(p.train_watches, p.videos);
   const RecentPopular recent_popular =
@@ -42,6 +42,14 @@ absl::Status EvaluateCandidates(const TrainingData& p, const Retriever& retrieve
                             retriever.Retrieve(context, kCandidateEvaluationDepth));
     const int64_t label = p.videos.Lookup(target.video_id);
     dnn.Add(Rows(p, candidates), label);
+    if (retriever.has_covisitation()) {
+      // What the service nominates (popular fill included) and the table
+      // alone.
+      RECSYS_ASSIGN_OR_RETURN(std::vector<Candidate> nominated,
+                              retriever.Candidates(context, kCandidateEvaluationDepth));
+      served.Add(Rows(p, nominated), label);
+      covisit.Add(Rows(p, retriever.CovisitOnly(context, kCandidateEvaluationDepth)), label);
+    }
     popular.Add(most_popular.Recommend(context, kCandidateEvaluationDepth), label);
     recent.Add(recent_popular.Recommend(context, kCandidateEvaluationDepth), label);
     knn.Add(item_knn.Recommend(context, kCandidateEvaluationDepth), label);
@@ -54,10 +62,13 @@ absl::Status EvaluateCandidates(const TrainingData& p, const Retriever& retrieve
   absl::StrAppend(&s, absl::StrFormat("  %-14s %7s %7s %7s %7s %8s %7s\n", "model",
                                       "HR@10", "HR@50", "HR@100", "HR@500",
                                       "NDCG@10", "MRR"));
-  for (auto [name, m] : {std::pair<const char*, RetrievalMetrics*>{"dnn", &dnn},
-                         {"most-popular", &popular},
-                         {"recent-popular", &recent},
-                         {"item-knn", &knn}}) {
+  std::vector<std::pair<const char*, RetrievalMetrics*>> rows = {{"dnn", &dnn}};
+  if (retriever.has_covisitation()) {
+    rows.insert(rows.end(), {{"dnn+covisit", &served}, {"covisit", &covisit}});
+  }
+  rows.insert(rows.end(),
+              {{"most-popular", &popular}, {"recent-popular", &recent}, {"item-knn", &knn}});
+  for (auto [name, m] : rows) {
     absl::StrAppend(&s, absl::StrFormat("  %-14s %7s %7s %7s %7s %8s %7s\n", name,
                                         FormatMetric(m->hit_rate(10)), FormatMetric(m->hit_rate(50)),
                                         FormatMetric(m->hit_rate(100)), FormatMetric(m->hit_rate(500)),
@@ -69,6 +80,12 @@ absl::Status EvaluateCandidates(const TrainingData& p, const Retriever& retrieve
     report->metrics.emplace_back(absl::StrCat("candidate/", name, "/ndcg@10"),
                                  m->ndcg(10));
     report->metrics.emplace_back(absl::StrCat("candidate/", name, "/mrr"), m->mrr());
+  }
+  if (retriever.has_covisitation()) {
+    absl::StrAppend(&s, absl::StrFormat(
+        "  dnn+covisit: the served nomination (co-visitation share %.2f of the list, seeds "
+        "the last %d watches, popular fill); covisit: the table alone (no fill)\n",
+        retriever.options().covisit_share, retriever.options().covisit_seeds));
   }
   absl::StrAppend(&s, absl::StrFormat("  ANN index %s: recall of the exact top %d = %.4f\n",
                                       ann_factory, options.num_candidates, ann_recall));

@@ -1,11 +1,16 @@
 #include "trainer/export.h"
 
+#include <chrono>
 #include <utility>
 #include <vector>
+
+#include <spdlog/spdlog.h>
 
 #include "absl/container/flat_hash_set.h"
 #include "common/base/status_macros.h"
 #include "common/serving/ann_index.h"
+#include "common/serving/covisitation.h"
+#include "trainer/covisitation.h"
 
 namespace recsys {
 namespace {
@@ -47,6 +52,31 @@ absl::StatusOr<float> MeasureAnnRecall(const TrainingData& p, const CandidateMod
   return total > 0 ? static_cast<float>(hits) / total : 1.0f;
 }
 
+// Builds the co-visitation table from the training watches and adds it to
+// `writer` (nothing when `options.covisit_neighbours` is 0).
+absl::Status ExportCovisitation(const TrainingData& p, const TrainerOptions& options,
+                                BundleWriter& writer) {
+  if (options.covisit_neighbours <= 0) {
+    spdlog::info("co-visitation table: none (--covisit_neighbours=0)");
+    return absl::OkStatus();
+  }
+  const auto start = std::chrono::steady_clock::now();
+  CovisitationOptions covisit_options;
+  covisit_options.window = options.covisit_window;
+  covisit_options.max_neighbours = options.covisit_neighbours;
+  RECSYS_ASSIGN_OR_RETURN(CovisitationTable table,
+                          BuildCovisitation(p.train_watches, p.videos, covisit_options));
+  RECSYS_RETURN_IF_ERROR(AddCovisitation(table, options.covisit_window, writer));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  spdlog::info(
+      "co-visitation table: {} videos, {} neighbours in all (at most {} each, window {}), "
+      "built and written in {:.2f} s",
+      table.num_videos(), table.num_entries(), table.max_neighbours(), options.covisit_window,
+      seconds);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<BundleWriter>> CreateBundleWriter(const TrainingData& p,
@@ -78,6 +108,7 @@ absl::StatusOr<ExportedCandidateModel> ExportCandidateModel(const Logs& logs,
   cspec->set_device_dim(cn.device_dim);
   cspec->set_max_watches(example_options.features.max_watches);
   cspec->set_max_searches(example_options.features.max_searches);
+  cspec->set_recent_watches(example_options.features.recent_watches);
   SetDisabledFeatureGroups(options.disabled_feature_groups, cspec);
   cspec->set_serving_example_age_days(options.serving_example_age_days);
   cspec->set_example_age_scale_days(example_options.age_scale_days);
@@ -123,11 +154,16 @@ absl::StatusOr<ExportedCandidateModel> ExportCandidateModel(const Logs& logs,
   ann_spec->set_dimension((*ann)->dimension());
   ann_spec->set_recall(out.ann_recall);
   ann_spec->set_recall_at(options.num_candidates);
+  RECSYS_RETURN_IF_ERROR(ExportCovisitation(p, options, writer));
   RECSYS_RETURN_IF_ERROR(writer.Flush());
   // Evaluation retrieves through the serving code, from the bundle itself.
   interim = Bundle::Open(writer.dir());
   if (!interim.ok()) return interim.status();
-  RECSYS_ASSIGN_OR_RETURN(out.retriever, Retriever::Load(**interim, ann_options));
+  Retriever::Options retriever_options;
+  retriever_options.ann = ann_options;
+  retriever_options.covisit_share = options.covisit_share;
+  retriever_options.covisit_seeds = options.covisit_seeds;
+  RECSYS_ASSIGN_OR_RETURN(out.retriever, Retriever::Load(**interim, retriever_options));
   out.ann_factory = (*ann)->factory();
   return out;
 }

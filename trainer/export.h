@@ -1,9 +1,9 @@
 #ifndef RECSYS_TRAINER_EXPORT_H_
 #define RECSYS_TRAINER_EXPORT_H_
 
-// The export stage: the trained networks into a bundle version
-// (docs/bundle.md), read back through the serving code so that evaluation
-// scores exactly what the servers will load.
+// The export stage: the trained networks and the co-visitation table into
+// a bundle version (docs/bundle.md), read back through the serving code so
+// that evaluation scores exactly what the servers will load.
 
 #include <memory>
 #include <string>
@@ -34,8 +34,11 @@ struct ExportedCandidateModel {
   float ann_recall = 1;
 };
 
-// Writes the candidate model (spec, vocabularies, catalogue, tensors) and
-// its ANN index to `writer`, flushed; then loads them back.
+// Writes the candidate model (spec, vocabularies, catalogue, tensors), its
+// ANN index and the co-visitation table of the training watches (unless
+// `options.covisit_neighbours` is 0; its build time is logged) to `writer`,
+// flushed; then loads them back (the retriever with `options.covisit_share`
+// and `covisit_seeds`).
 absl::StatusOr<ExportedCandidateModel> ExportCandidateModel(const Logs& logs,
                                                             const TrainingData& p,
                                                             const CandidateTraining& trained,

@@ -56,6 +56,18 @@ ABSL_FLAG(int, knn_window, 20,
           "history).");
 ABSL_FLAG(int, knn_last_watches, 2, "Item kNN baseline: recent watches used as seeds.");
 ABSL_FLAG(int, knn_neighbours, 200, "Item kNN baseline: neighbours kept per video.");
+ABSL_FLAG(int, covisit_neighbours, 50,
+          "Co-visitation source: neighbours kept per video in the bundle's table (0: no "
+          "table, the candidate service serves the network's candidates alone).");
+ABSL_FLAG(int, covisit_window, 5,
+          "Co-visitation source: two watches co-visit when among this many consecutive "
+          "watches of a user (>= 2).");
+ABSL_FLAG(double, covisit_share, 0.3,
+          "Co-visitation source, offline evaluation only (dnn+covisit): the share of the "
+          "candidate list it takes (candidate_server has its own --covisit_share).");
+ABSL_FLAG(int, covisit_seeds, 5,
+          "Co-visitation source, offline evaluation only: the most recent watches whose "
+          "neighbours are nominated.");
 ABSL_FLAG(int, max_watches, 50, "Candidate model input: the most recent N watches.");
 ABSL_FLAG(int, max_searches, 50, "Candidate model input: the most recent N searches.");
 ABSL_FLAG(bool, keep_best_epoch, true,
@@ -70,7 +82,12 @@ ABSL_FLAG(bool, logq, true, "Subtract log Q(j) from sampled logits (logQ correct
 ABSL_FLAG(double, candidate_lr, 0.08, "Candidate model Adagrad learning rate.");
 ABSL_FLAG(double, serving_example_age_days, 0, "Example age fed at serving time, days.");
 ABSL_FLAG(std::string, features, "watches,searches,example_age,demographics",
-          "Candidate model feature groups, comma-separated; watches are required.");
+          "Candidate model feature groups, comma-separated, of watches, searches, "
+          "example_age, demographics (the paper's) and recent (beyond the paper: the mean "
+          "embedding of the last --recent_watches watches as a block of its own); watches "
+          "are required.");
+ABSL_FLAG(int, recent_watches, 3,
+          "Candidate model, with the recent feature group: the last N watches averaged.");
 ABSL_FLAG(std::string, ann_factory, "auto",
           "FAISS index: auto, Flat, IVF<n>,Flat or HNSW<M>.");
 ABSL_FLAG(int, num_candidates, 200, "Candidates the service retrieves (ANN recall is measured at it).");
@@ -139,7 +156,7 @@ absl::StatusOr<std::vector<recsys::bundle::FeatureGroup>> DisabledFeatureGroups(
   std::vector<recsys::bundle::FeatureGroup> disabled;
   for (recsys::bundle::FeatureGroup group :
        {recsys::bundle::FEATURE_GROUP_SEARCHES, recsys::bundle::FEATURE_GROUP_EXAMPLE_AGE,
-        recsys::bundle::FEATURE_GROUP_DEMOGRAPHICS}) {
+        recsys::bundle::FEATURE_GROUP_DEMOGRAPHICS, recsys::bundle::FEATURE_GROUP_RECENT}) {
     if (std::find(enabled.begin(), enabled.end(), group) == enabled.end()) {
       disabled.push_back(group);
     }
@@ -180,6 +197,11 @@ absl::StatusOr<recsys::TrainerOptions> OptionsFromFlags() {
   options.knn_last_watches = absl::GetFlag(FLAGS_knn_last_watches);
   options.knn_neighbours = absl::GetFlag(FLAGS_knn_neighbours);
   options.max_searches = absl::GetFlag(FLAGS_max_searches);
+  options.recent_watches = absl::GetFlag(FLAGS_recent_watches);
+  options.covisit_neighbours = absl::GetFlag(FLAGS_covisit_neighbours);
+  options.covisit_window = absl::GetFlag(FLAGS_covisit_window);
+  options.covisit_share = absl::GetFlag(FLAGS_covisit_share);
+  options.covisit_seeds = absl::GetFlag(FLAGS_covisit_seeds);
   options.max_validation_users = absl::GetFlag(FLAGS_max_validation_users);
   options.batch_size = absl::GetFlag(FLAGS_batch_size);
   options.num_negatives = absl::GetFlag(FLAGS_num_negatives);

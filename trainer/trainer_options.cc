@@ -38,6 +38,10 @@ absl::Status TrainerOptions::Validate() const {
     CandidateFeatureOptions probe;
     RECSYS_RETURN_IF_ERROR(DisableFeatureGroup(group, &probe));
   }
+  if (recent_watches < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("recent_watches must be >= 1, got ", recent_watches));
+  }
   if (objective != bundle::RANKING_OBJECTIVE_WATCH_TIME &&
       objective != bundle::RANKING_OBJECTIVE_CTR) {
     return absl::InvalidArgumentError(
@@ -56,6 +60,16 @@ absl::Status TrainerOptions::Validate() const {
   if (!(ranking_dim_per_log2 > 0)) {
     return absl::InvalidArgumentError(
         absl::StrCat("ranking_dim_per_log2 must be > 0, got ", ranking_dim_per_log2));
+  }
+  if (covisit_neighbours < 0 || (covisit_neighbours > 0 && covisit_window < 2)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "covisit_neighbours must be >= 0 (0: no co-visitation table) and covisit_window >= 2, "
+        "got ", covisit_neighbours, " and ", covisit_window));
+  }
+  if (!(covisit_share >= 0 && covisit_share <= 1) || covisit_seeds < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "covisit_share must be in [0, 1] and covisit_seeds >= 1, got ", covisit_share, " and ",
+        covisit_seeds));
   }
   return absl::OkStatus();
 }

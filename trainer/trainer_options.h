@@ -73,8 +73,22 @@ struct TrainerOptions {
   // Example age fed at serving time, days.
   float serving_example_age_days = 0;
   // Feature groups left out of the candidate model: any of searches,
-  // example age, demographics (watches are always in).
+  // example age, demographics, recent (watches are always in).
   std::vector<bundle::FeatureGroup> disabled_feature_groups;
+  // The `recent` group's last watches averaged (unless it is disabled).
+  int recent_watches = 3;
+
+  // The item-to-item co-visitation source (trainer/covisitation.h), a
+  // table in the bundle: neighbours kept per video (0: no table, the source
+  // is off) and the consecutive watches that co-visit.
+  int covisit_neighbours = 50;
+  int covisit_window = 5;
+  // How the offline evaluation's "dnn+covisit" (the served nomination,
+  // `Retriever::Candidates`) merges it: the share of the list and the most
+  // recent watches used as seeds (`Retriever::Options`; the candidate
+  // server takes its own --covisit_share).
+  double covisit_share = 0.3;
+  int covisit_seeds = 5;
 
   // Retrieval.
   std::string ann_factory = "auto";
