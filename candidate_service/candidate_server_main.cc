@@ -65,6 +65,9 @@ ABSL_FLAG(int, num_candidates, 200,
 ABSL_FLAG(int, num_results, 20, "Videos returned by Recommend by default.");
 ABSL_FLAG(int, nprobe, 16, "IVF lists visited per search (IVF indexes only).");
 ABSL_FLAG(int, ef_search, 512, "HNSW search width (HNSW indexes only).");
+ABSL_FLAG(double, covisit_share, 0.3,
+          "Share of the candidates taken by the bundle's co-visitation table (SOURCE_COVISIT), "
+          "interleaved with the network's; 0 turns the source off. In [0, 1].");
 
 int main(int argc, char** argv) {
   // The OpenBLAS kernels this CPU runs; OpenMP threads that sleep when idle.
@@ -99,13 +102,20 @@ int main(int argc, char** argv) {
                                 retriever.ann_recall_at());
         }
       };
-  recsys::AnnIndex::Options ann_options;
-  ann_options.nprobe = absl::GetFlag(FLAGS_nprobe);
-  ann_options.ef_search = absl::GetFlag(FLAGS_ef_search);
+  recsys::Retriever::Options retriever_options;
+  retriever_options.ann.nprobe = absl::GetFlag(FLAGS_nprobe);
+  retriever_options.ann.ef_search = absl::GetFlag(FLAGS_ef_search);
+  retriever_options.covisit_share = absl::GetFlag(FLAGS_covisit_share);
+  if (!(retriever_options.covisit_share >= 0 && retriever_options.covisit_share <= 1)) {
+    spdlog::error("{}: --covisit_share={} is not in [0, 1]", kName,
+                  retriever_options.covisit_share);
+    return 2;
+  }
   absl::StatusOr<std::unique_ptr<recsys::VersionManager>> versions =
       recsys::VersionManager::Create(
-          setup->versions, recsys::MakeLoader([ann_options](const recsys::Bundle& bundle) {
-            return recsys::Retriever::Load(bundle, ann_options);
+          setup->versions,
+          recsys::MakeLoader([retriever_options](const recsys::Bundle& bundle) {
+            return recsys::Retriever::Load(bundle, retriever_options);
           }));
   if (!versions.ok()) {
     spdlog::error("{}: {}", kName, std::string(versions.status().message()));
