@@ -156,6 +156,8 @@ class Connection {
   void MaybeReconnect();
   // Closes the socket (the loop has stopped).
   void Close() { CloseSocket(); }
+  // When a failed connection may be tried again.
+  int64_t retry_at_ns() const { return retry_at_ns_; }
 
  private:
   enum class State { kIdle, kConnecting, kReady, kBroken };
@@ -298,6 +300,10 @@ class Loop {
     failures_.push_back({done, code, std::move(message)});
   }
   void AddReconnect(Connection* c) { reconnects_.push_back(c); }
+  // `c` reconnects at its retry time (once however often it is added).
+  void AddRetry(Connection* c) {
+    if (std::find(retries_.begin(), retries_.end(), c) == retries_.end()) retries_.push_back(c);
+  }
 
  private:
   struct Posted {
@@ -332,9 +338,14 @@ class Loop {
       int timeout_ms = 100;
       if (!failures_.empty() || !reconnects_.empty()) {
         timeout_ms = 0;
-      } else if (!deadlines_.empty()) {
-        const int64_t wait = deadlines_.front().at_ns - NowNs();
-        timeout_ms = static_cast<int>(std::clamp<int64_t>((wait + 999'999) / 1'000'000, 0, 100));
+      } else {
+        int64_t next = INT64_MAX;
+        if (!deadlines_.empty()) next = deadlines_.front().at_ns;
+        for (const Connection* c : retries_) next = std::min(next, c->retry_at_ns());
+        if (next != INT64_MAX) {
+          const int64_t wait = next - NowNs();
+          timeout_ms = static_cast<int>(std::clamp<int64_t>((wait + 999'999) / 1'000'000, 0, 100));
+        }
       }
       const int n = epoll_wait(epoll_fd_, events, 64, timeout_ms);
       for (int i = 0; i < n; ++i) {
@@ -385,6 +396,18 @@ class Loop {
       std::vector<Connection*> reconnects;
       reconnects.swap(reconnects_);
       for (Connection* c : reconnects) c->MaybeReconnect();
+      if (!retries_.empty()) {
+        std::vector<Connection*> due;
+        const int64_t t = NowNs();
+        retries_.erase(std::remove_if(retries_.begin(), retries_.end(),
+                                      [&](Connection* c) {
+                                        if (c->retry_at_ns() > t) return false;
+                                        due.push_back(c);
+                                        return true;
+                                      }),
+                       retries_.end());
+        for (Connection* c : due) c->MaybeReconnect();
+      }
       // One write per connection per turn.
       for (size_t i = 0; i < dirty_.size(); ++i) dirty_[i]->Flush();
       dirty_.clear();
@@ -406,6 +429,7 @@ class Loop {
   std::deque<Deadline> deadlines_;
   std::vector<Failure> failures_;
   std::vector<Connection*> reconnects_;
+  std::vector<Connection*> retries_;
 };
 
 // ---------------------------------------------------------------------------
@@ -450,16 +474,19 @@ void Connection::MarkDirty() {
 
 void Connection::StartCall(uint32_t request, CallCompletion* done) {
   const int64_t now = NowNs();
+  Stream* s = NewStream(request, done);
+  loop_->AddDeadline(now + shared_->deadline_ns, this, s);
+  waiting_.push_back(s);
   if (state_ == State::kBroken) {
+    // The next connection attempt; the call fails with it (UNAVAILABLE) if
+    // it fails. Calls do not fail faster than attempts are made, so a
+    // closed loop against a server that is down does not spin.
     if (now < retry_at_ns_) {
-      loop_->AddFailure(done, grpc::StatusCode::UNAVAILABLE, last_error_);
+      loop_->AddRetry(this);
       return;
     }
     state_ = State::kIdle;
   }
-  Stream* s = NewStream(request, done);
-  loop_->AddDeadline(now + shared_->deadline_ns, this, s);
-  waiting_.push_back(s);
   if (draining_) {
     // A new connection once the old one's calls have ended.
     if (open_.empty()) loop_->AddReconnect(this);
@@ -621,7 +648,12 @@ void Connection::Expire(Stream* s, uint64_t serial) {
     const auto it = std::find(waiting_.begin(), waiting_.end(), s);
     if (it != waiting_.end()) waiting_.erase(it);
   }
-  Complete(s, grpc::StatusCode::DEADLINE_EXCEEDED, "Deadline Exceeded", {});
+  if (s->id == 0 && state_ == State::kBroken) {
+    // Waited for a connection that is down: what a gRPC client says then.
+    Complete(s, grpc::StatusCode::UNAVAILABLE, last_error_, {});
+  } else {
+    Complete(s, grpc::StatusCode::DEADLINE_EXCEEDED, "Deadline Exceeded", {});
+  }
   AfterStreamEnded();
 }
 

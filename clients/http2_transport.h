@@ -14,11 +14,15 @@
 // next calls sent from completion callbacks go out together. Answers are
 // read in 64 KiB reads; a call ends with its trailers (grpc-status,
 // grpc-message), a RST_STREAM, its deadline (RST_STREAM CANCEL, then
-// DEADLINE_EXCEEDED, as a gRPC client) or its connection. Flow control,
-// SETTINGS, PING, GOAWAY (the streams it names fail UNAVAILABLE, the next
-// calls use a new connection) and HPACK's dynamic table are honoured; a
-// connection that fails is retried after 250 ms, the calls meanwhile fail
-// UNAVAILABLE at once. No TLS, compression or server push.
+// DEADLINE_EXCEEDED, as a gRPC client) or its connection. Calls open once
+// the server's SETTINGS arrived. Flow control, PING, GOAWAY (the next calls
+// use a new connection; streams the server did not process are sent again
+// there, once, as gRPC does) and HPACK's dynamic table are honoured. A
+// connection that fails fails its calls UNAVAILABLE; it is tried again
+// after 250 ms, and the calls made meanwhile wait for that attempt (and
+// fail UNAVAILABLE with it), so that a closed loop against a server that
+// is down makes a few calls a second, not a million. No TLS, compression
+// or server push.
 
 #include <cstdint>
 #include <memory>
