@@ -149,7 +149,8 @@ std::string GhzJsonReport(const LoadReport& report, const GhzRunOptions& options
   if (!options.name.empty()) opts.Add("name", Json::Str(options.name));
   root.Add("options", std::move(opts));
 
-  root.Add("date", Json::Str(absl::FormatTime(absl::RFC3339_sec, date, absl::UTCTimeZone())));
+  // RFC 3339 in UTC, as Go writes it ("Z").
+  root.Add("date", Json::Str(absl::FormatTime("%Y-%m-%d%ET%H:%M:%SZ", date, absl::UTCTimeZone())));
   root.Add("count", Json::Int(s.calls));
   root.Add("total", Json::Int(Ns(report.total)));
   root.Add("average", Json::Int(Ns(s.latency.mean)));

@@ -321,7 +321,7 @@ TEST_F(GhzRunTest, JsonReportHasGhzFieldsWithSaneValues) {
   }
   EXPECT_EQ(f.at("name").string_value(), "test \"run\"");
   EXPECT_EQ(f.at("endReason").string_value(), "normal");
-  EXPECT_EQ(f.at("date").string_value(), "2027-01-15T08:00:00+00:00");
+  EXPECT_EQ(f.at("date").string_value(), "2027-01-15T08:00:00Z");
   EXPECT_EQ(f.at("count").number_value(), 300);
   const auto& opts = f.at("options").struct_value().fields();
   EXPECT_EQ(opts.at("call").string_value(), "recsys.CandidateService.Recommend");
