@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -225,10 +226,24 @@ TEST_F(EndToEndTest, RecommendationsAreOrderedAndNeverAlreadyWatched) {
   GenerateCandidatesResponse candidates;
   ASSERT_TRUE(stub->GenerateCandidates(Context().get(), gen, &candidates).ok());
   ASSERT_EQ(candidates.candidates_size(), 300);
-  for (int i = 1; i < candidates.candidates_size(); ++i) {
-    EXPECT_LE(candidates.candidates(i).retrieval_score(),
-              candidates.candidates(i - 1).retrieval_score());
+  // The sources are interleaved (co-visitation keeps its share of every
+  // prefix): each video once, none watched, the network's own candidates
+  // in its score order, and both sources present.
+  absl::flat_hash_set<std::string> seen;
+  float last_dnn_score = std::numeric_limits<float>::infinity();
+  int dnn = 0, covisit = 0;
+  for (const Candidate& c : candidates.candidates()) {
+    EXPECT_TRUE(seen.insert(c.video_id()).second) << "twice: " << c.video_id();
+    EXPECT_FALSE(watched.contains(c.video_id())) << c.video_id();
+    if (c.source() == SOURCE_DNN) {
+      EXPECT_LE(c.retrieval_score(), last_dnn_score);
+      last_dnn_score = c.retrieval_score();
+      ++dnn;
+    }
+    covisit += c.source() == SOURCE_COVISIT ? 1 : 0;
   }
+  EXPECT_GT(dnn, 150);
+  EXPECT_GT(covisit, 0);
 }
 
 TEST_F(EndToEndTest, BadRequestsGetInvalidArgumentNamingTheField) {

@@ -49,7 +49,8 @@ std::vector<RankingPage> MakeRankingPages(const Logs& logs, const TrainingData& 
                                           const CandidateModel& candidate_model,
                                           const VideoCatalog& catalog,
                                           const RankingVocabularies& vocabs,
-                                          int max_watches, bool progress) {
+                                          int max_watches, bool progress,
+                                          const std::vector<CandidateSource>* sources) {
   absl::flat_hash_map<std::string, size_t> page_index;
   std::vector<std::vector<const ImpressionRecord*>> grouped;
   for (const ImpressionRecord& i : logs.impressions) {
@@ -78,7 +79,7 @@ std::vector<RankingPage> MakeRankingPages(const Logs& logs, const TrainingData& 
       c.set_video_id(r->video_id);
       int32_t id = candidate_model.videos().Lookup(r->video_id);
       c.set_retrieval_score(id == Vocabulary::kOov ? 0.0f : candidate_model.Logit(u, id));
-      c.set_source(SOURCE_DNN);
+      c.set_source(sources != nullptr ? (*sources)[r - logs.impressions.data()] : SOURCE_DNN);
       page.raw.push_back(ExtractRankingCandidate(*page.query, c, vocabs, catalog));
       page.candidates.push_back(std::move(c));
       page.impressions.push_back(r);
@@ -293,45 +294,56 @@ absl::Status EvaluateRanking(const std::vector<RankingPage*>& pages,
 absl::Status EvaluateTwoStage(const TrainingData& p, const Retriever& retriever,
                               const RankingModel& ranking_model,
                               const TrainerOptions& options, TrainerReport* report) {
-  RetrievalMetrics two_stage({10, 50, 100}), retrieved({10, 50, 100});
-  for (const std::string& user : p.histories.user_ids()) {
-    auto it = p.test.find(user);
-    if (it == p.test.end()) continue;
-    const WatchRecord& target = it->second;
-    UserContext context = *p.eval_histories.ContextBefore(target);
-    // What the candidate service nominates (every source), then ranks.
-    RECSYS_ASSIGN_OR_RETURN(std::vector<Candidate> candidates,
-                            retriever.Candidates(context, options.num_candidates));
-    std::vector<int64_t> rows = Rows(p, candidates);
-    const int64_t label = p.videos.Lookup(target.video_id);
-    retrieved.Add(rows, label);
-    std::vector<float> logits = ranking_model.Logits(context, candidates, target.time_s);
-    std::vector<size_t> order(rows.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](size_t a, size_t b) { return logits[a] > logits[b]; });
-    std::vector<int64_t> ranked;
-    for (size_t i : order) ranked.push_back(rows[i]);
-    two_stage.Add(ranked, label);
-  }
   absl::StrAppend(&report->summary, absl::StrFormat(
-      "Two stages (the %d nominated candidates, then ranked), held-out last watch:\n"
-      "  %-22s %7s %7s %7s %8s\n",
+      "Two stages (the %d nominated candidates, then ranked), each user's held-out watch:\n"
+      "  %-42s %7s %7s %7s %8s\n",
       options.num_candidates, "list", "HR@10", "HR@50", "HR@100", "NDCG@10"));
-  for (auto [name, m] :
-       {std::pair<const char*, RetrievalMetrics*>{"nominated (GenerateCandidates)", &retrieved},
-        {"ranked (Recommend)", &two_stage}}) {
-    absl::StrAppend(&report->summary,
-                    absl::StrFormat("  %-22s %7s %7s %7s %8s\n", name,
-                                    FormatMetric(m->hit_rate(10)), FormatMetric(m->hit_rate(50)),
-                                    FormatMetric(m->hit_rate(100)), FormatMetric(m->ndcg(10))));
+  // Validation (second-to-last watch: for choosing settings) and test (last).
+  for (const auto& [split, targets] :
+       {std::pair<const char*, const absl::flat_hash_map<std::string, WatchRecord>*>{
+            "validation", &p.validation},
+        {"test", &p.test}}) {
+    RetrievalMetrics two_stage({10, 50, 100}), retrieved({10, 50, 100});
+    for (const std::string& user : p.histories.user_ids()) {
+      auto it = targets->find(user);
+      if (it == targets->end()) continue;
+      const WatchRecord& target = it->second;
+      UserContext context = *p.eval_histories.ContextBefore(target);
+      // What the candidate service nominates (every source), then ranks.
+      RECSYS_ASSIGN_OR_RETURN(std::vector<Candidate> candidates,
+                              retriever.Candidates(context, options.num_candidates));
+      std::vector<int64_t> rows = Rows(p, candidates);
+      const int64_t label = p.videos.Lookup(target.video_id);
+      retrieved.Add(rows, label);
+      std::vector<float> logits = ranking_model.Logits(context, candidates, target.time_s);
+      std::vector<size_t> order(rows.size());
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(),
+                       [&](size_t a, size_t b) { return logits[a] > logits[b]; });
+      std::vector<int64_t> ranked;
+      for (size_t i : order) ranked.push_back(rows[i]);
+      two_stage.Add(ranked, label);
+    }
+    for (auto [name, m] : {std::pair<const char*, RetrievalMetrics*>{
+                               "nominated (GenerateCandidates)", &retrieved},
+                           {"ranked (Recommend)", &two_stage}}) {
+      absl::StrAppend(&report->summary,
+                      absl::StrFormat("  %-42s %7s %7s %7s %8s\n",
+                                      absl::StrCat(split, ": ", name),
+                                      FormatMetric(m->hit_rate(10)),
+                                      FormatMetric(m->hit_rate(50)),
+                                      FormatMetric(m->hit_rate(100)), FormatMetric(m->ndcg(10))));
+    }
+    const std::string prefix = std::string(split) == "test" ? "" : "validation_";
+    for (int k : {10, 50, 100}) {
+      report->metrics.emplace_back(absl::StrCat(prefix, "two_stage/hr@", k),
+                                   two_stage.hit_rate(k));
+      report->metrics.emplace_back(absl::StrCat(prefix, "nominated/hr@", k),
+                                   retrieved.hit_rate(k));
+    }
+    report->metrics.emplace_back(absl::StrCat(prefix, "two_stage/ndcg@10"), two_stage.ndcg(10));
+    report->metrics.emplace_back(absl::StrCat(prefix, "nominated/ndcg@10"), retrieved.ndcg(10));
   }
-  for (int k : {10, 50, 100}) {
-    report->metrics.emplace_back(absl::StrCat("two_stage/hr@", k), two_stage.hit_rate(k));
-    report->metrics.emplace_back(absl::StrCat("nominated/hr@", k), retrieved.hit_rate(k));
-  }
-  report->metrics.emplace_back("two_stage/ndcg@10", two_stage.ndcg(10));
-  report->metrics.emplace_back("nominated/ndcg@10", retrieved.ndcg(10));
   return absl::OkStatus();
 }
 
@@ -441,7 +453,8 @@ absl::StatusOr<std::unique_ptr<RankingModel>> ExportRankingModel(
 absl::Status TrainRanking(const Logs& logs, const TrainingData& p,
                           const CandidateModel& candidate_model, const Retriever& retriever,
                           const TrainerOptions& options, BundleWriter& writer,
-                          TrainerReport* report, RankingSplit split) {
+                          TrainerReport* report, RankingSplit split,
+                          const std::vector<CandidateSource>* sources) {
   int64_t impressions_end = 0;
   for (const ImpressionRecord& i : logs.impressions) {
     impressions_end = std::max(impressions_end, i.time_s);
@@ -459,7 +472,7 @@ absl::Status TrainRanking(const Logs& logs, const TrainingData& p,
   std::vector<RankingPage> pages = MakeRankingPages(
       logs, p, candidate_model, catalog,
       RankingVocabularies{&vocabs.videos, &vocabs.channels, &vocabs.languages},
-      rspec->max_watches(), options.progress);
+      rspec->max_watches(), options.progress, sources);
   std::vector<RankingPage*> train_pages, eval_pages;
   // With `RankingSplit::kByUser`: each user's pages in time order.
   absl::flat_hash_map<std::string, std::vector<RankingPage*>> by_user;

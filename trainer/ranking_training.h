@@ -31,11 +31,14 @@ enum class RankingSplit {
 
 // Adds the ranking model to `writer` (flushed, not committed) and its
 // evaluation to `report`. `logs` must hold impressions; `options` must be
-// valid.
+// valid. `sources`, when given, holds the nominating source of each
+// impression of `logs` (pages made from retrieval); otherwise every
+// impression counts as nominated by the network.
 absl::Status TrainRanking(const Logs& logs, const TrainingData& p,
                           const CandidateModel& candidate_model, const Retriever& retriever,
                           const TrainerOptions& options, BundleWriter& writer,
-                          TrainerReport* report, RankingSplit split = RankingSplit::kByDays);
+                          TrainerReport* report, RankingSplit split = RankingSplit::kByDays,
+                          const std::vector<CandidateSource>* sources = nullptr);
 
 }  // namespace recsys
 

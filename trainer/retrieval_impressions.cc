@@ -9,10 +9,10 @@
 
 namespace recsys {
 
-absl::StatusOr<std::vector<ImpressionRecord>> ImpressionsFromRetrieval(
+absl::StatusOr<RetrievalImpressions> ImpressionsFromRetrieval(
     const TrainingData& p, const Retriever& retriever,
     const RetrievalImpressionOptions& options, std::mt19937_64& rng) {
-  std::vector<ImpressionRecord> out;
+  RetrievalImpressions out;
   const int page_size = std::max(2, options.page_size);
   for (const std::string& user : p.histories.user_ids()) {
     const std::vector<WatchRecord>& watches = p.histories.watches(user);
@@ -53,7 +53,8 @@ absl::StatusOr<std::vector<ImpressionRecord>> ImpressionsFromRetrieval(
         r.video_id = nominated[others[slot]].video_id();
         r.clicked = others[slot] == clicked;
         r.watch_seconds = r.clicked ? watch.watch_seconds : 0;
-        out.push_back(std::move(r));
+        out.impressions.push_back(std::move(r));
+        out.sources.push_back(nominated[others[slot]].source());
       }
     }
   }

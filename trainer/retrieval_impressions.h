@@ -35,10 +35,17 @@ struct RetrievalImpressionOptions {
   int watches_per_user = 50;
 };
 
+// The pages, and for each impression the source that nominated it (the
+// ranking model reads the source, as at serving).
+struct RetrievalImpressions {
+  std::vector<ImpressionRecord> impressions;
+  std::vector<CandidateSource> sources;  // parallel to `impressions`
+};
+
 // At most one page per tried training watch (never a held-out test or
 // validation watch), page IDs "retrieved-<user>-<n>". Deterministic for
 // `rng`'s state.
-absl::StatusOr<std::vector<ImpressionRecord>> ImpressionsFromRetrieval(
+absl::StatusOr<RetrievalImpressions> ImpressionsFromRetrieval(
     const TrainingData& p, const Retriever& retriever,
     const RetrievalImpressionOptions& options, std::mt19937_64& rng);
 

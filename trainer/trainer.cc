@@ -64,8 +64,10 @@ absl::StatusOr<TrainerReport> TrainStages(const Logs& logs, const TrainerOptions
     // Watch-only logs: the pages candidate generation would have shown.
     RetrievalImpressionOptions page_options;
     page_options.nominated = options.num_candidates;
+    page_options.watches_per_user = options.retrieval_pages_per_user;
+    page_options.page_size = options.retrieval_page_size;
     RECSYS_ASSIGN_OR_RETURN(
-        std::vector<ImpressionRecord> impressions,
+        RetrievalImpressions pages,
         ImpressionsFromRetrieval(p, *exported.retriever, page_options, rng));
     absl::StrAppend(&report.summary,
                     absl::StrFormat("Ranking: the logs have no impressions; trained on %d "
@@ -73,13 +75,13 @@ absl::StatusOr<TrainerReport> TrainStages(const Logs& logs, const TrainerOptions
                                     "video the candidate generator nominated (top %d): the "
                                     "watched video clicked, up to %d other nominated ones "
                                     "not clicked\n",
-                                    impressions.size(), page_options.nominated,
+                                    pages.impressions.size(), page_options.nominated,
                                     page_options.page_size - 1));
     Logs with_impressions = logs;
-    with_impressions.impressions = std::move(impressions);
+    with_impressions.impressions = std::move(pages.impressions);
     RECSYS_RETURN_IF_ERROR(TrainRanking(with_impressions, p, *exported.model,
                                         *exported.retriever, options, *writer, &report,
-                                        RankingSplit::kByUser));
+                                        RankingSplit::kByUser, &pages.sources));
   } else {
     RECSYS_RETURN_IF_ERROR(TrainRanking(logs, p, *exported.model, *exported.retriever, options,
                                         *writer, &report));

@@ -91,6 +91,12 @@ ABSL_FLAG(int, recent_watches, 3,
 ABSL_FLAG(std::string, ann_factory, "auto",
           "FAISS index: auto, Flat, IVF<n>,Flat or HNSW<M>.");
 ABSL_FLAG(int, num_candidates, 200, "Candidates the service retrieves (ANN recall is measured at it).");
+ABSL_FLAG(int, retrieval_pages_per_user, 50,
+          "Logs without impressions: ranking pages are made from what candidate generation "
+          "nominates at each user's most recent this many training watches.");
+ABSL_FLAG(int, retrieval_page_size, 10,
+          "Logs without impressions: videos per ranking page (the watched one and others the "
+          "candidate generator nominated).");
 ABSL_FLAG(bool, train_ranking, true,
           "Train the ranking model (false: candidate generation only).");
 ABSL_FLAG(std::string, metrics_out, "",
@@ -211,6 +217,8 @@ absl::StatusOr<recsys::TrainerOptions> OptionsFromFlags() {
   options.serving_example_age_days = absl::GetFlag(FLAGS_serving_example_age_days);
   options.ann_factory = absl::GetFlag(FLAGS_ann_factory);
   options.num_candidates = absl::GetFlag(FLAGS_num_candidates);
+  options.retrieval_pages_per_user = absl::GetFlag(FLAGS_retrieval_pages_per_user);
+  options.retrieval_page_size = absl::GetFlag(FLAGS_retrieval_page_size);
   options.ranking_epochs = absl::GetFlag(FLAGS_ranking_epochs);
   options.ranking_validation_days = absl::GetFlag(FLAGS_ranking_validation_days);
   options.train_ranking = absl::GetFlag(FLAGS_train_ranking);

@@ -16,6 +16,10 @@ absl::StatusOr<ExampleInputs> ParseExampleInputs(absl::string_view name) {
 }
 
 absl::Status TrainerOptions::Validate() const {
+  if (retrieval_pages_per_user < 0 || retrieval_page_size < 2) {
+    return absl::InvalidArgumentError(
+        "retrieval_pages_per_user must be >= 0 and retrieval_page_size >= 2");
+  }
   if (batch_size <= 0 || embedding_dim <= 0 || output_dim <= 0 || num_negatives <= 0 ||
       max_watches <= 0 || max_searches <= 0 || ranking_max_watches <= 0) {
     return absl::InvalidArgumentError(

@@ -94,6 +94,11 @@ struct TrainerOptions {
   std::string ann_factory = "auto";
   // The candidate count the service retrieves (ANN recall is measured at it).
   int num_candidates = 200;
+  // Logs without impressions: ranking pages made from retrieval at each
+  // user's most recent this many training watches, this many videos a page
+  // (trainer/retrieval_impressions.h).
+  int retrieval_pages_per_user = 50;
+  int retrieval_page_size = 10;
 
   // Ranking.
   // false: the bundle holds candidate generation only (experiments on
