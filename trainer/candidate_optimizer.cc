@@ -81,7 +81,6 @@ torch::Tensor CandidateOptimizer::BagMeans(const Table& table, const Bags& bags)
 void CandidateOptimizer::BackwardBags(const torch::Tensor& means, const Bags& bags,
                                       Table* table) {
   const int64_t dim = table->dim;
-  table->grad.assign(table->rows.size() * dim, 0.0f);
   if (!means.grad().defined()) return;
   torch::Tensor g = means.grad().contiguous();
   const float* gm = g.data_ptr<float>();
@@ -115,13 +114,18 @@ CandidateOptimizer::TowerInputs CandidateOptimizer::AssembleTowerInputs(
   auto add = [](int32_t id, Table& table, Bags& bags) {
     if (id >= 0) bags.local.push_back(table.Local(id + 1));
   };
-  Bags* all_bags[] = {&in.watch_bags, &in.token_bags, &in.region_bags, &in.device_bags};
+  Bags* all_bags[] = {&in.watch_bags, &in.recent_bags, &in.token_bags, &in.region_bags,
+                      &in.device_bags};
+  const bool use_recent = net_->options().use_recent;
   torch::Tensor dense = torch::empty({b, kNumCandidateDense});
   float* dense_out = dense.data_ptr<float>();
   for (int64_t i = 0; i < b; ++i) {
     const CandidateFeatures& f = *rows[i];
     for (Bags* bags : all_bags) bags->offsets.push_back(bags->local.size());
     for (int32_t id : f.watch_ids) add(id, watches_, in.watch_bags);
+    if (use_recent) {
+      for (int32_t id : f.recent_ids) add(id, watches_, in.recent_bags);
+    }
     for (int32_t id : f.token_ids) add(id, tokens_, in.token_bags);
     add(f.region, regions_, in.region_bags);
     add(f.device, devices_, in.device_bags);
@@ -129,6 +133,8 @@ CandidateOptimizer::TowerInputs CandidateOptimizer::AssembleTowerInputs(
   }
   for (Bags* bags : all_bags) bags->offsets.push_back(bags->local.size());
   in.blocks.watch_bag = BagMeans(watches_, in.watch_bags);
+  in.blocks.recent_bag = use_recent ? BagMeans(watches_, in.recent_bags)
+                                    : torch::zeros({b, 0});
   in.blocks.token_bag = BagMeans(tokens_, in.token_bags);
   in.blocks.region = BagMeans(regions_, in.region_bags);
   in.blocks.device = BagMeans(devices_, in.device_bags);
@@ -184,7 +190,13 @@ float CandidateOptimizer::Step(const std::vector<const CandidateFeatures*>& rows
   loss.backward();
   tower_optimizer_.step();
 
+  for (Table* t : {&watches_, &tokens_, &regions_, &devices_}) {
+    t->grad.assign(t->rows.size() * t->dim, 0.0f);
+  }
   BackwardBags(in.blocks.watch_bag, in.watch_bags, &watches_);
+  if (net_->options().use_recent) {
+    BackwardBags(in.blocks.recent_bag, in.recent_bags, &watches_);
+  }
   BackwardBags(in.blocks.token_bag, in.token_bags, &tokens_);
   BackwardBags(in.blocks.region, in.region_bags, &regions_);
   BackwardBags(in.blocks.device, in.device_bags, &devices_);

@@ -68,13 +68,15 @@ class CandidateOptimizer {
   // Each bag's mean row [B, D] (zeros for an empty bag), as a leaf that
   // receives the batch's gradient.
   static torch::Tensor BagMeans(const Table& table, const Bags& bags);
-  // Adds d(loss)/d(row) for every bag member to `table.grad`.
+  // Adds d(loss)/d(row) for every bag member to `table.grad` (sized and
+  // zeroed by the caller).
   static void BackwardBags(const torch::Tensor& means, const Bags& bags, Table* table);
 
   // A batch's input side: the bags (their rows marked used in the tables),
   // each block of the tower's input as a leaf, and the input row `x`.
   struct TowerInputs {
-    Bags watch_bags, token_bags, region_bags, device_bags;
+    // `recent_bags` read the watch table too (empty without the group).
+    Bags watch_bags, recent_bags, token_bags, region_bags, device_bags;
     CandidateTowerBlocks<torch::Tensor> blocks;
     torch::Tensor x;
   };

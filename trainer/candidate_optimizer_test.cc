@@ -12,7 +12,7 @@
 namespace recsys {
 namespace {
 
-CandidateNet SmallNet() {
+CandidateNet SmallNet(bool use_recent = false) {
   torch::manual_seed(11);
   CandidateNetOptions o;
   o.num_videos = 40;
@@ -24,12 +24,14 @@ CandidateNet SmallNet() {
   o.device_dim = 2;
   o.hidden_layers = {16, 12};
   o.output_dim = 6;
+  o.use_recent = use_recent;
   return CandidateNet(o);
 }
 
 std::vector<CandidateFeatures> Examples() {
   std::vector<CandidateFeatures> e(4);
   e[0].watch_ids = {1, 2, 3, 2};
+  e[0].recent_ids = {3, 2};  // rows also in the watch bag: their gradients add up
   e[0].token_ids = {5};
   e[0].region = 1;
   e[0].device = 0;
@@ -42,14 +44,17 @@ std::vector<CandidateFeatures> Examples() {
   e[2].device = 2;
   e[2].dense[1] = 1.0f;
   e[3].watch_ids = {39, 1};
+  e[3].recent_ids = {1};
   e[3].region = 1;
   e[3].device = 2;
   return e;
 }
 
-TEST(CandidateOptimizerTest, MatchesLibtorchSparseAdagradStepForStep) {
-  CandidateNet fast = SmallNet();
-  CandidateNet reference = SmallNet();
+// `use_recent`: with the recent group's block, which reads the watch table
+// a second time.
+void CheckMatchesLibtorchSparseAdagradStepForStep(bool use_recent) {
+  CandidateNet fast = SmallNet(use_recent);
+  CandidateNet reference = SmallNet(use_recent);
   const float lr = 0.1f;
   CandidateOptimizer optimizer(fast, lr);
   torch::optim::Adagrad reference_optimizer(reference->parameters(),
@@ -86,6 +91,14 @@ TEST(CandidateOptimizerTest, MatchesLibtorchSparseAdagradStepForStep) {
           << p.key() << " differs after step " << step;
     }
   }
+}
+
+TEST(CandidateOptimizerTest, MatchesLibtorchSparseAdagradStepForStep) {
+  CheckMatchesLibtorchSparseAdagradStepForStep(/*use_recent=*/false);
+}
+
+TEST(CandidateOptimizerTest, MatchesLibtorchStepForStepWithTheRecentGroup) {
+  CheckMatchesLibtorchSparseAdagradStepForStep(/*use_recent=*/true);
 }
 
 TEST(CandidateOptimizerTest, TouchesOnlyTheBatchRows) {

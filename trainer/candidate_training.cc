@@ -27,6 +27,7 @@ CandidateFeatureOptions FeatureOptions(const TrainerOptions& options) {
   CandidateFeatureOptions f;
   f.max_watches = options.max_watches;
   f.max_searches = options.max_searches;
+  f.recent_watches = options.recent_watches;
   for (bundle::FeatureGroup group : options.disabled_feature_groups) {
     DisableFeatureGroup(group, &f).IgnoreError();  // checked by Validate()
   }
@@ -195,6 +196,7 @@ CandidateTraining TrainCandidateModel(const Logs& logs, const TrainingData& p,
   cn.embedding_dim = options.embedding_dim;
   cn.hidden_layers = options.candidate_hidden;
   cn.output_dim = options.output_dim;
+  cn.use_recent = example_options.features.recent_watches > 0;
   out.net = CandidateNet(cn);
   const ValidationSet validation = MakeValidationSet(
       p, example_options.features, ScaledExampleAge(options.serving_example_age_days, scale_days),

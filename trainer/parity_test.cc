@@ -47,6 +47,12 @@ std::vector<UserContext> Requests() {
       w->set_time_s(900'000 + i * 100);
     }
     c.add_watches()->set_video_id("unknown-video");  // OOV: ignored
+    if (u % 2 == 1) {
+      // The latest watch, out of vocabulary: not among the recent watches.
+      Watch* w = c.add_watches();
+      w->set_video_id("unknown-recent");
+      w->set_time_s(950'000);
+    }
     if (u % 2 == 0) {
       c.add_searches()->set_query("t1 t2 t3");
       c.add_searches()->set_query("t4 nothing");
@@ -65,15 +71,19 @@ std::vector<UserContext> Requests() {
   return out;
 }
 
-// The candidate model `net` as serving loads it from a bundle.
+// The candidate model `net` as serving loads it from a bundle whose spec
+// records `recent_watches` (0: the recent group off, as in bundles written
+// before it).
 std::unique_ptr<CandidateModel> ExportAndLoad(CandidateNet& net, const Vocabulary& videos,
                                               const Vocabulary& tokens,
                                               const Vocabulary& regions,
-                                              const Vocabulary& devices) {
+                                              const Vocabulary& devices,
+                                              int recent_watches = 0) {
   auto writer = *BundleWriter::Create(TempDir());
   bundle::CandidateModelSpec* spec = writer->manifest()->mutable_candidate();
   spec->set_max_watches(50);
   spec->set_max_searches(50);
+  if (recent_watches > 0) spec->set_recent_watches(recent_watches);
   spec->set_example_age_scale_days(30);
   spec->set_serving_example_age_days(0);
   EXPECT_TRUE(writer->AddVocabulary(kVideoVocab, videos).ok());
@@ -90,8 +100,9 @@ std::unique_ptr<CandidateModel> ExportAndLoad(CandidateNet& net, const Vocabular
 
 // The optimizer assembles the tower's input its own way (straight from the
 // tables, for speed): after real training steps its user vectors must be
-// serving's, OOV and empty bags included.
-TEST(ParityTest, OptimizerTrainingPathMatchesServing) {
+// serving's, OOV and empty bags included. `recent_watches` > 0 turns the
+// recent group on (0: off).
+void CheckOptimizerTrainingPathMatchesServing(int recent_watches) {
   torch::manual_seed(5);
   Vocabulary videos = Vocab("v", 40), tokens = *Vocabulary::FromValues(
       {"t1", "t2", "t3", "t4", "t1 t2", "t2 t3"});
@@ -106,15 +117,18 @@ TEST(ParityTest, OptimizerTrainingPathMatchesServing) {
   o.device_dim = 3;
   o.hidden_layers = {32, 24};
   o.output_dim = 12;
+  o.use_recent = recent_watches > 0;
   CandidateNet net(o);
   CandidateOptimizer optimizer(net, 0.1f);
 
   // Features as serving extracts them, with a training example age.
   const CandidateVocabularies vocabs{&videos, &tokens, &regions, &devices};
+  CandidateFeatureOptions feature_options;
+  feature_options.recent_watches = recent_watches;
   std::vector<UserContext> requests = Requests();
   std::vector<CandidateFeatures> features;
   for (size_t i = 0; i < requests.size(); ++i) {
-    features.push_back(ExtractCandidateFeatures(requests[i], vocabs, CandidateFeatureOptions(),
+    features.push_back(ExtractCandidateFeatures(requests[i], vocabs, feature_options,
                                                 ScaledExampleAge(3.0f * i, 30.0f)));
   }
   std::vector<const CandidateFeatures*> rows;
@@ -127,7 +141,8 @@ TEST(ParityTest, OptimizerTrainingPathMatchesServing) {
     optimizer.Step(rows, labels, sampled, log_q, /*logq_correction=*/true);
   }
   net->eval();
-  std::unique_ptr<CandidateModel> model = ExportAndLoad(net, videos, tokens, regions, devices);
+  std::unique_ptr<CandidateModel> model =
+      ExportAndLoad(net, videos, tokens, regions, devices, recent_watches);
   ASSERT_NE(model, nullptr);
 
   torch::Tensor u = optimizer.UserVectors(rows);
@@ -147,7 +162,17 @@ TEST(ParityTest, OptimizerTrainingPathMatchesServing) {
   EXPECT_TRUE(torch::equal(u, again));
 }
 
-TEST(ParityTest, CandidateTowerAndLogitsMatchServing) {
+TEST(ParityTest, OptimizerTrainingPathMatchesServing) {
+  CheckOptimizerTrainingPathMatchesServing(/*recent_watches=*/0);
+}
+
+TEST(ParityTest, OptimizerTrainingPathMatchesServingWithTheRecentGroup) {
+  CheckOptimizerTrainingPathMatchesServing(/*recent_watches=*/3);
+}
+
+// Serving's forward pass (features extracted by the loaded model, as a
+// request is) against the libtorch net's, logits and ANN scores included.
+void CheckCandidateTowerAndLogitsMatchServing(int recent_watches) {
   torch::manual_seed(7);
   Vocabulary videos = Vocab("v", 40), tokens = *Vocabulary::FromValues(
       {"t1", "t2", "t3", "t4", "t1 t2", "t2 t3"});
@@ -160,14 +185,22 @@ TEST(ParityTest, CandidateTowerAndLogitsMatchServing) {
   o.embedding_dim = 16;
   o.hidden_layers = {32, 24};
   o.output_dim = 12;
+  o.use_recent = recent_watches > 0;
   CandidateNet net(o);
   net->eval();
-  std::unique_ptr<CandidateModel> model = ExportAndLoad(net, videos, tokens, regions, devices);
+  std::unique_ptr<CandidateModel> model =
+      ExportAndLoad(net, videos, tokens, regions, devices, recent_watches);
   ASSERT_NE(model, nullptr);
 
   std::vector<UserContext> requests = Requests();
   std::vector<CandidateFeatures> features;
   for (const UserContext& c : requests) features.push_back(model->Features(c));
+  if (recent_watches > 0) {
+    // The requests with at least that many known watches read exactly that
+    // many recent ones.
+    ASSERT_EQ(features[5].recent_ids.size(), static_cast<size_t>(recent_watches));
+    ASSERT_EQ(features[5].recent_ids.back(), features[5].watch_ids.back());
+  }
   std::vector<const CandidateFeatures*> rows;
   for (const auto& f : features) rows.push_back(&f);
   torch::NoGradGuard no_grad;
@@ -202,6 +235,94 @@ TEST(ParityTest, CandidateTowerAndLogitsMatchServing) {
           << "request " << i << ", video row " << n.row;
     }
   }
+}
+
+TEST(ParityTest, CandidateTowerAndLogitsMatchServing) {
+  CheckCandidateTowerAndLogitsMatchServing(/*recent_watches=*/0);
+}
+
+TEST(ParityTest, CandidateTowerAndLogitsMatchServingWithTheRecentGroup) {
+  CheckCandidateTowerAndLogitsMatchServing(/*recent_watches=*/3);
+}
+
+CandidateNetOptions SmallCandidateNet(const Vocabulary& videos, const Vocabulary& tokens,
+                                      const Vocabulary& regions, const Vocabulary& devices) {
+  CandidateNetOptions o;
+  o.num_videos = videos.size();
+  o.num_tokens = tokens.size();
+  o.num_regions = regions.size();
+  o.num_devices = devices.size();
+  o.embedding_dim = 16;
+  o.hidden_layers = {32};
+  o.output_dim = 12;
+  return o;
+}
+
+// The recent group and its R, written with the model, are what serving
+// reads back: the features it extracts and the tower's width.
+TEST(BundleSpecTest, TheRecentGroupRoundTripsThroughTheBundle) {
+  torch::manual_seed(13);
+  Vocabulary videos = Vocab("v", 40), tokens = Vocab("t", 4), regions = Vocab("r", 3),
+             devices = Vocab("d", 2);
+  CandidateNetOptions o = SmallCandidateNet(videos, tokens, regions, devices);
+  CandidateNet plain(o);
+  o.use_recent = true;
+  CandidateNet recent(o);
+
+  std::unique_ptr<CandidateModel> with =
+      ExportAndLoad(recent, videos, tokens, regions, devices, /*recent_watches=*/4);
+  ASSERT_NE(with, nullptr);
+  EXPECT_EQ(with->feature_options().recent_watches, 4);
+  // A bundle without the field (as every bundle before the group): off.
+  std::unique_ptr<CandidateModel> without =
+      ExportAndLoad(plain, videos, tokens, regions, devices, /*recent_watches=*/0);
+  ASSERT_NE(without, nullptr);
+  EXPECT_EQ(without->feature_options().recent_watches, 0);
+  EXPECT_EQ(with->input_dim(), without->input_dim() + o.embedding_dim);
+
+  const UserContext request = Requests()[5];  // 15 known watches
+  EXPECT_EQ(with->Features(request).recent_ids.size(), 4u);
+  EXPECT_TRUE(without->Features(request).recent_ids.empty());
+}
+
+TEST(BundleSpecTest, ARecentGroupThatDoesNotFitTheTowerIsRejected) {
+  torch::manual_seed(13);
+  Vocabulary videos = Vocab("v", 40), tokens = Vocab("t", 4), regions = Vocab("r", 3),
+             devices = Vocab("d", 2);
+  CandidateNetOptions o = SmallCandidateNet(videos, tokens, regions, devices);
+  CandidateNet plain(o);
+  // The spec says recent, the tower has no recent block (and the reverse:
+  // what a server that predates the group sees in a bundle trained with it).
+  for (int recent_watches : {3, -1}) {
+    auto writer = *BundleWriter::Create(TempDir());
+    bundle::CandidateModelSpec* spec = writer->manifest()->mutable_candidate();
+    spec->set_max_watches(50);
+    spec->set_max_searches(50);
+    spec->set_recent_watches(recent_watches);
+    ASSERT_TRUE(writer->AddVocabulary(kVideoVocab, videos).ok());
+    ASSERT_TRUE(writer->AddVocabulary(kTokenVocab, tokens).ok());
+    ASSERT_TRUE(writer->AddVocabulary(kRegionVocab, regions).ok());
+    ASSERT_TRUE(writer->AddVocabulary(kDeviceVocab, devices).ok());
+    ASSERT_TRUE(plain->Export(writer.get()).ok());
+    ASSERT_TRUE(writer->Flush().ok());
+    auto bundle = *Bundle::Open(writer->dir());
+    EXPECT_EQ(CandidateModel::Load(*bundle).status().code(), absl::StatusCode::kDataLoss)
+        << "recent_watches " << recent_watches;
+  }
+  o.use_recent = true;
+  CandidateNet recent(o);
+  auto writer = *BundleWriter::Create(TempDir());
+  bundle::CandidateModelSpec* spec = writer->manifest()->mutable_candidate();
+  spec->set_max_watches(50);
+  spec->set_max_searches(50);
+  ASSERT_TRUE(writer->AddVocabulary(kVideoVocab, videos).ok());
+  ASSERT_TRUE(writer->AddVocabulary(kTokenVocab, tokens).ok());
+  ASSERT_TRUE(writer->AddVocabulary(kRegionVocab, regions).ok());
+  ASSERT_TRUE(writer->AddVocabulary(kDeviceVocab, devices).ok());
+  ASSERT_TRUE(recent->Export(writer.get()).ok());
+  ASSERT_TRUE(writer->Flush().ok());
+  auto bundle = *Bundle::Open(writer->dir());
+  EXPECT_EQ(CandidateModel::Load(*bundle).status().code(), absl::StatusCode::kDataLoss);
 }
 
 TEST(ParityTest, RankingLogitsMatchServing) {
@@ -300,6 +421,18 @@ TEST(BundleSpecTest, FeatureGroupsWrittenByTheTrainerReadBackAtServing) {
   ASSERT_EQ(spec.disabled_feature_groups_size(), 2);
   EXPECT_EQ(spec.disabled_feature_groups(0), "searches");
   EXPECT_EQ(spec.disabled_feature_groups(1), "demographics");
+}
+
+TEST(BundleSpecTest, TheRecentGroupIsNeverListedAsDisabled) {
+  // `recent_watches` records it (0: off); servers that predate the group
+  // would reject a bundle that names it.
+  bundle::CandidateModelSpec spec;
+  SetDisabledFeatureGroups({bundle::FEATURE_GROUP_RECENT, bundle::FEATURE_GROUP_SEARCHES},
+                           &spec);
+  EXPECT_EQ(*DisabledFeatureGroupsOf(spec),
+            std::vector<bundle::FeatureGroup>{bundle::FEATURE_GROUP_SEARCHES});
+  ASSERT_EQ(spec.disabled_feature_groups_size(), 1);
+  EXPECT_EQ(spec.disabled_feature_groups(0), "searches");
 }
 
 TEST(BundleSpecTest, BundlesWrittenBeforeTheEnumsStillRead) {

@@ -76,7 +76,7 @@ struct TrainerOptions {
   // example age, demographics, recent (watches are always in).
   std::vector<bundle::FeatureGroup> disabled_feature_groups;
   // The `recent` group's last watches averaged (unless it is disabled).
-  int recent_watches = 3;
+  int recent_watches = 10;
 
   // The item-to-item co-visitation source (trainer/covisitation.h), a
   // table in the bundle: neighbours kept per video (0: no table, the source

@@ -41,12 +41,13 @@ int64_t RequestTime(const UserContext& context, int64_t now_s) {
 absl::StatusOr<bundle::FeatureGroup> ParseFeatureGroup(absl::string_view name) {
   for (bundle::FeatureGroup group :
        {bundle::FEATURE_GROUP_WATCHES, bundle::FEATURE_GROUP_SEARCHES,
-        bundle::FEATURE_GROUP_EXAMPLE_AGE, bundle::FEATURE_GROUP_DEMOGRAPHICS}) {
+        bundle::FEATURE_GROUP_EXAMPLE_AGE, bundle::FEATURE_GROUP_DEMOGRAPHICS,
+        bundle::FEATURE_GROUP_RECENT}) {
     if (name == FeatureGroupName(group)) return group;
   }
   return absl::InvalidArgumentError(
       absl::StrCat("unknown feature group '", name,
-                   "': use watches, searches, example_age or demographics"));
+                   "': use watches, searches, example_age, demographics or recent"));
 }
 
 const char* FeatureGroupName(bundle::FeatureGroup group) {
@@ -59,6 +60,8 @@ const char* FeatureGroupName(bundle::FeatureGroup group) {
       return "example_age";
     case bundle::FEATURE_GROUP_DEMOGRAPHICS:
       return "demographics";
+    case bundle::FEATURE_GROUP_RECENT:
+      return "recent";
     default:
       return "unspecified";
   }
@@ -76,10 +79,13 @@ absl::Status DisableFeatureGroup(bundle::FeatureGroup group,
     case bundle::FEATURE_GROUP_DEMOGRAPHICS:
       options->use_demographics = false;
       return absl::OkStatus();
+    case bundle::FEATURE_GROUP_RECENT:
+      options->recent_watches = 0;
+      return absl::OkStatus();
     default:
-      return absl::InvalidArgumentError(
-          absl::StrCat("feature group '", FeatureGroupName(group),
-                       "' cannot be disabled: use searches, example_age or demographics"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "feature group '", FeatureGroupName(group),
+          "' cannot be disabled: use searches, example_age, demographics or recent"));
   }
 }
 
@@ -93,8 +99,9 @@ float ScaledExampleAgeAt(int64_t window_end_s, int64_t time_s, float scale_days)
 }
 
 CandidateTowerBlocks<int> CandidateTowerWidths(int embedding_dim, int region_dim,
-                                               int device_dim) {
-  return {embedding_dim, embedding_dim, region_dim, device_dim, kNumCandidateDense};
+                                               int device_dim, bool with_recent) {
+  return {embedding_dim, with_recent ? embedding_dim : 0, embedding_dim, region_dim,
+          device_dim, kNumCandidateDense};
 }
 
 int CandidateTowerInputDim(CandidateTowerBlocks<int> widths) {
@@ -112,8 +119,8 @@ CandidateTowerBlocks<float*> CandidateTowerBlockStarts(CandidateTowerBlocks<int>
     offset += width;
     width = start;
   });
-  return {row + widths.watch_bag, row + widths.token_bag, row + widths.region,
-          row + widths.device, row + widths.dense};
+  return {row + widths.watch_bag, row + widths.recent_bag, row + widths.token_bag,
+          row + widths.region, row + widths.device, row + widths.dense};
 }
 
 CandidateFeatures ExtractCandidateFeatures(const UserContext& context,
@@ -128,6 +135,11 @@ CandidateFeatures ExtractCandidateFeatures(const UserContext& context,
   for (size_t i = begin; i < watches.size(); ++i) {
     int32_t id = vocabs.videos->Lookup(context.watches(watches[i]).video_id());
     if (id != Vocabulary::kOov) f.watch_ids.push_back(id);
+  }
+  if (options.recent_watches > 0) {
+    const size_t recent = std::min(f.watch_ids.size(),
+                                   static_cast<size_t>(options.recent_watches));
+    f.recent_ids.assign(f.watch_ids.end() - recent, f.watch_ids.end());
   }
 
   std::vector<int> searches = ByTime(

@@ -51,16 +51,23 @@ struct CandidateFeatureOptions {
   bool use_searches = true;
   bool use_example_age = true;
   bool use_demographics = true;
+  // The `recent` group, beyond the paper: the mean embedding of the last
+  // `recent_watches` watches enters the tower as a block of its own (the
+  // watch bag's average cannot tell which watch was last). 0: off, and the
+  // tower has no such block (the paper's tower; bundles written before the
+  // group).
+  int recent_watches = 0;
 };
 
 // The feature group's name as flags and old bundles spell it: "watches",
-// "searches", "example_age" or "demographics". The one parser of those
-// names; InvalidArgument for any other.
+// "searches", "example_age", "demographics" or "recent". The one parser of
+// those names; InvalidArgument for any other.
 absl::StatusOr<bundle::FeatureGroup> ParseFeatureGroup(absl::string_view name);
 // The inverse of `ParseFeatureGroup` ("unspecified" for the zero value).
 const char* FeatureGroupName(bundle::FeatureGroup group);
-// Turns `group` off in `options` (it then reads as empty / zero).
-// InvalidArgument for watches, which every model reads, and for the zero value.
+// Turns `group` off in `options` (it then reads as empty / zero; `recent`
+// then has no block at all). InvalidArgument for watches, which every model
+// reads, and for the zero value.
 absl::Status DisableFeatureGroup(bundle::FeatureGroup group,
                                  CandidateFeatureOptions* options);
 
@@ -87,6 +94,10 @@ struct CandidateFeatures {
   // In-vocabulary IDs of the most recent watches, oldest first; OOV IDs are
   // dropped (a zero embedding in a bag average would only shrink it).
   std::vector<int32_t> watch_ids;
+  // The `recent` group: the last `recent_watches` entries of `watch_ids`
+  // (all of them when there are fewer), oldest first; empty when the group
+  // is off.
+  std::vector<int32_t> recent_ids;
   // In-vocabulary unigram and bigram IDs of the most recent searches: an
   // unordered bag.
   std::vector<int32_t> token_ids;
@@ -102,12 +113,15 @@ CandidateFeatures ExtractCandidateFeatures(const UserContext& context,
                                            const CandidateFeatureOptions& options,
                                            float example_age);
 
-// The candidate tower's input row: these five blocks side by side. `Block`
+// The candidate tower's input row: these six blocks side by side. `Block`
 // is whatever a caller holds a block in (serving: a float pointer into the
 // row; the trainer: a [B, width] tensor; widths: an int).
 template <typename Block>
 struct CandidateTowerBlocks {
   Block watch_bag;  // mean watch embedding, `embedding_dim` wide
+  // Mean embedding of `CandidateFeatures::recent_ids` (the watch table):
+  // `embedding_dim` wide with the `recent` group, 0 wide without.
+  Block recent_bag;
   Block token_bag;  // mean search-token embedding, `embedding_dim` wide
   Block region;     // region embedding, `region_dim` wide
   Block device;     // device embedding, `device_dim` wide
@@ -121,15 +135,17 @@ struct CandidateTowerBlocks {
 template <typename Block, typename Visit>
 void ForEachCandidateTowerBlock(CandidateTowerBlocks<Block>& blocks, Visit&& visit) {
   visit(blocks.watch_bag);
+  visit(blocks.recent_bag);
   visit(blocks.token_bag);
   visit(blocks.region);
   visit(blocks.device);
   visit(blocks.dense);
 }
 
-// The widths of the candidate tower's input blocks.
+// The widths of the candidate tower's input blocks; `with_recent`: the
+// `recent` group is on (`CandidateFeatureOptions::recent_watches` > 0).
 CandidateTowerBlocks<int> CandidateTowerWidths(int embedding_dim, int region_dim,
-                                               int device_dim);
+                                               int device_dim, bool with_recent);
 // Their sum: the tower's input width.
 int CandidateTowerInputDim(CandidateTowerBlocks<int> widths);
 // Where each block starts in a row of `CandidateTowerInputDim(widths)`

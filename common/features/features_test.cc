@@ -112,6 +112,62 @@ TEST_F(CandidateFeaturesTest, DropsOutOfVocabularyWatches) {
   EXPECT_THAT(Extract(c).watch_ids, ElementsAre(1, 2));
 }
 
+TEST_F(CandidateFeaturesTest, RecentGroupIsTheLastWatchesOldestFirst) {
+  UserContext c;
+  AddWatch(&c, "v3", 300);
+  AddWatch(&c, "v1", 100);
+  AddWatch(&c, "v5", 500);
+  AddWatch(&c, "v2", 200);
+  AddWatch(&c, "v4", 400);
+  options_.recent_watches = 3;
+  CandidateFeatures f = Extract(c);
+  EXPECT_THAT(f.recent_ids, ElementsAre(3, 4, 5));
+  EXPECT_THAT(f.watch_ids, ElementsAre(1, 2, 3, 4, 5));  // the bag is unchanged
+  EXPECT_THAT(Extract(Reversed(c)).recent_ids, ElementsAre(3, 4, 5));
+  options_.recent_watches = 1;
+  EXPECT_THAT(Extract(c).recent_ids, ElementsAre(5));
+  // Within the watches read at all.
+  options_.recent_watches = 3;
+  options_.max_watches = 2;
+  EXPECT_THAT(Extract(c).recent_ids, ElementsAre(4, 5));
+}
+
+TEST_F(CandidateFeaturesTest, RecentGroupWithFewerWatchesTakesThemAll) {
+  UserContext c;
+  options_.recent_watches = 3;
+  EXPECT_THAT(Extract(c).recent_ids, IsEmpty());
+  AddWatch(&c, "v7", 100);
+  AddWatch(&c, "v2", 200);
+  EXPECT_THAT(Extract(c).recent_ids, ElementsAre(7, 2));
+}
+
+TEST_F(CandidateFeaturesTest, RecentGroupDropsOutOfVocabularyWatches) {
+  UserContext c;
+  AddWatch(&c, "v1", 1);
+  AddWatch(&c, "v2", 2);
+  AddWatch(&c, "v3", 3);
+  AddWatch(&c, "never-seen", 4);
+  AddWatch(&c, "v4", 5);
+  AddWatch(&c, "also-unknown", 6);
+  options_.recent_watches = 3;
+  // The last three in-vocabulary watches: unknown ones neither count nor
+  // shrink the average.
+  EXPECT_THAT(Extract(c).recent_ids, ElementsAre(2, 3, 4));
+}
+
+TEST_F(CandidateFeaturesTest, RecentGroupOffReadsEmpty) {
+  UserContext c;
+  AddWatch(&c, "v1", 1);
+  AddWatch(&c, "v2", 2);
+  EXPECT_EQ(CandidateFeatureOptions().recent_watches, 0);  // off unless asked for
+  EXPECT_THAT(Extract(c).recent_ids, IsEmpty());
+  options_.recent_watches = 3;
+  ASSERT_TRUE(DisableFeatureGroup(bundle::FEATURE_GROUP_RECENT, &options_).ok());
+  EXPECT_EQ(options_.recent_watches, 0);
+  EXPECT_THAT(Extract(c).recent_ids, IsEmpty());
+  EXPECT_THAT(Extract(c).watch_ids, ElementsAre(1, 2));
+}
+
 TEST_F(CandidateFeaturesTest, TokensComeFromTheMostRecentSearches) {
   UserContext c;
   AddSearch(&c, "news", 100);
@@ -246,12 +302,15 @@ TEST_F(CandidateFeaturesTest, DisabledFeatureGroupsReadAsEmptyOrZero) {
 TEST(FeatureGroupTest, NamesParseBackToTheirGroup) {
   for (bundle::FeatureGroup group :
        {bundle::FEATURE_GROUP_WATCHES, bundle::FEATURE_GROUP_SEARCHES,
-        bundle::FEATURE_GROUP_EXAMPLE_AGE, bundle::FEATURE_GROUP_DEMOGRAPHICS}) {
+        bundle::FEATURE_GROUP_EXAMPLE_AGE, bundle::FEATURE_GROUP_DEMOGRAPHICS,
+        bundle::FEATURE_GROUP_RECENT}) {
     absl::StatusOr<bundle::FeatureGroup> parsed = ParseFeatureGroup(FeatureGroupName(group));
     ASSERT_TRUE(parsed.ok()) << parsed.status();
     EXPECT_EQ(*parsed, group);
   }
   EXPECT_EQ(ParseFeatureGroup("example_age").value(), bundle::FEATURE_GROUP_EXAMPLE_AGE);
+  EXPECT_EQ(ParseFeatureGroup("recent").value(), bundle::FEATURE_GROUP_RECENT);
+  EXPECT_EQ(ParseFeatureGroup("Recent").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseFeatureGroup("colour").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseFeatureGroup("").status().code(), absl::StatusCode::kInvalidArgument);
 }
@@ -266,6 +325,9 @@ TEST(FeatureGroupTest, DisablingTurnsOffOneGroupAndNeverWatches) {
   ASSERT_TRUE(DisableFeatureGroup(bundle::FEATURE_GROUP_DEMOGRAPHICS, &options).ok());
   EXPECT_FALSE(options.use_searches);
   EXPECT_FALSE(options.use_demographics);
+  options.recent_watches = 5;
+  ASSERT_TRUE(DisableFeatureGroup(bundle::FEATURE_GROUP_RECENT, &options).ok());
+  EXPECT_EQ(options.recent_watches, 0);
   EXPECT_EQ(DisableFeatureGroup(bundle::FEATURE_GROUP_WATCHES, &options).code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(DisableFeatureGroup(bundle::FEATURE_GROUP_UNSPECIFIED, &options).code(),
@@ -282,16 +344,33 @@ TEST(ExampleAgeTest, DaysDividedByTheScale) {
 }
 
 TEST(CandidateTowerLayoutTest, BlocksInInputOrder) {
-  const CandidateTowerBlocks<int> widths = CandidateTowerWidths(16, 5, 3);
+  const CandidateTowerBlocks<int> widths = CandidateTowerWidths(16, 5, 3, false);
   EXPECT_EQ(CandidateTowerInputDim(widths), 16 + 16 + 5 + 3 + kNumCandidateDense);
   std::vector<float> row(CandidateTowerInputDim(widths));
   const CandidateTowerBlocks<float*> at = CandidateTowerBlockStarts(widths, row.data());
-  // Watch bag, token bag, region, device, dense (docs/bundle.md).
+  // Watch bag, token bag, region, device, dense (docs/bundle.md); no recent
+  // block without the group.
   EXPECT_EQ(at.watch_bag - row.data(), 0);
+  EXPECT_EQ(widths.recent_bag, 0);
+  EXPECT_EQ(at.recent_bag, at.token_bag);
   EXPECT_EQ(at.token_bag - row.data(), 16);
   EXPECT_EQ(at.region - row.data(), 32);
   EXPECT_EQ(at.device - row.data(), 37);
   EXPECT_EQ(at.dense - row.data(), 40);
+  EXPECT_EQ(at.dense + kNumCandidateDense, row.data() + row.size());
+}
+
+TEST(CandidateTowerLayoutTest, RecentBlockFollowsTheWatchBag) {
+  const CandidateTowerBlocks<int> widths = CandidateTowerWidths(16, 5, 3, true);
+  EXPECT_EQ(CandidateTowerInputDim(widths), 16 + 16 + 16 + 5 + 3 + kNumCandidateDense);
+  std::vector<float> row(CandidateTowerInputDim(widths));
+  const CandidateTowerBlocks<float*> at = CandidateTowerBlockStarts(widths, row.data());
+  EXPECT_EQ(at.watch_bag - row.data(), 0);
+  EXPECT_EQ(at.recent_bag - row.data(), 16);
+  EXPECT_EQ(at.token_bag - row.data(), 32);
+  EXPECT_EQ(at.region - row.data(), 48);
+  EXPECT_EQ(at.device - row.data(), 53);
+  EXPECT_EQ(at.dense - row.data(), 56);
   EXPECT_EQ(at.dense + kNumCandidateDense, row.data() + row.size());
 }
 

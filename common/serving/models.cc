@@ -197,6 +197,9 @@ void SetDisabledFeatureGroups(const std::vector<bundle::FeatureGroup>& groups,
   spec->clear_disabled_groups();
   spec->clear_disabled_feature_groups();
   for (bundle::FeatureGroup group : groups) {
+    // Servers that predate the group would reject a bundle naming it; its
+    // state is `recent_watches` (0: off).
+    if (group == bundle::FEATURE_GROUP_RECENT) continue;
     spec->add_disabled_groups(group);
     spec->add_disabled_feature_groups(FeatureGroupName(group));
   }
@@ -214,6 +217,12 @@ absl::StatusOr<std::unique_ptr<CandidateModel>> CandidateModel::Load(
   RECSYS_ASSIGN_OR_RETURN(m->devices_, bundle.ReadVocabulary(kDeviceVocab));
   m->options_.max_watches = spec.max_watches();
   m->options_.max_searches = spec.max_searches();
+  if (spec.recent_watches() < 0) {
+    return absl::DataLossError(absl::StrCat(
+        "the candidate model spec: recent_watches is ", spec.recent_watches(),
+        ", expected >= 0 (0: no recent group)"));
+  }
+  m->options_.recent_watches = spec.recent_watches();
   RECSYS_ASSIGN_OR_RETURN(std::vector<bundle::FeatureGroup> disabled,
                           DisabledFeatureGroupsOf(spec));
   for (bundle::FeatureGroup group : disabled) {
@@ -246,7 +255,8 @@ absl::StatusOr<std::unique_ptr<CandidateModel>> CandidateModel::Load(
   }
   m->video_bias_ = std::move(bias.data);
   RECSYS_ASSIGN_OR_RETURN(m->tower_, LoadMlp(bundle, kCandidateTower));
-  m->widths_ = CandidateTowerWidths(m->embedding_dim_, m->region_dim_, m->device_dim_);
+  m->widths_ = CandidateTowerWidths(m->embedding_dim_, m->region_dim_, m->device_dim_,
+                                    m->options_.recent_watches > 0);
   const int expected_in = CandidateTowerInputDim(m->widths_);
   if (m->tower_.input_dim() != expected_in ||
       m->tower_.output_dim() != m->output_dim_) {
@@ -261,6 +271,9 @@ absl::StatusOr<std::unique_ptr<CandidateModel>> CandidateModel::Load(
 void CandidateModel::BuildInput(const CandidateFeatures& f, float* out) const {
   const CandidateTowerBlocks<float*> at = CandidateTowerBlockStarts(widths_, out);
   AppendMeanEmbedding(watch_embedding_, embedding_dim_, f.watch_ids, at.watch_bag);
+  if (widths_.recent_bag > 0) {
+    AppendMeanEmbedding(watch_embedding_, embedding_dim_, f.recent_ids, at.recent_bag);
+  }
   AppendMeanEmbedding(token_embedding_, embedding_dim_, f.token_ids, at.token_bag);
   AppendEmbedding(region_embedding_, region_dim_, f.region, at.region);
   AppendEmbedding(device_embedding_, device_dim_, f.device, at.device);

@@ -67,7 +67,9 @@ void AppendEmbedding(const std::vector<float>& table, int dim, int32_t id,
 // unknown name.
 absl::StatusOr<std::vector<bundle::FeatureGroup>> DisabledFeatureGroupsOf(
     const bundle::CandidateModelSpec& spec);
-// Writes `groups` to both fields of `spec`.
+// Writes `groups` to both fields of `spec`, but for `FEATURE_GROUP_RECENT`,
+// which `spec.recent_watches` records (0: off) so that servers that predate
+// the group read bundles trained without it.
 void SetDisabledFeatureGroups(const std::vector<bundle::FeatureGroup>& groups,
                               bundle::CandidateModelSpec* spec);
 
@@ -90,7 +92,8 @@ class CandidateModel {
       const Bundle& bundle);
 
   // The tower's input row for `features` (width `input_dim()`): watch bag
-  // mean, token bag mean, region, device, dense features.
+  // mean, mean of the recent watches (when the bundle's `recent_watches` is
+  // positive), token bag mean, region, device, dense features.
   void BuildInput(const CandidateFeatures& features, float* out) const;
   int input_dim() const { return tower_.input_dim(); }
 

@@ -26,7 +26,7 @@ torch::Tensor PaddedIds(const std::vector<const std::vector<int32_t>*>& rows) {
 CandidateBatch MakeCandidateBatch(
     const std::vector<const CandidateFeatures*>& features) {
   const int64_t b = features.size();
-  std::vector<const std::vector<int32_t>*> watches, tokens;
+  std::vector<const std::vector<int32_t>*> watches, recent, tokens;
   CandidateBatch batch;
   batch.region = torch::zeros({b}, torch::kLong);
   batch.device = torch::zeros({b}, torch::kLong);
@@ -37,12 +37,14 @@ CandidateBatch MakeCandidateBatch(
   for (int64_t i = 0; i < b; ++i) {
     const CandidateFeatures& f = *features[i];
     watches.push_back(&f.watch_ids);
+    recent.push_back(&f.recent_ids);
     tokens.push_back(&f.token_ids);
     region[i] = f.region + 1;  // kOov (-1) -> row 0
     device[i] = f.device + 1;
     for (int j = 0; j < kNumCandidateDense; ++j) dense[i][j] = f.dense[j];
   }
   batch.watch_ids = PaddedIds(watches);
+  batch.recent_ids = PaddedIds(recent);
   batch.token_ids = PaddedIds(tokens);
   return batch;
 }
@@ -76,7 +78,7 @@ CandidateNetImpl::CandidateNetImpl(const CandidateNetOptions& options)
       "device_embedding",
       ShiftedEmbedding(options.num_devices, options.device_dim, true));
   int in = CandidateTowerInputDim(
-      CandidateTowerWidths(d, options.region_dim, options.device_dim));
+      CandidateTowerWidths(d, options.region_dim, options.device_dim, options.use_recent));
   tower_ = register_module("tower", torch::nn::ModuleList());
   for (int width : options.hidden_layers) {
     tower_->push_back(torch::nn::Linear(in, width));
@@ -106,6 +108,9 @@ torch::Tensor CandidateTowerInput(CandidateTowerBlocks<torch::Tensor> blocks) {
 torch::Tensor CandidateNetImpl::UserVectors(const CandidateBatch& batch) {
   CandidateTowerBlocks<torch::Tensor> blocks;
   blocks.watch_bag = BagMean(watch_embedding_, batch.watch_ids);
+  blocks.recent_bag = options_.use_recent
+                          ? BagMean(watch_embedding_, batch.recent_ids)
+                          : torch::zeros({batch.watch_ids.size(0), 0});
   blocks.token_bag = BagMean(token_embedding_, batch.token_ids);
   blocks.region = region_embedding_->forward(batch.region);
   blocks.device = device_embedding_->forward(batch.device);

@@ -2,9 +2,11 @@
 #define RECSYS_TRAINER_CANDIDATE_NET_H_
 
 // The candidate-generation network in libtorch (paper section 3): averaged
-// watch and search-token embeddings, region and device embeddings and dense
-// features, concatenated into a ReLU tower whose output `u` scores every
-// video by u.v_j + b_j, trained with sampled softmax and logQ correction.
+// watch and search-token embeddings (and, with the `recent` group, the
+// average of the last few watches from the same watch table), region and
+// device embeddings and dense features, concatenated into a ReLU tower whose
+// output `u` scores every video by u.v_j + b_j, trained with sampled softmax
+// and logQ correction.
 
 #include <cstdint>
 #include <vector>
@@ -31,12 +33,16 @@ struct CandidateNetOptions {
   // Hidden ReLU layers, input side first; empty = depth 0.
   std::vector<int> hidden_layers = {256};
   int output_dim = 64;
+  // The `recent` block (`CandidateFeatures::recent_ids`, averaged over the
+  // watch table: no new parameters, a first layer `embedding_dim` wider).
+  bool use_recent = false;
 };
 
 // Model inputs for a batch. Embedding rows are shifted by one: row 0 is the
 // out-of-vocabulary / padding row, kept at zero.
 struct CandidateBatch {
   torch::Tensor watch_ids;    // [B, Lw] int64, 0 = padding
+  torch::Tensor recent_ids;   // [B, Lr] int64, 0 = padding
   torch::Tensor token_ids;    // [B, Lt] int64, 0 = padding
   torch::Tensor region;       // [B] int64, 0 = OOV
   torch::Tensor device;       // [B] int64, 0 = OOV

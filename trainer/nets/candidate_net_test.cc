@@ -77,6 +77,44 @@ TEST(CandidateNetTest, OutOfVocabularyAndPaddingEmbedToZero) {
   }
 }
 
+TEST(CandidateNetTest, TheRecentGroupAddsOneWatchTableBlock) {
+  torch::manual_seed(3);
+  CandidateNetOptions o;
+  o.num_videos = 50;
+  o.num_tokens = 20;
+  o.num_regions = 3;
+  o.num_devices = 2;
+  o.embedding_dim = 8;
+  o.hidden_layers = {16};
+  o.output_dim = 8;
+  CandidateNet plain(o);
+  o.use_recent = true;
+  CandidateNet recent(o);
+  // No new tables: only the first layer is `embedding_dim` wider.
+  EXPECT_EQ(plain->named_parameters().size(), recent->named_parameters().size());
+  const int64_t plain_in = plain->TowerParameters()[0].size(1);
+  EXPECT_EQ(recent->TowerParameters()[0].size(1), plain_in + 8);
+
+  CandidateFeatures f;
+  f.watch_ids = {4, 1, 2};
+  f.recent_ids = {1, 2};
+  CandidateFeatures none;  // no watches: a zero block
+  CandidateBatch batch = MakeCandidateBatch({&f, &none});
+  EXPECT_EQ(batch.recent_ids.size(1), 2);
+  EXPECT_EQ(batch.recent_ids[0][0].item<int64_t>(), 2);  // shifted by one
+  EXPECT_EQ(batch.recent_ids[1].sum().item<int64_t>(), 0);
+  // The tower reads [watch bag, recent bag, token bag, region, device,
+  // dense]; the recent bag is the mean of its rows of the watch table.
+  torch::NoGradGuard no_grad;
+  const torch::Tensor& table = recent->watch_embedding()->weight;  // shifted by one
+  torch::Tensor x = torch::cat({(table[5] + table[2] + table[3]) / 3,
+                                (table[2] + table[3]) / 2, torch::zeros({8}),
+                                torch::zeros({o.region_dim + o.device_dim + kNumCandidateDense})})
+                        .unsqueeze(0);
+  EXPECT_TRUE(torch::allclose(recent->UserVectors(MakeCandidateBatch({&f})), recent->Tower(x),
+                              1e-5, 1e-6));
+}
+
 TEST(CandidateNetTest, EmbeddingGradientsAreSparse) {
   CandidateNet net = SmallNet();
   CandidateFeatures f;
