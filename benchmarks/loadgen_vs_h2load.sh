@@ -15,15 +15,19 @@
 # and, for reference, with --transport=grpc (gRPC C++). Nothing is pinned:
 # clients and server share the machine's cores, as in a real test; each
 # measurement is the median of --rounds runs of --duration_s seconds, the
-# tools taking turns so that a noisy neighbour hurts them alike. h2load
-# counts HTTP answers; recsys_load checks every call's grpc-status.
+# tools taking turns (in alternating order) so that a noisy neighbour hurts
+# them alike, and the ratio is the median of each round's ratio (runs back
+# to back). h2load counts HTTP answers; recsys_load checks every call's
+# grpc-status (with a 10 s deadline: h2load has none).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 cd "$ROOT"
 
-DURATION_S=5
-ROUNDS=3
+# Many short runs in turns rather than a few long ones: on a shared machine
+# a burst of someone else's work then spoils a run of each tool alike.
+DURATION_S=2
+ROUNDS=11
 # A demo Recommend: requests of 1,693 bytes and answers of 1,364 on average
 # (benchmarks/loadgen_demo.sh); recsys_load's echo defaults.
 PAYLOAD_BYTES=1690
@@ -179,6 +183,7 @@ run_recsys_load() {
   local cpu_file="$SCRATCH/cpu" TIMEFORMAT='%U %S'
   { time "$RECSYS_LOAD" --address="$ADDRESS" "${ECHO_ARGS[@]}" --transport="$transport" \
       --connections="$c" --concurrency="$n" --duration_s="$DURATION_S" --quiet \
+      --deadline_ms=10000 \
       >"$log" 2>&1; } 2>"$cpu_file"
   local qps calls failed p50 p99
   qps=$(sed -n 's/^qps: \([0-9.]*\) calls completed.*/\1/p' "$log")
@@ -201,7 +206,9 @@ echo "echo_server on $ADDRESS; request $(stat -c %s "$BODY") bytes on the wire (
 for pair in "${PAIRS[@]}"; do
   read -r c n <<<"$pair"
   for round in $(seq "$ROUNDS"); do
-    for tool in "${TOOLS[@]}"; do
+    order=("${TOOLS[@]}")
+    if ((round % 2 == 0)); then order=("${TOOLS[2]}" "${TOOLS[1]}" "${TOOLS[0]}"); fi
+    for tool in "${order[@]}"; do
       case "$tool" in
         h2load) line=$(run_h2load "$c" "$n" "$round") ;;
         "recsys_load") line=$(run_recsys_load h2 "$c" "$n" "$round") ;;
@@ -233,18 +240,25 @@ medians() {
 
 table="$OUT_DIR/table.md"
 {
-  echo "| tool | connections | concurrency | QPS | p50 ms | p99 ms | client CPU us/call | QPS vs h2load |"
+  echo "| tool | connections | concurrency | QPS | p50 ms | p99 ms | client CPU us/call | QPS / h2load's (range) |"
   echo "|---|---|---|---|---|---|---|---|"
   for pair in "${PAIRS[@]}"; do
     read -r c n <<<"$pair"
-    read -r h_qps _ <<<"$(medians h2load "$c")"
     for tool in "${TOOLS[@]}"; do
       read -r qps p50 p99 cpu <<<"$(medians "$tool" "$c")"
       if [[ "$tool" == h2load ]]; then
         ratio="1"
         command="h2load -c $c -m $((n / c))"
       else
-        ratio=$(awk -v a="$qps" -v b="$h_qps" 'BEGIN { printf "%.2f", a / b }')
+        # The median of the rounds' ratios, and their range.
+        ratios=$(for round in $(seq "$ROUNDS"); do
+          read -r a _ <<<"${RESULTS["$tool|$c|$round"]}"
+          read -r b _ <<<"${RESULTS["h2load|$c|$round"]}"
+          awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f\n", a / b }'
+        done | sort -g)
+        ratio=$(awk '{ v[NR] = $1 } END {
+          m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+          printf "%.2f (%.2f-%.2f)", m, v[1], v[NR] }' <<<"$ratios")
         command="$tool --connections=$c --concurrency=$n"
       fi
       printf '| `%s` | %d | %d | %.0f | %.2f | %.2f | %.1f | %s |\n' \
