@@ -65,9 +65,10 @@ ABSL_FLAG(int, num_candidates, 200,
 ABSL_FLAG(int, num_results, 20, "Videos returned by Recommend by default.");
 ABSL_FLAG(int, nprobe, 16, "IVF lists visited per search (IVF indexes only).");
 ABSL_FLAG(int, ef_search, 512, "HNSW search width (HNSW indexes only).");
-ABSL_FLAG(double, covisit_share, 0.3,
+ABSL_FLAG(double, covisit_share, -1,
           "Share of the candidates taken by the bundle's co-visitation table (SOURCE_COVISIT), "
-          "interleaved with the network's; 0 turns the source off. In [0, 1].");
+          "interleaved with the network's; 0 turns the source off. In [0, 1], or -1: the "
+          "share the trainer used (the bundle's manifest; its ranking model learned from it).");
 
 int main(int argc, char** argv) {
   // The OpenBLAS kernels this CPU runs; OpenMP threads that sleep when idle.
@@ -106,8 +107,9 @@ int main(int argc, char** argv) {
   retriever_options.ann.nprobe = absl::GetFlag(FLAGS_nprobe);
   retriever_options.ann.ef_search = absl::GetFlag(FLAGS_ef_search);
   retriever_options.covisit_share = absl::GetFlag(FLAGS_covisit_share);
-  if (!(retriever_options.covisit_share >= 0 && retriever_options.covisit_share <= 1)) {
-    spdlog::error("{}: --covisit_share={} is not in [0, 1]", kName,
+  if (!(retriever_options.covisit_share <= 1) ||
+      (retriever_options.covisit_share < 0 && retriever_options.covisit_share != -1)) {
+    spdlog::error("{}: --covisit_share={} is not in [0, 1] or -1 (the bundle's)", kName,
                   retriever_options.covisit_share);
     return 2;
   }

@@ -66,7 +66,8 @@ absl::Status ExportCovisitation(const TrainingData& p, const TrainerOptions& opt
   covisit_options.max_neighbours = options.covisit_neighbours;
   RECSYS_ASSIGN_OR_RETURN(CovisitationTable table,
                           BuildCovisitation(p.train_watches, p.videos, covisit_options));
-  RECSYS_RETURN_IF_ERROR(AddCovisitation(table, options.covisit_window, writer));
+  RECSYS_RETURN_IF_ERROR(AddCovisitation(table, options.covisit_window, options.covisit_share,
+                                         options.covisit_seeds, writer));
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   spdlog::info(

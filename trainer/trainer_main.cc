@@ -63,11 +63,12 @@ ABSL_FLAG(int, covisit_window, 5,
           "Co-visitation source: two watches co-visit when among this many consecutive "
           "watches of a user (>= 2).");
 ABSL_FLAG(double, covisit_share, 0.3,
-          "Co-visitation source, offline evaluation only (dnn+covisit): the share of the "
-          "candidate list it takes (candidate_server has its own --covisit_share).");
+          "Co-visitation source: the share of the candidate list it takes in the served "
+          "nomination (the ranking pages made from retrieval, the evaluation); recorded in the "
+          "bundle, and candidate_server uses it unless its --covisit_share says otherwise.");
 ABSL_FLAG(int, covisit_seeds, 5,
-          "Co-visitation source, offline evaluation only: the most recent watches whose "
-          "neighbours are nominated.");
+          "Co-visitation source: the most recent watches whose neighbours are nominated; "
+          "recorded in the bundle like --covisit_share.");
 ABSL_FLAG(int, max_watches, 50, "Candidate model input: the most recent N watches.");
 ABSL_FLAG(int, max_searches, 50, "Candidate model input: the most recent N searches.");
 ABSL_FLAG(bool, keep_best_epoch, true,

@@ -86,7 +86,7 @@ struct TrainerOptions {
   // How the offline evaluation's "dnn+covisit" (the served nomination,
   // `Retriever::Candidates`) merges it: the share of the list and the most
   // recent watches used as seeds (`Retriever::Options`; the candidate
-  // server takes its own --covisit_share).
+  // server uses the same: they are recorded in the bundle).
   double covisit_share = 0.3;
   int covisit_seeds = 5;
 

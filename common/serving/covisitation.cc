@@ -219,8 +219,8 @@ std::vector<CovisitationTable::Neighbour> CovisitationTable::Score(
   return out;
 }
 
-absl::Status AddCovisitation(const CovisitationTable& table, int window,
-                             BundleWriter& writer) {
+absl::Status AddCovisitation(const CovisitationTable& table, int window, double share,
+                             int seeds, BundleWriter& writer) {
   if (absl::Status s = table.Save(absl::StrCat(writer.dir(), "/", kCovisitFile)); !s.ok()) {
     return s;
   }
@@ -230,6 +230,8 @@ absl::Status AddCovisitation(const CovisitationTable& table, int window,
   spec->set_num_entries(table.num_entries());
   spec->set_neighbours(table.max_neighbours());
   spec->set_window(window);
+  spec->set_share(static_cast<float>(share));
+  spec->set_seeds(seeds);
   return absl::OkStatus();
 }
 

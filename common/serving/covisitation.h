@@ -96,8 +96,9 @@ class CovisitationTable {
 
 // Saves `table` into the version `writer` builds as `kCovisitFile` and sets
 // the manifest's `covisit` spec (`window`: the co-visitation window the
-// table was counted over, for the record).
-absl::Status AddCovisitation(const CovisitationTable& table, int window,
+// table was counted over, for the record; `share` and `seeds`: how the
+// trainer nominated with it, the serving defaults).
+absl::Status AddCovisitation(const CovisitationTable& table, int window, double share, int seeds,
                              BundleWriter& writer);
 
 // The table of `bundle`, checked (`CovisitationTable::Load`); nullptr when

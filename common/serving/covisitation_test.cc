@@ -200,7 +200,7 @@ TEST(CovisitationTableTest, TheTableTravelsInTheBundleNamedByTheManifest) {
   const std::string root = FreshTestDir("covisit_bundle");
   absl::StatusOr<std::unique_ptr<BundleWriter>> writer = BundleWriter::Create(root, 1767225600);
   ASSERT_TRUE(writer.ok()) << writer.status();
-  ASSERT_TRUE(AddCovisitation(Chain(), 5, **writer).ok());
+  ASSERT_TRUE(AddCovisitation(Chain(), 5, 0.3, 5, **writer).ok());
   absl::StatusOr<std::string> dir = (*writer)->Commit();
   ASSERT_TRUE(dir.ok()) << dir.status();
   absl::StatusOr<std::unique_ptr<Bundle>> bundle = Bundle::Open(*dir);

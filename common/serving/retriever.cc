@@ -31,15 +31,23 @@ absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Load(
 
 absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Load(const Bundle& bundle,
                                                            const Options& options) {
-  if (!(options.covisit_share >= 0 && options.covisit_share <= 1) ||
-      options.covisit_seeds < 1) {
+  Options resolved = options;
+  const bundle::CovisitSpec& covisit_spec = bundle.manifest().covisit();
+  if (resolved.covisit_share < 0) {
+    resolved.covisit_share = covisit_spec.share() > 0 ? covisit_spec.share() : 0.3;
+  }
+  if (resolved.covisit_seeds == 0) {
+    resolved.covisit_seeds = covisit_spec.seeds() > 0 ? covisit_spec.seeds() : 5;
+  }
+  if (!(resolved.covisit_share >= 0 && resolved.covisit_share <= 1) ||
+      resolved.covisit_seeds < 1) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "covisit_share must be in [0, 1] and covisit_seeds >= 1, got ", options.covisit_share,
-        " and ", options.covisit_seeds));
+        "covisit_share must be in [0, 1] (or negative: the bundle's) and covisit_seeds >= 1 "
+        "(or 0: the bundle's), got ", options.covisit_share, " and ", options.covisit_seeds));
   }
   const AnnIndex::Options& ann_options = options.ann;
   auto r = std::unique_ptr<Retriever>(new Retriever(bundle.version()));
-  r->options_ = options;
+  r->options_ = resolved;
   RECSYS_ASSIGN_OR_RETURN(r->model_, CandidateModel::Load(bundle));
   const bundle::AnnSpec& spec = bundle.manifest().ann();
   const std::string ann_path = bundle.Path(spec.file());

@@ -33,10 +33,13 @@ class Retriever : public Servable {
     // The share of `Candidates`' `n` slots that co-visitation candidates
     // take (rounded down), in [0, 1]; 0 turns the source off. The network
     // takes the rest, and either takes the other's slots when it runs out.
-    double covisit_share = 0.3;
+    // Negative: the bundle's (what the trainer used: its `covisit` spec),
+    // 0.3 for a bundle that does not say.
+    double covisit_share = -1;
     // The most recent watches (distinct videos of the vocabulary) whose
-    // co-visited videos are nominated. >= 1.
-    int covisit_seeds = 5;
+    // co-visited videos are nominated. 0: the bundle's, 5 when it does not
+    // say.
+    int covisit_seeds = 0;
   };
 
   // Loads and validates the candidate model, the ANN index (its size and

@@ -240,11 +240,29 @@ TEST(RetrieverTest, OptionsOutOfRangeAreRejected) {
   ASSERT_TRUE(dir.ok()) << dir.status();
   absl::StatusOr<std::unique_ptr<Bundle>> bundle = Bundle::Open(*dir);
   ASSERT_TRUE(bundle.ok()) << bundle.status();
-  for (const Retriever::Options& options : {Share(-0.1), Share(1.5), Share(0.3, 0)}) {
+  for (const Retriever::Options& options : {Share(1.5), Share(0.3, -1)}) {
     absl::StatusOr<std::unique_ptr<Retriever>> r = Retriever::Load(**bundle, options);
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(r.status().message(), HasSubstr("covisit_share must be in [0, 1]"));
   }
+}
+
+// By default the retriever nominates as the trainer did: the share and the
+// seeds recorded in the bundle (the tiny bundle records 0.3 and 5).
+TEST(RetrieverTest, DefaultsAreTheBundlesShareAndSeeds) {
+  const std::string root = FreshTestDir("retriever_bundle_share");
+  absl::StatusOr<std::string> dir = WriteTinyBundle(root);
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  absl::StatusOr<std::unique_ptr<Bundle>> bundle = Bundle::Open(*dir);
+  ASSERT_TRUE(bundle.ok()) << bundle.status();
+  absl::StatusOr<std::unique_ptr<Retriever>> r = Retriever::Load(**bundle, Retriever::Options());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_NEAR((*r)->options().covisit_share, 0.3, 1e-6);
+  EXPECT_EQ((*r)->options().covisit_seeds, 5);
+  absl::StatusOr<std::unique_ptr<Retriever>> overridden = Retriever::Load(**bundle, Share(0.5, 2));
+  ASSERT_TRUE(overridden.ok()) << overridden.status();
+  EXPECT_EQ((*overridden)->options().covisit_share, 0.5);
+  EXPECT_EQ((*overridden)->options().covisit_seeds, 2);
 }
 
 }  // namespace

@@ -145,7 +145,7 @@ absl::Status WriteCovisitation(BundleWriter& writer, int num_videos) {
   }
   RECSYS_ASSIGN_OR_RETURN(CovisitationTable table,
                           CovisitationTable::FromLists(std::move(lists)));
-  return AddCovisitation(table, kTinyCovisitWindow, writer);
+  return AddCovisitation(table, kTinyCovisitWindow, /*share=*/0.3, /*seeds=*/5, writer);
 }
 
 // The ranking side: vocabularies, quantiles of every continuous feature,
