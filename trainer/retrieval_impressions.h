@@ -30,7 +30,7 @@ struct RetrievalImpressionOptions {
   // Candidates nominated per page (the service's --num_candidates).
   int nominated = 200;
   // Videos per page: the watched one and `page_size - 1` others.
-  int page_size = 10;
+  int page_size = 20;
   // Training watches tried per user, the most recent ones.
   int watches_per_user = 50;
 };

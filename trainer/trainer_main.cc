@@ -97,7 +97,7 @@ ABSL_FLAG(int, num_candidates, 200, "Candidates the service retrieves (ANN recal
 ABSL_FLAG(int, retrieval_pages_per_user, 50,
           "Logs without impressions: ranking pages are made from what candidate generation "
           "nominates at each user's most recent this many training watches.");
-ABSL_FLAG(int, retrieval_page_size, 10,
+ABSL_FLAG(int, retrieval_page_size, 20,
           "Logs without impressions: videos per ranking page (the watched one and others the "
           "candidate generator nominated).");
 ABSL_FLAG(bool, train_ranking, true,

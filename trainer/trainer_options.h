@@ -98,7 +98,7 @@ struct TrainerOptions {
   // user's most recent this many training watches, this many videos a page
   // (trainer/retrieval_impressions.h).
   int retrieval_pages_per_user = 50;
-  int retrieval_page_size = 10;
+  int retrieval_page_size = 20;
 
   // Ranking.
   // false: the bundle holds candidate generation only (experiments on
