@@ -18,8 +18,10 @@
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
 
 #include "absl/flags/flag.h"
+#include "common/base/command_line.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/synchronization/mutex.h"
@@ -51,14 +53,14 @@ bool WritePortFile(const std::string& path, int port) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  std::vector<char*> positional = recsys::ParseCommandLineAndInitLogging(
+      argc, argv,
       "A bare gRPC server of recsys.bench.Echo/Echo (answers with "
       "EchoRequest.response_bytes bytes), for measuring load generators.\n"
       "\n"
       "  echo_server --address=127.0.0.1:0 --port_file=/tmp/echo.port");
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() > 1) {
-    std::cerr << "error: unexpected argument '" << positional[1] << "'; see --help\n";
+    spdlog::error("echo_server: unexpected argument '{}'; see --help", positional[1]);
     return 2;
   }
   // Debian's Abseil is built with Mutex deadlock detection on, which gRPC's
@@ -86,12 +88,12 @@ int main(int argc, char** argv) {
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
-    std::cerr << "error: cannot listen on " << absl::GetFlag(FLAGS_address) << "\n";
+    spdlog::error("echo_server: cannot listen on {}", absl::GetFlag(FLAGS_address));
     return 1;
   }
   const std::string port_file = absl::GetFlag(FLAGS_port_file);
   if (!port_file.empty() && !WritePortFile(port_file, port)) {
-    std::cerr << "error: cannot write " << port_file << "\n";
+    spdlog::error("echo_server: cannot write {}", port_file);
     server->Shutdown();
     return 1;
   }

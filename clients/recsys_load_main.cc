@@ -25,9 +25,11 @@
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
 
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/flag.h"
+#include "common/base/command_line.h"
 #include "absl/flags/internal/private_handle_accessor.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
@@ -523,7 +525,7 @@ int Run(LoadToolOptions options) {
     const google::protobuf::Message& first = *options.requests.front();
     const std::string body = GrpcFramedMessage(first);
     if (absl::Status s = WriteFile(options.write_request_body, body); !s.ok()) {
-      std::cerr << "error: " << s.message() << "\n";
+      spdlog::error("recsys_load: {}", std::string(s.message()));
       return 2;
     }
     std::cout << "wrote " << body.size() << " bytes (a gRPC-framed "
@@ -546,7 +548,7 @@ int Run(LoadToolOptions options) {
   absl::StatusOr<std::unique_ptr<LoadGenerator>> generator =
       LoadGenerator::Create(options.target, std::move(workload), options.load);
   if (!generator.ok()) {
-    std::cerr << "error: " << generator.status().message() << "\n";
+    spdlog::error("recsys_load: {}", std::string(generator.status().message()));
     return 2;
   }
   // benchmarks/serving_faults.sh reads "the worst legal request, N bytes".
@@ -561,9 +563,9 @@ int Run(LoadToolOptions options) {
   const LoadReport report = (*generator)->Run();
   const absl::Time end = absl::Now();
   if (!report.connected) {
-    std::cerr << "warning: not connected to " << options.target.address << " within "
-              << absl::FormatDuration(options.load.connect_timeout)
-              << " (--connect_timeout_s); the run started anyway\n";
+    spdlog::warn("recsys_load: not connected to {} within {} (--connect_timeout_s); the run "
+                 "started anyway",
+                 options.target.address, absl::FormatDuration(options.load.connect_timeout));
   }
   const CallSummary& s = report.summary;
   std::cout << "\nsummary: " << absl::StrFormat("%.1f calls/s sent over %.2fs\n",
@@ -588,7 +590,7 @@ int Run(LoadToolOptions options) {
   }
   if (!options.calls_csv.empty()) {
     if (absl::Status st = WriteCallsCsv(report, options.calls_csv); !st.ok()) {
-      std::cerr << "error: " << st.message() << "\n";
+      spdlog::error("recsys_load: {}", std::string(st.message()));
       return 2;
     }
   }
@@ -612,13 +614,13 @@ int Run(LoadToolOptions options) {
     ghz.data_source = options.data_source;
     if (absl::Status st = WriteFile(options.output_json, GhzJsonReport(report, ghz, end));
         !st.ok()) {
-      std::cerr << "error: " << st.message() << "\n";
+      spdlog::error("recsys_load: {}", std::string(st.message()));
       return 2;
     }
     std::cout << "wrote the JSON report to " << options.output_json << "\n";
   }
   if (options.fail_on_error && s.failed() > 0) {
-    std::cerr << "error: " << s.failed() << " of " << s.calls << " calls failed\n";
+    spdlog::error("recsys_load: {} of {} calls failed", s.failed(), s.calls);
     return 1;
   }
   return 0;
@@ -628,7 +630,7 @@ int Run(LoadToolOptions options) {
 }  // namespace recsys
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  std::vector<char*> positional = recsys::ParseCommandLineAndInitLogging(argc, argv,
       "A ghz-compatible load generator for the recsys services: closed loop "
       "(--concurrency, as ghz) or open loop (--rps), over --connections; a "
       "line per second (ok, errors by code, degraded by cause, versions seen, "
@@ -656,13 +658,12 @@ int main(int argc, char** argv) {
       "Exit status: 0; 1 when --fail_on_error and a call failed; 2 for bad "
       "flags, an invalid config or data file (the message names the file and "
       "the field or array element), or unreadable logs.");
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   // Debian's Abseil is built with Mutex deadlock detection on, which gRPC's
   // mutexes pay for on every lock (~4% of the client's CPU under load).
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::StatusOr<recsys::LoadToolOptions> options = recsys::OptionsFromFlags(positional);
   if (!options.ok()) {
-    std::cerr << "error: " << options.status().message() << "; see --help\n";
+    spdlog::error("recsys_load: {}; see --help", std::string(options.status().message()));
     return 2;
   }
   return recsys::Run(*std::move(options));
