@@ -74,8 +74,12 @@ TEST(RollbackExamplesTest, InputsAreOnlyEventsBeforeTheLabelInTheUsersOrder) {
   // Of the two watches at one second, the first (row order) sees neither,
   // the second sees the first.
   for (const CandidateExample& e : examples) {
-    if (f.videos.value(e.label) == "v10") EXPECT_EQ(e.features.watch_ids.size(), 10u);
-    if (f.videos.value(e.label) == "v11") EXPECT_EQ(e.features.watch_ids.size(), 11u);
+    if (f.videos.value(e.label) == "v10") {
+      EXPECT_EQ(e.features.watch_ids.size(), 10u);
+    }
+    if (f.videos.value(e.label) == "v11") {
+      EXPECT_EQ(e.features.watch_ids.size(), 11u);
+    }
   }
 }
 
