@@ -4,7 +4,7 @@
 // gRPC itself (benchmarks/loadgen_vs_h2load.sh).
 //
 //   echo_server --address=127.0.0.1:0 --port_file=/tmp/echo.port
-//   recsys_load --address=127.0.0.1:$(cat /tmp/echo.port) \
+//   recsys_load --address=127.0.0.1:$(cat /tmp/echo.port)
 //       --call=recsys.bench.Echo.Echo --concurrency=64 --duration_s=5
 //
 // Serves until SIGINT or SIGTERM, then stops (calls in flight get 2 s).

@@ -292,7 +292,9 @@ TEST_F(ReloadEndToEndTest, NewVersionsServeUnderLoadAndCorruptOnesNever) {
   for (PublishedVersion& v : published) {
     absl::SleepFor(load_start + v.publish_at - absl::Now());
     v.renamed = Publish(root, v.name, v.corrupt);
-    if (v.sighup_candidate) EXPECT_TRUE(servers.candidate->Signal(SIGHUP));
+    if (v.sighup_candidate) {
+      EXPECT_TRUE(servers.candidate->Signal(SIGHUP));
+    }
     std::printf("published %s%s%s at %.2fs\n", v.name.c_str(),
                 v.corrupt ? " (corrupt: weights.bin truncated)" : "",
                 v.sighup_candidate ? " (then SIGHUP to the candidate server)" : "",

@@ -344,7 +344,7 @@ TEST_F(ServingOpsTest, RankCallsSpreadOverEveryRankingAddress) {
   ASSERT_GT(a.port, 0) << FileTail(a.log);
   ASSERT_GT(b.port, 0) << FileTail(b.log);
   const std::string target = absl::StrCat("ipv4:127.0.0.1:", a.port, ",127.0.0.1:", b.port);
-  for (const std::string policy : std::vector<std::string>{"round_robin", "pick_first"}) {
+  for (const std::string& policy : std::vector<std::string>{"round_robin", "pick_first"}) {
     const int64_t a_before = RankCallsServed(a), b_before = RankCallsServed(b);
     Server candidate = Start("candidate", "candidate_" + policy,
                              {"--ranking_address=" + target, "--ranking_lb_policy=" + policy,

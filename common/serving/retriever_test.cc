@@ -192,7 +192,9 @@ TEST(RetrieverTest, TheShareHoldsForEveryListLength) {
     for (const Candidate& c : *got) covisit += c.source() == SOURCE_COVISIT;
     // Six co-visited videos, some of which the network may reach first.
     EXPECT_LE(covisit, n / 2) << n;
-    if (n <= 6) EXPECT_EQ(covisit, n / 2) << n;
+    if (n <= 6) {
+      EXPECT_EQ(covisit, n / 2) << n;
+    }
   }
 }
 
