@@ -68,8 +68,10 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
   // The call was admitted (it holds a place under the in-flight cap, freed
   // in `OnDone`).
   void Start(const grpc::ByteBuffer& request_bytes) {
-    request_id_ = RequestIdFromMetadata(*context_);
-    if (request_id_.empty() && service_->access_log_.enabled()) request_id_ = NewRequestId();
+    // Passed on to ranking: the caller's, or (when this server logs calls)
+    // a new one, so that both servers' access lines share it.
+    request_id_ = service_->access_log_.enabled() ? RequestIdOf(*context_)
+                                                  : RequestIdFromMetadata(*context_);
     RecommendRequest request;
     absl::Status status = ParseRequest(request_bytes, &request);
     if (status.ok()) status = ValidateRecommendRequest(request);
@@ -147,11 +149,8 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
     service_->NoteRequest("Recommend", status, start_);
     if (service_->access_log_.Sample()) {
       AccessLogEntry entry;
-      entry.method = "Recommend";
-      entry.request_id = request_id_;
-      entry.peer = context_->peer();
-      entry.code = static_cast<absl::StatusCode>(status.error_code());
-      entry.latency = absl::Now() - start_;
+      SetCallFields("Recommend", *context_, request_id_,
+                    static_cast<absl::StatusCode>(status.error_code()), start_, &entry);
       entry.degraded = response_.degraded();
       entry.degraded_cause = DegradedCause_Name(response_.degraded_cause());
       entry.version = response_.model_version();
@@ -348,12 +347,8 @@ grpc::ServerUnaryReactor* CandidateServiceImpl::GenerateCandidates(
   NoteRequest("GenerateCandidates", status, start);
   if (access_log_.Sample()) {
     AccessLogEntry entry;
-    entry.method = "GenerateCandidates";
-    entry.request_id = RequestIdFromMetadata(*context);
-    if (entry.request_id.empty()) entry.request_id = NewRequestId();
-    entry.peer = context->peer();
-    entry.code = static_cast<absl::StatusCode>(status.error_code());
-    entry.latency = absl::Now() - start;
+    SetCallFields("GenerateCandidates", *context, RequestIdOf(*context),
+                  static_cast<absl::StatusCode>(status.error_code()), start, &entry);
     entry.version = version;
     entry.results = results;
     access_log_.Write(entry);

@@ -128,12 +128,7 @@ grpc::ServerUnaryReactor* RankingServiceImpl::Rank(grpc::CallbackServerContext* 
   if (metrics_ != nullptr) metrics_->AddInFlight(-1);
   limiter_.Release();
   if (access_log_.Sample()) {
-    entry.method = "Rank";
-    entry.request_id = RequestIdFromMetadata(*context);
-    if (entry.request_id.empty()) entry.request_id = NewRequestId();
-    entry.peer = context->peer();
-    entry.code = status.code();
-    entry.latency = absl::Now() - start;
+    SetCallFields("Rank", *context, RequestIdOf(*context), status.code(), start, &entry);
     access_log_.Write(entry);
   }
   finish(ToGrpcStatus(status));

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <random>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -70,6 +71,21 @@ std::string RequestIdFromMetadata(const grpc::CallbackServerContext& context) {
 }
 
 std::string NewRequestId() { return absl::StrFormat("%016x", ThreadRandom()()); }
+
+std::string RequestIdOf(const grpc::CallbackServerContext& context) {
+  std::string id = RequestIdFromMetadata(context);
+  return id.empty() ? NewRequestId() : id;
+}
+
+void SetCallFields(const char* method, const grpc::CallbackServerContext& context,
+                   std::string request_id, absl::StatusCode code, absl::Time start,
+                   AccessLogEntry* entry) {
+  entry->method = method;
+  entry->request_id = std::move(request_id);
+  entry->peer = context.peer();
+  entry->code = code;
+  entry->latency = absl::Now() - start;
+}
 
 AccessLog::AccessLog(double sample) : sample_(sample) {}
 

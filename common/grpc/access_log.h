@@ -31,6 +31,8 @@ inline constexpr char kRequestIdMetadataKey[] = "x-request-id";
 std::string RequestIdFromMetadata(const grpc::CallbackServerContext& context);
 // A new random request ID: 16 hex digits.
 std::string NewRequestId();
+// The caller's request ID (`RequestIdFromMetadata`), else a new one.
+std::string RequestIdOf(const grpc::CallbackServerContext& context);
 
 struct AccessLogEntry {
   const char* method = "";
@@ -45,6 +47,12 @@ struct AccessLogEntry {
   std::string ranking_version;
   int results = 0;
 };
+
+// Sets the fields every method's line has: `method`, `request_id`, the
+// peer, `code` and the latency since `start`.
+void SetCallFields(const char* method, const grpc::CallbackServerContext& context,
+                   std::string request_id, absl::StatusCode code, absl::Time start,
+                   AccessLogEntry* entry);
 
 class AccessLog {
  public:
