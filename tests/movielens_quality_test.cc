@@ -9,7 +9,6 @@
 // The floors are the numbers measured when they were set (docs/results.md,
 // "Real logs: ml-latest-small") minus the run-to-run noise at 610 users.
 
-#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -25,6 +24,7 @@
 #include "absl/strings/str_split.h"
 #include "common/logs/logs.h"
 #include "common/logs/user_context.h"
+#include "evaluation/metrics.h"
 #include "proto/recsys.grpc.pb.h"
 #include "tests/test_util.h"
 
@@ -48,29 +48,19 @@ using testing::RunToCompletion;
 using testing::TestTempDir;
 using testing::WaitForPortFile;
 
-// HR@10, HR@50, HR@100 and NDCG@10 of ranked lists for held-out targets.
-struct ListMetrics {
-  int users = 0;
-  int hits10 = 0, hits50 = 0, hits100 = 0;
-  double ndcg10 = 0;
+// The held-out target's rank in `list` (-1 when absent), for
+// `RetrievalMetrics::AddRank`.
+int64_t RankOf(const std::vector<std::string>& list, const std::string& target) {
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (list[i] == target) return static_cast<int64_t>(i);
+  }
+  return -1;
+}
 
-  void Add(const std::vector<std::string>& list, const std::string& target) {
-    ++users;
-    for (size_t i = 0; i < list.size() && i < 100; ++i) {
-      if (list[i] != target) continue;
-      hits100 += 1;
-      hits50 += i < 50;
-      hits10 += i < 10;
-      if (i < 10) ndcg10 += 1.0 / std::log2(static_cast<double>(i) + 2);
-      break;
-    }
-  }
-  double hr(int hits) const { return users > 0 ? static_cast<double>(hits) / users : 0; }
-  std::string Format() const {
-    return absl::StrCat("HR@10 ", hr(hits10), ", HR@50 ", hr(hits50), ", HR@100 ", hr(hits100),
-                        ", NDCG@10 ", users > 0 ? ndcg10 / users : 0, " (", users, " users)");
-  }
-};
+std::string Format(const RetrievalMetrics& m) {
+  return absl::StrCat("HR@10 ", m.hit_rate(10), ", HR@50 ", m.hit_rate(50), ", HR@100 ",
+                      m.hit_rate(100), ", NDCG@10 ", m.ndcg(10), " (", m.count(), " users)");
+}
 
 // The trainer's --metrics_out file: "name value" per line.
 std::map<std::string, double> ReadMetrics(const std::string& path) {
@@ -137,7 +127,7 @@ TEST(MovieLensQualityTest, ServedListsBeatTheirFloorsUnderTheProtocol) {
   UserHistories::Options everything;
   everything.max_watches = 1 << 30;  // every earlier watch: excluded, and sent
   const UserHistories histories = UserHistories::Build(*logs, everything);
-  ListMetrics recommended, generated;
+  RetrievalMetrics recommended({10, 50, 100}), generated({10, 50, 100});
   int degraded = 0;
   for (const std::string& user : histories.user_ids()) {
     const std::vector<WatchRecord>& watches = histories.watches(user);
@@ -160,7 +150,7 @@ TEST(MovieLensQualityTest, ServedListsBeatTheirFloorsUnderTheProtocol) {
     degraded += recommendation.degraded() ? 1 : 0;
     std::vector<std::string> list;
     for (const RankedVideo& v : recommendation.videos()) list.push_back(v.video_id());
-    recommended.Add(list, target.video_id);
+    recommended.AddRank(RankOf(list, target.video_id));
 
     GenerateCandidatesRequest generate;
     *generate.mutable_context() = *context;
@@ -172,18 +162,18 @@ TEST(MovieLensQualityTest, ServedListsBeatTheirFloorsUnderTheProtocol) {
     ASSERT_TRUE(status.ok()) << user << ": " << status.error_message();
     list.clear();
     for (const Candidate& c : candidates.candidates()) list.push_back(c.video_id());
-    generated.Add(list, target.video_id);
+    generated.AddRank(RankOf(list, target.video_id));
   }
-  std::printf("Recommend:          %s\nGenerateCandidates: %s\n", recommended.Format().c_str(),
-              generated.Format().c_str());
-  EXPECT_EQ(recommended.users, 610);
+  std::printf("Recommend:          %s\nGenerateCandidates: %s\n", Format(recommended).c_str(),
+              Format(generated).c_str());
+  EXPECT_EQ(recommended.count(), 610);
   EXPECT_EQ(degraded, 0) << "ranking must serve on watch-only logs";
   // Floors: measured minus noise (docs/results.md).
-  EXPECT_GE(recommended.hr(recommended.hits50), FLOOR_RECOMMEND_HR50);
-  EXPECT_GE(recommended.ndcg10 / recommended.users, FLOOR_RECOMMEND_NDCG10);
-  EXPECT_GE(recommended.hr(recommended.hits100), FLOOR_RECOMMEND_HR100);
-  EXPECT_GE(generated.hr(generated.hits50), FLOOR_GENERATE_HR50);
-  EXPECT_GE(generated.hr(generated.hits100), FLOOR_GENERATE_HR100);
+  EXPECT_GE(recommended.hit_rate(50), FLOOR_RECOMMEND_HR50);
+  EXPECT_GE(recommended.ndcg(10), FLOOR_RECOMMEND_NDCG10);
+  EXPECT_GE(recommended.hit_rate(100), FLOOR_RECOMMEND_HR100);
+  EXPECT_GE(generated.hit_rate(50), FLOOR_GENERATE_HR50);
+  EXPECT_GE(generated.hit_rate(100), FLOOR_GENERATE_HR100);
 }
 
 }  // namespace
