@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -110,10 +112,13 @@ RetrievalMetrics Validate(CandidateNet& net, const ValidationSet& v) {
 // Trains for up to `options.candidate_epochs` and keeps the weights of the
 // epoch with the best validation HR@50 (the last epoch when there is no
 // validation set), stopping once `options.patience` epochs in a row have not
-// improved it; returns the kept epoch (1-based).
-int TrainCandidateNet(CandidateNet& net, const std::vector<CandidateExample>& examples,
-                      NegativeSampler sampler, const ValidationSet& validation,
-                      const TrainerOptions& options, std::mt19937_64& rng) {
+// improved it; fills the kept epoch (1-based), the epochs run and the kept
+// epoch's validation scores in `out`.
+void TrainCandidateNet(CandidateNet& net, const std::vector<CandidateExample>& examples,
+                       NegativeSampler sampler, const ValidationSet& validation,
+                       const TrainerOptions& options, std::mt19937_64& rng,
+                       CandidateTraining* out) {
+  std::vector<std::pair<double, double>> scores;  // HR@50, NDCG@10 by epoch
   CandidateOptimizer optimizer(net, options.candidate_learning_rate);
   BestEpochKeeper keeper(options.candidate_epochs, options.patience);
   for (int epoch = 0; epoch < options.candidate_epochs; ++epoch) {
@@ -147,7 +152,9 @@ int TrainCandidateNet(CandidateNet& net, const std::vector<CandidateExample>& ex
       absl::StrAppend(&summary, absl::StrFormat("  validation HR@50 %.3f NDCG@10 %.3f",
                                                 m.hit_rate(50), m.ndcg(10)));
       if (options.keep_best_epoch) keeper.Offer(epoch + 1, m.hit_rate(50), *net);
+      scores.emplace_back(m.hit_rate(50), m.ndcg(10));
     }
+    out->epochs_run = epoch + 1;
     bar.Finish(summary);
     if (keeper.ShouldStop(epoch + 1)) {
       spdlog::info("candidate generation: stopped after epoch {} (no better "
@@ -155,9 +162,11 @@ int TrainCandidateNet(CandidateNet& net, const std::vector<CandidateExample>& ex
       break;
     }
   }
-  const int kept = keeper.Restore(*net);
+  out->kept_epoch = keeper.Restore(*net);
   net->eval();
-  return kept;
+  if (out->kept_epoch >= 1 && out->kept_epoch <= static_cast<int>(scores.size())) {
+    std::tie(out->validation_hr50, out->validation_ndcg10) = scores[out->kept_epoch - 1];
+  }
 }
 
 }  // namespace
@@ -201,8 +210,8 @@ CandidateTraining TrainCandidateModel(const Logs& logs, const TrainingData& p,
   const ValidationSet validation = MakeValidationSet(
       p, example_options.features, ScaledExampleAge(options.serving_example_age_days, scale_days),
       options.max_validation_users);
-  out.kept_epoch = TrainCandidateNet(out.net, examples, MakeSampler(p, options), validation,
-                                     options, rng);
+  TrainCandidateNet(out.net, examples, MakeSampler(p, options), validation, options, rng,
+                    &out);
   spdlog::info("candidate generation: kept epoch {} (best validation HR@50)", out.kept_epoch);
   return out;
 }

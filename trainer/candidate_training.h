@@ -23,6 +23,11 @@ struct CandidateTraining {
   ExampleOptions example_options;
   // 1-based.
   int kept_epoch = 0;
+  // Epochs trained (fewer than `candidate_epochs` when patience stopped it).
+  int epochs_run = 0;
+  // The kept epoch's validation scores (0 without validation watches).
+  double validation_hr50 = 0;
+  double validation_ndcg10 = 0;
 };
 
 // `options` must be valid. Deterministic given `rng` and libtorch's seed.

@@ -21,9 +21,17 @@
 #include "trainer/retrieval_impressions.h"
 #include "trainer/torch_status.h"
 #include "trainer/training_data.h"
+#include "trainer/tuning.h"
 
 namespace recsys {
 namespace {
+
+absl::StatusOr<TrainerReport> TrainFromCandidateModel(const Logs& logs, const TrainingData& p,
+                                                      const TrainerOptions& options,
+                                                      const CandidateTraining& candidate,
+                                                      const bundle::TuningReport& tuning,
+                                                      std::mt19937_64& rng,
+                                                      TrainerReport report);
 
 // The pipeline, stage by stage: training data -> candidate model -> bundle
 // (candidate model and ANN) -> candidate evaluation -> ranking model ->
@@ -40,7 +48,9 @@ absl::StatusOr<TrainerReport> TrainStages(const Logs& logs, const TrainerOptions
   TrainerReport report;
 
   TrainingDataOptions data_options;
-  data_options.max_watches = options.max_watches;
+  // With --tune, the longest history any trial reads.
+  data_options.max_watches =
+      options.tune_budget_s > 0 ? TuningMaxWatches(options) : options.max_watches;
   data_options.max_searches = options.max_searches;
   data_options.max_videos = options.max_videos;
   data_options.max_tokens = options.max_tokens;
@@ -49,10 +59,38 @@ absl::StatusOr<TrainerReport> TrainStages(const Logs& logs, const TrainerOptions
     return absl::InvalidArgumentError("fewer than 2 distinct watched videos");
   }
 
-  const CandidateTraining candidate = TrainCandidateModel(logs, p, options, rng);
+  // The candidate model: trained with the options, or chosen among the
+  // trials of --tune, whose options the rest of the pipeline then uses.
+  CandidateTraining candidate;
+  bundle::TuningReport tuning;
+  TrainerOptions tuned = options;
+  if (options.tune_budget_s > 0) {
+    TuningOutcome outcome = TuneCandidateModel(logs, p, options);
+    candidate = std::move(outcome.training);
+    rng = outcome.rng;
+    tuned = std::move(outcome.options);
+    tuning = std::move(outcome.report);
+    absl::StrAppend(&report.summary, FormatTuningReport(tuning));
+  } else {
+    candidate = TrainCandidateModel(logs, p, options, rng);
+  }
+  return TrainFromCandidateModel(logs, p, tuned, candidate, tuning, rng, std::move(report));
+}
+
+// The pipeline after the candidate model: bundle, evaluation, ranking,
+// commit, with `options` (the tuned ones with --tune).
+absl::StatusOr<TrainerReport> TrainFromCandidateModel(const Logs& logs, const TrainingData& p,
+                                                      const TrainerOptions& options,
+                                                      const CandidateTraining& candidate,
+                                                      const bundle::TuningReport& tuning,
+                                                      std::mt19937_64& rng,
+                                                      TrainerReport report) {
   report.metrics.emplace_back("candidate/kept_epoch", candidate.kept_epoch);
+  report.metrics.emplace_back("candidate/validation/hr@50", candidate.validation_hr50);
+  report.metrics.emplace_back("candidate/validation/ndcg@10", candidate.validation_ndcg10);
 
   RECSYS_ASSIGN_OR_RETURN(std::unique_ptr<BundleWriter> writer, CreateBundleWriter(p, options));
+  if (tuning.trials_size() > 0) *writer->manifest()->mutable_tuning() = tuning;
   RECSYS_ASSIGN_OR_RETURN(ExportedCandidateModel exported,
                           ExportCandidateModel(logs, p, candidate, options, *writer));
   RECSYS_RETURN_IF_ERROR(EvaluateCandidates(p, *exported.retriever, exported.ann_factory,

@@ -22,6 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/base/command_line.h"
 #include "common/base/cpu_env.h"
 #include "common/base/status_macros.h"
@@ -129,6 +130,13 @@ ABSL_FLAG(bool, ranking_ctr_baseline, true,
           "unweighted click (CTR) model and report it on the held-out day.");
 ABSL_FLAG(std::string, objective, "watch_time",
           "Ranking objective: watch_time (weighted logistic) or ctr.");
+ABSL_FLAG(absl::Duration, tune, absl::ZeroDuration(),
+          "Time budget (e.g. 20m, 1h) for a search over the candidate model's settings that "
+          "matter on real logs: --max_watches, --max_examples_per_user, --candidate_lr, "
+          "--features (recent) and --candidate_epochs, one at a time from the values given, "
+          "chosen by validation HR@50 (each user's second-to-last watch; never the test "
+          "watch). The chosen model is the one written; the trials and the choice are printed "
+          "and kept in the manifest (0: no search).");
 ABSL_FLAG(int, holdout_days, 1, "Days of impressions held out to evaluate ranking.");
 
 namespace {
@@ -146,33 +154,6 @@ absl::StatusOr<std::vector<int>> ParseLayers(const std::string& flag, const std:
   return layers;
 }
 
-// The feature groups missing from --features (which must name watches).
-absl::StatusOr<std::vector<recsys::bundle::FeatureGroup>> DisabledFeatureGroups(
-    const std::string& text) {
-  std::vector<recsys::bundle::FeatureGroup> enabled;
-  for (absl::string_view name : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
-    absl::StatusOr<recsys::bundle::FeatureGroup> group = recsys::ParseFeatureGroup(name);
-    if (!group.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(group.status().message(), " (in --features)"));
-    }
-    enabled.push_back(*group);
-  }
-  if (std::find(enabled.begin(), enabled.end(), recsys::bundle::FEATURE_GROUP_WATCHES) ==
-      enabled.end()) {
-    return absl::InvalidArgumentError("--features must include watches");
-  }
-  std::vector<recsys::bundle::FeatureGroup> disabled;
-  for (recsys::bundle::FeatureGroup group :
-       {recsys::bundle::FEATURE_GROUP_SEARCHES, recsys::bundle::FEATURE_GROUP_EXAMPLE_AGE,
-        recsys::bundle::FEATURE_GROUP_DEMOGRAPHICS, recsys::bundle::FEATURE_GROUP_RECENT}) {
-    if (std::find(enabled.begin(), enabled.end(), group) == enabled.end()) {
-      disabled.push_back(group);
-    }
-  }
-  return disabled;
-}
-
 // Every flag into the options, the strings parsed into enums here, then
 // `Validate()`: the only place flags reach the trainer.
 absl::StatusOr<recsys::TrainerOptions> OptionsFromFlags() {
@@ -186,7 +167,7 @@ absl::StatusOr<recsys::TrainerOptions> OptionsFromFlags() {
   RECSYS_ASSIGN_OR_RETURN(options.objective,
                           recsys::ParseRankingObjective(absl::GetFlag(FLAGS_objective)));
   RECSYS_ASSIGN_OR_RETURN(options.disabled_feature_groups,
-                          DisabledFeatureGroups(absl::GetFlag(FLAGS_features)));
+                          recsys::DisabledFeatureGroupsFromList(absl::GetFlag(FLAGS_features)));
   options.bundles_dir = absl::GetFlag(FLAGS_bundles);
   options.training_data = absl::GetFlag(FLAGS_logs);
   options.seed = absl::GetFlag(FLAGS_seed);
@@ -234,6 +215,7 @@ absl::StatusOr<recsys::TrainerOptions> OptionsFromFlags() {
   options.ranking_max_channels = absl::GetFlag(FLAGS_ranking_max_channels);
   options.use_powers = absl::GetFlag(FLAGS_use_powers);
   options.holdout_days = absl::GetFlag(FLAGS_holdout_days);
+  options.tune_budget_s = absl::ToDoubleSeconds(absl::GetFlag(FLAGS_tune));
   // Every flag of this file, as given, for the manifest.
   for (const auto& [name, flag] : absl::GetAllFlags()) {
     if (absl::StrContains(flag->Filename(), "trainer_main")) {

@@ -1,7 +1,10 @@
 #include "trainer/trainer_options.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "common/base/status_macros.h"
 #include "common/features/features.h"
 #include "common/serving/models.h"
@@ -15,7 +18,54 @@ absl::StatusOr<ExampleInputs> ParseExampleInputs(absl::string_view name) {
       "example_inputs must be 'rollback' or 'random_holdout', got '", name, "'"));
 }
 
+namespace {
+
+// Every optional group, in the order `--features` lists them.
+constexpr bundle::FeatureGroup kOptionalGroups[] = {
+    bundle::FEATURE_GROUP_SEARCHES, bundle::FEATURE_GROUP_EXAMPLE_AGE,
+    bundle::FEATURE_GROUP_DEMOGRAPHICS, bundle::FEATURE_GROUP_RECENT};
+
+}  // namespace
+
+absl::StatusOr<std::vector<bundle::FeatureGroup>> DisabledFeatureGroupsFromList(
+    absl::string_view text) {
+  std::vector<bundle::FeatureGroup> enabled;
+  for (absl::string_view name : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    absl::StatusOr<bundle::FeatureGroup> group = ParseFeatureGroup(name);
+    if (!group.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(group.status().message(), " (in --features)"));
+    }
+    enabled.push_back(*group);
+  }
+  if (std::find(enabled.begin(), enabled.end(), bundle::FEATURE_GROUP_WATCHES) ==
+      enabled.end()) {
+    return absl::InvalidArgumentError("--features must include watches");
+  }
+  std::vector<bundle::FeatureGroup> disabled;
+  for (bundle::FeatureGroup group : kOptionalGroups) {
+    if (std::find(enabled.begin(), enabled.end(), group) == enabled.end()) {
+      disabled.push_back(group);
+    }
+  }
+  return disabled;
+}
+
+std::string FeatureGroupList(const std::vector<bundle::FeatureGroup>& disabled) {
+  std::string list = FeatureGroupName(bundle::FEATURE_GROUP_WATCHES);
+  for (bundle::FeatureGroup group : kOptionalGroups) {
+    if (std::find(disabled.begin(), disabled.end(), group) == disabled.end()) {
+      absl::StrAppend(&list, ",", FeatureGroupName(group));
+    }
+  }
+  return list;
+}
+
 absl::Status TrainerOptions::Validate() const {
+  if (!(tune_budget_s >= 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the tuning budget must be >= 0 seconds, got ", tune_budget_s));
+  }
   if (retrieval_pages_per_user < 0 || retrieval_page_size < 2) {
     return absl::InvalidArgumentError(
         "retrieval_pages_per_user must be >= 0 and retrieval_page_size >= 2");

@@ -28,6 +28,13 @@ enum class ExampleInputs {
 // "rollback" or "random_holdout"; InvalidArgument otherwise.
 absl::StatusOr<ExampleInputs> ParseExampleInputs(absl::string_view name);
 
+// The candidate feature groups left out by the `--features` list `text`
+// (comma-separated group names, which must include watches).
+absl::StatusOr<std::vector<bundle::FeatureGroup>> DisabledFeatureGroupsFromList(
+    absl::string_view text);
+// The inverse: the `--features` list of the groups not in `disabled`.
+std::string FeatureGroupList(const std::vector<bundle::FeatureGroup>& disabled);
+
 struct TrainerOptions {
   // Where versions are written (`<bundles_dir>/<version>/`).
   std::string bundles_dir = "bundles";
@@ -134,6 +141,10 @@ struct TrainerOptions {
   // Impressions in the last `holdout_days` days are held out for evaluation.
   int holdout_days = 1;
   int num_quantiles = 100;
+
+  // `trainer --tune`: > 0 searches the candidate model's settings for this
+  // many seconds of wall time, choosing by validation (trainer/tuning.h).
+  double tune_budget_s = 0;
 
   // Recorded in the manifest verbatim (the command line's flags).
   std::map<std::string, std::string> hyperparameters;
