@@ -193,27 +193,76 @@ int TrainRankingNet(RankingNet& net, const std::vector<RankingExampleInputs>& ro
   return kept;
 }
 
+// Per video, impressions and clicks on the training pages: the count-based
+// orderings the ranking model is compared with.
+class VideoClickCounts {
+ public:
+  static VideoClickCounts FromPages(const std::vector<RankingPage*>& pages) {
+    VideoClickCounts counts;
+    int64_t impressions = 0, clicks = 0;
+    for (const RankingPage* page : pages) {
+      for (const ImpressionRecord* i : page->impressions) {
+        auto& [n, c] = counts.by_video_[i->video_id];
+        ++n;
+        c += i->clicked;
+        ++impressions;
+        clicks += i->clicked;
+      }
+    }
+    counts.mean_ctr_ = impressions > 0 ? static_cast<double>(clicks) / impressions : 0;
+    return counts;
+  }
+  // Clicks of `video` (0 when never shown).
+  int64_t Clicks(const std::string& video) const {
+    auto it = by_video_.find(video);
+    return it == by_video_.end() ? 0 : it->second.second;
+  }
+  // (clicks + k * mean CTR) / (impressions + k), k = 10: the mean CTR for a
+  // video never shown, its own CTR once shown often.
+  float SmoothedCtr(const std::string& video) const {
+    constexpr double kPriorImpressions = 10;
+    auto it = by_video_.find(video);
+    const double n = it == by_video_.end() ? 0 : it->second.first;
+    const double c = it == by_video_.end() ? 0 : it->second.second;
+    return static_cast<float>((c + kPriorImpressions * mean_ctr_) / (n + kPriorImpressions));
+  }
+
+ private:
+  // video -> (impressions, clicks).
+  absl::flat_hash_map<std::string, std::pair<int64_t, int64_t>> by_video_;
+  double mean_ctr_ = 0;
+};
+
 // Orders the held-out pages by the exported model (through the serving
 // code), by retrieval score and, when given, by the CTR baseline's logits
 // (one per impression, pages in order); prints the paper's weighted
 // per-user loss, AUC and the model's calibration by deciles.
 absl::Status EvaluateRanking(const std::vector<RankingPage*>& pages,
                              const RankingModel& model, const std::vector<float>& ctr_logits,
+                             const VideoClickCounts& counts,
                              bundle::RankingObjective objective, const char* held_out,
                              TrainerReport* report) {
-  std::vector<std::vector<ScoredImpression>> by_model, by_retrieval, by_ctr;
-  std::vector<float> model_scores, retrieval_scores, predicted, observed;
+  std::vector<std::vector<ScoredImpression>> by_model, by_retrieval, by_ctr, by_video_ctr,
+      by_popularity;
+  std::vector<float> model_scores, retrieval_scores, predicted, observed, video_ctr_scores,
+      popularity_scores;
   std::vector<bool> clicked;
   size_t next_ctr = 0;
   for (RankingPage* page : pages) {
     std::vector<float> logits =
         model.Logits(page->context, page->candidates, page->query->request_time_s);
-    std::vector<ScoredImpression> m, r, c;
+    std::vector<ScoredImpression> m, r, c, v, pop;
     for (size_t i = 0; i < logits.size(); ++i) {
       const ImpressionRecord& imp = *page->impressions[i];
       float retrieval = page->candidates[i].retrieval_score();
       m.push_back({logits[i], imp.clicked, imp.watch_seconds});
       r.push_back({retrieval, imp.clicked, imp.watch_seconds});
+      const float video_ctr = counts.SmoothedCtr(imp.video_id);
+      const float popularity = static_cast<float>(counts.Clicks(imp.video_id));
+      v.push_back({video_ctr, imp.clicked, imp.watch_seconds});
+      pop.push_back({popularity, imp.clicked, imp.watch_seconds});
+      video_ctr_scores.push_back(video_ctr);
+      popularity_scores.push_back(popularity);
       if (!ctr_logits.empty()) c.push_back({ctr_logits.at(next_ctr++), imp.clicked, imp.watch_seconds});
       model_scores.push_back(logits[i]);
       retrieval_scores.push_back(retrieval);
@@ -224,6 +273,8 @@ absl::Status EvaluateRanking(const std::vector<RankingPage*>& pages,
     by_model.push_back(std::move(m));
     by_retrieval.push_back(std::move(r));
     by_ctr.push_back(std::move(c));
+    by_video_ctr.push_back(std::move(v));
+    by_popularity.push_back(std::move(pop));
   }
   std::string& s = report->summary;
   absl::StrAppend(&s, absl::StrFormat(
@@ -236,6 +287,8 @@ absl::Status EvaluateRanking(const std::vector<RankingPage*>& pages,
       {"ranking model", "model", &by_model, &model_scores},
       {"retrieval score", "retrieval", &by_retrieval, &retrieval_scores}};
   if (!ctr_logits.empty()) rows.push_back({"CTR model (unweighted)", "ctr", &by_ctr, &ctr_scores});
+  rows.push_back({"video CTR (training)", "video_ctr", &by_video_ctr, &video_ctr_scores});
+  rows.push_back({"popularity (clicks)", "popularity", &by_popularity, &popularity_scores});
   for (const auto& [name, key, scored, scores] : rows) {
     double loss = WeightedPerUserLoss(*scored).loss();
     absl::StatusOr<double> auc = Auc(*scores, clicked);
@@ -543,7 +596,8 @@ absl::Status TrainRanking(const Logs& logs, const TrainingData& p,
                           ExportRankingModel(ranking_net, options.objective, rspec, writer));
   if (!eval_pages.empty()) {
     RECSYS_RETURN_IF_ERROR(
-        EvaluateRanking(eval_pages, *ranking_model, ctr_logits, options.objective,
+        EvaluateRanking(eval_pages, *ranking_model, ctr_logits,
+                        VideoClickCounts::FromPages(train_pages), options.objective,
                         split == RankingSplit::kByUser ? "each user's last page"
                                                        : "the last days",
                         report));
