@@ -19,7 +19,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -32,9 +31,15 @@
 #include "absl/time/time.h"
 #include "common/base/status_macros.h"
 #include "common/logs/logs.h"
+#include "importers/input_errors.h"
 
 namespace recsys {
 namespace {
+
+using importers_internal::FileOpenError;
+using importers_internal::FileReadError;
+using importers_internal::Quote;
+using importers_internal::RowLocation;
 
 // Every article's language: MIND is a sample of English MSN News.
 constexpr char kLanguage[] = "en";
@@ -60,19 +65,6 @@ constexpr absl::string_view kNewsColumnNames[kNumComparedNewsColumns] = {
 // ---------------------------------------------------------------------------
 // Reading rows.
 
-// The importer's error for a bad row: "path:line: what".
-absl::Status RowError(const std::string& path, int64_t line,
-                      absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat(path, ":", line, ": ", what));
-}
-
-// `value` C-escaped and quoted for a message, cut to a readable length.
-std::string Quote(absl::string_view value) {
-  constexpr size_t kMaxShown = 60;
-  return absl::StrCat("\"", absl::CHexEscape(value.substr(0, kMaxShown)), "\"",
-                      value.size() > kMaxShown ? "..." : "");
-}
-
 std::string JoinPath(const std::string& dir, absl::string_view file) {
   return (std::filesystem::path(dir) / std::string(file)).string();
 }
@@ -90,14 +82,7 @@ absl::Status ForEachTsvRow(
     const std::string& path,
     const std::function<absl::Status(const TsvRow&)>& fn) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) {
-      return absl::NotFoundError(absl::StrCat(path, ": no such file"));
-    }
-    return absl::PermissionDeniedError(
-        absl::StrCat(path, ": cannot be opened for reading"));
-  }
+  if (!in) return FileOpenError(path);
   std::string text;
   TsvRow row;
   while (std::getline(in, text)) {
@@ -109,24 +94,15 @@ absl::Status ForEachTsvRow(
     row.fields = absl::StrSplit(line, '\t');
     RECSYS_RETURN_IF_ERROR(fn(row));
   }
-  if (in.bad()) return absl::DataLossError(absl::StrCat(path, ": read failed"));
+  if (in.bad()) return FileReadError(path);
   return absl::OkStatus();
 }
 
 // Checks of one row's fields; each error names the file, line and column.
-class RowParser {
+class RowParser : public RowLocation {
  public:
   RowParser(const std::string& path, const TsvRow& row)
-      : path_(path), row_(row) {}
-
-  absl::Status Error(absl::string_view what) const {
-    return RowError(path_, row_.line, what);
-  }
-
-  absl::Status ColumnError(absl::string_view column,
-                           absl::string_view what) const {
-    return Error(absl::StrCat("column '", column, "': ", what));
-  }
+      : RowLocation(path, row.line), row_(row) {}
 
   absl::Status ExpectColumns(size_t count, absl::string_view names) const {
     if (row_.fields.size() == count) return absl::OkStatus();
@@ -162,11 +138,8 @@ class RowParser {
   }
 
   absl::string_view field(size_t index) const { return row_.fields[index]; }
-  int64_t line() const { return row_.line; }
-  const std::string& path() const { return path_; }
 
  private:
-  const std::string& path_;
   const TsvRow& row_;
 };
 

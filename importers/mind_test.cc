@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -18,11 +17,14 @@
 #include "common/logs/logs.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "importers/test_util.h"
 #include "simulator/world.h"
 
 namespace recsys {
 namespace {
 
+using ::recsys::testing::CopyFixtureWith;
+using ::recsys::testing::Lines;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -32,61 +34,6 @@ constexpr char kFixtures[] = "importers/testdata/mind";
 
 std::vector<std::string> TrainAndDev(const std::string& root) {
   return {root + "/train", root + "/dev"};
-}
-
-// One line per record, every field, for readable comparisons.
-std::vector<std::string> Lines(const std::vector<VideoRecord>& videos) {
-  std::vector<std::string> out;
-  for (const VideoRecord& v : videos) {
-    out.push_back(absl::StrCat(v.video_id, "|", v.title, "|", v.channel_id, "|",
-                               v.topics, "|", v.language, "|", v.upload_time_s,
-                               "|", v.duration_s));
-  }
-  return out;
-}
-std::vector<std::string> Lines(const std::vector<UserRecord>& users) {
-  std::vector<std::string> out;
-  for (const UserRecord& u : users) {
-    out.push_back(absl::StrCat(u.user_id, "|", u.region, "|", u.device, "|",
-                               u.gender, "|", u.age, "|", u.logged_in, "|",
-                               u.language));
-  }
-  return out;
-}
-std::vector<std::string> Lines(const std::vector<WatchRecord>& watches) {
-  std::vector<std::string> out;
-  for (const WatchRecord& w : watches) {
-    out.push_back(absl::StrCat(w.user_id, "|", w.video_id, "|", w.time_s, "|",
-                               w.watch_seconds));
-  }
-  return out;
-}
-std::vector<std::string> Lines(const std::vector<ImpressionRecord>& rows) {
-  std::vector<std::string> out;
-  for (const ImpressionRecord& r : rows) {
-    out.push_back(absl::StrCat(r.user_id, "|", r.page_id, "|", r.time_s, "|",
-                               r.position, "|", r.video_id, "|", r.clicked, "|",
-                               r.watch_seconds));
-  }
-  return out;
-}
-
-// A fresh directory under the test's temporary directory holding a copy of
-// the fixtures (train/ and dev/) with `files` (path relative to it ->
-// contents) written over them.
-std::string FixtureWith(const std::map<std::string, std::string>& files) {
-  static int counter = 0;
-  const std::filesystem::path dir =
-      std::filesystem::path(::testing::TempDir()) /
-      absl::StrCat("mind_", counter++);
-  std::filesystem::remove_all(dir);
-  std::filesystem::copy(kFixtures, dir,
-                        std::filesystem::copy_options::recursive);
-  for (const auto& [name, contents] : files) {
-    std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
-    out << contents;
-  }
-  return dir.string();
 }
 
 std::string ReadText(const std::string& path) {
@@ -253,10 +200,7 @@ TEST(ImportMindTest, WrittenLogsReadBackIdentical) {
   ASSERT_TRUE(WriteLogs(dir, *logs).ok());
   absl::StatusOr<Logs> read = ReadLogs(dir);
   ASSERT_TRUE(read.ok()) << read.status();
-  EXPECT_EQ(Lines(read->videos), Lines(logs->videos));
-  EXPECT_EQ(Lines(read->users), Lines(logs->users));
-  EXPECT_EQ(Lines(read->watches), Lines(logs->watches));
-  EXPECT_EQ(Lines(read->impressions), Lines(logs->impressions));
+  EXPECT_EQ(Lines(*read), Lines(*logs));
 }
 
 // Each malformed input names the file and the 1-based line of the row.
@@ -342,7 +286,7 @@ TEST(ImportMindTest, MalformedRowsNameFileAndLine) {
   };
   for (const MalformedCase& c : cases) {
     SCOPED_TRACE(c.file + ": " + c.contents);
-    const std::string dir = FixtureWith({{c.file, c.contents}});
+    const std::string dir = CopyFixtureWith(kFixtures, {{c.file, c.contents}});
     absl::Status status =
         ImportMind(TrainAndDev(dir), MindImportOptions()).status();
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
@@ -351,7 +295,8 @@ TEST(ImportMindTest, MalformedRowsNameFileAndLine) {
 }
 
 TEST(ImportMindTest, SkipUnknownNewsCountsWhatItDrops) {
-  const std::string dir = FixtureWith(
+  const std::string dir = CopyFixtureWith(
+      kFixtures,
       {{"train/behaviors.tsv",
         "1\tU1\t11/11/2019 9:05:58 AM\tN404 N9\tN10-1 N405-1 N100-0\n"
         "2\tU1\t11/11/2019 12:30:00 PM\tN404 N9\tN406-0\n"}});
@@ -378,7 +323,7 @@ TEST(ImportMindTest, SkipUnknownNewsCountsWhatItDrops) {
 }
 
 TEST(ImportMindTest, MissingFilesAndBadOptions) {
-  const std::string dir = FixtureWith({});
+  const std::string dir = CopyFixtureWith(kFixtures, {});
   std::filesystem::remove(std::filesystem::path(dir) / "dev" / "news.tsv");
   absl::Status status =
       ImportMind(TrainAndDev(dir), MindImportOptions()).status();

@@ -19,7 +19,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -29,11 +28,18 @@
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
-#include "common/logs/logs.h"
 #include "common/base/status_macros.h"
+#include "common/logs/logs.h"
+#include "importers/input_errors.h"
 
 namespace recsys {
 namespace {
+
+using importers_internal::FileOpenError;
+using importers_internal::FileReadError;
+using importers_internal::Quote;
+using importers_internal::RowError;
+using importers_internal::RowLocation;
 
 // Every imported video's channel: MovieLens has no channels, and a constant
 // adds no invented signal.
@@ -67,32 +73,12 @@ struct Row {
   std::vector<std::string> fields;
 };
 
-// The importer's error for a bad row: "path:line: what".
-absl::Status RowError(const std::string& path, int64_t line,
-                      absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat(path, ":", line, ": ", what));
-}
-
-// `value` C-escaped and quoted for a message, cut to a readable length.
-std::string Quote(absl::string_view value) {
-  constexpr size_t kMaxShown = 60;
-  return absl::StrCat("\"", absl::CHexEscape(value.substr(0, kMaxShown)), "\"",
-                      value.size() > kMaxShown ? "..." : "");
-}
-
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) {
-      return absl::NotFoundError(absl::StrCat(path, ": no such file"));
-    }
-    return absl::PermissionDeniedError(
-        absl::StrCat(path, ": cannot be opened for reading"));
-  }
+  if (!in) return FileOpenError(path);
   std::ostringstream contents;
   contents << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat(path, ": read failed"));
+  if (in.bad()) return FileReadError(path);
   return std::move(contents).str();
 }
 
@@ -282,18 +268,10 @@ absl::StatusOr<std::vector<Row>> ReadDelimitedTable(const std::string& path,
 // ---------------------------------------------------------------------------
 // Parsing fields. Each check names the file, line and column.
 
-class RowParser {
+class RowParser : public RowLocation {
  public:
-  RowParser(const std::string& path, const Row& row) : path_(path), row_(row) {}
-
-  absl::Status Error(absl::string_view what) const {
-    return RowError(path_, row_.line, what);
-  }
-
-  absl::Status ColumnError(absl::string_view column,
-                           absl::string_view what) const {
-    return Error(absl::StrCat("column '", column, "': ", what));
-  }
+  RowParser(const std::string& path, const Row& row)
+      : RowLocation(path, row.line), row_(row) {}
 
   absl::Status ExpectColumns(size_t count, absl::string_view names) const {
     if (row_.fields.size() == count) return absl::OkStatus();
@@ -374,7 +352,6 @@ class RowParser {
   const std::string& field(size_t index) const { return row_.fields[index]; }
 
  private:
-  const std::string& path_;
   const Row& row_;
 };
 

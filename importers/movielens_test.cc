@@ -3,8 +3,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -14,10 +12,13 @@
 #include "common/logs/logs.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "importers/test_util.h"
 
 namespace recsys {
 namespace {
 
+using ::recsys::testing::CopyFixtureWith;
+using ::recsys::testing::Lines;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -27,61 +28,6 @@ constexpr char kFixtures[] = "importers/testdata/movielens";
 
 std::string Fixture(const std::string& layout) {
   return absl::StrCat(kFixtures, "/", layout);
-}
-
-// One line per record, every field, for readable comparisons.
-std::vector<std::string> Lines(const std::vector<VideoRecord>& videos) {
-  std::vector<std::string> out;
-  for (const VideoRecord& v : videos) {
-    out.push_back(absl::StrCat(v.video_id, "|", v.title, "|", v.channel_id, "|",
-                               v.topics, "|", v.language, "|", v.upload_time_s,
-                               "|", v.duration_s));
-  }
-  return out;
-}
-std::vector<std::string> Lines(const std::vector<UserRecord>& users) {
-  std::vector<std::string> out;
-  for (const UserRecord& u : users) {
-    out.push_back(absl::StrCat(u.user_id, "|", u.region, "|", u.device, "|",
-                               u.gender, "|", u.age, "|", u.logged_in));
-  }
-  return out;
-}
-std::vector<std::string> Lines(const std::vector<WatchRecord>& watches) {
-  std::vector<std::string> out;
-  for (const WatchRecord& w : watches) {
-    out.push_back(absl::StrCat(w.user_id, "|", w.video_id, "|", w.time_s, "|",
-                               w.watch_seconds));
-  }
-  return out;
-}
-std::vector<std::string> Lines(const std::vector<SearchRecord>& searches) {
-  std::vector<std::string> out;
-  for (const SearchRecord& s : searches) {
-    out.push_back(absl::StrCat(s.user_id, "|", s.time_s, "|", s.query));
-  }
-  return out;
-}
-
-// A fresh directory under the test's temporary directory holding a copy of
-// the `layout` fixture with `files` (name -> contents) written over it.
-std::string FixtureWith(const std::string& layout,
-                        const std::map<std::string, std::string>& files) {
-  static int counter = 0;
-  const std::filesystem::path dir =
-      std::filesystem::path(::testing::TempDir()) /
-      absl::StrCat("movielens_", layout, "_", counter++);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  for (const auto& entry :
-       std::filesystem::directory_iterator(Fixture(layout))) {
-    std::filesystem::copy_file(entry.path(), dir / entry.path().filename());
-  }
-  for (const auto& [name, contents] : files) {
-    std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
-    out << contents;
-  }
-  return dir.string();
 }
 
 absl::Status ImportError(const std::string& dir) {
@@ -139,8 +85,8 @@ TEST(ImportMovieLensTest, LatestLayout) {
           "6000",
           "m9|Future Film (2030)|ml|Drama||964982000|6000"));
   // No demographics in ml-latest; user 4 only tagged.
-  EXPECT_THAT(Lines(logs->users),
-              ElementsAre("u1||||0|1", "u2||||0|1", "u3||||0|1", "u4||||0|1"));
+  EXPECT_THAT(Lines(logs->users), ElementsAre("u1||||0|1|", "u2||||0|1|",
+                                              "u3||||0|1|", "u4||||0|1|"));
   // watch_seconds = 6000 * rating / 5, in time order (ties by user, movie).
   EXPECT_THAT(Lines(logs->watches),
               ElementsAre("u1|m2|964981247|6000", "u1|m9|964982000|3600",
@@ -162,10 +108,7 @@ TEST(ImportMovieLensTest, WrittenLogsReadBackIdentical) {
   ASSERT_TRUE(WriteLogs(out, *logs).ok());
   absl::StatusOr<Logs> read = ReadLogs(out);
   ASSERT_TRUE(read.ok()) << read.status();
-  EXPECT_EQ(Lines(read->videos), Lines(logs->videos));
-  EXPECT_EQ(Lines(read->users), Lines(logs->users));
-  EXPECT_EQ(Lines(read->watches), Lines(logs->watches));
-  EXPECT_EQ(Lines(read->searches), Lines(logs->searches));
+  EXPECT_EQ(Lines(*read), Lines(*logs));
 }
 
 TEST(ImportMovieLensTest, Layout100k) {
@@ -185,8 +128,8 @@ TEST(ImportMovieLensTest, Layout100k) {
           "m3|Misérables, Les (1995)|ml|Drama|Musical||788918400|6000",
           "m267|unknown|ml|||875071561|6000"));
   EXPECT_THAT(Lines(logs->users),
-              ElementsAre("u1|zip8||male|24|1", "u2|zip9||female|53|1",
-                          "u3|||male|23|1"));
+              ElementsAre("u1|zip8||male|24|1|", "u2|zip9||female|53|1|",
+                          "u3|||male|23|1|"));
   EXPECT_THAT(Lines(logs->watches),
               ElementsAre("u1|m1|874965758|6000", "u1|m267|875071561|1200",
                           "u2|m3|876893171|4800", "u3|m2|878542960|3600"));
@@ -207,8 +150,8 @@ TEST(ImportMovieLensTest, Layout1m) {
           "m3|Heat (1995)|ml|Action|Crime|Thriller||788918400|6000"));
   // Age code 1 ("Under 18") is written as 17; the others as they are.
   EXPECT_THAT(Lines(logs->users),
-              ElementsAre("u1|zip4||female|17|1", "u2|zip7||male|56|1",
-                          "u3|zip5||male|25|1"));
+              ElementsAre("u1|zip4||female|17|1|", "u2|zip7||male|56|1|",
+                          "u3|zip5||male|25|1|"));
   EXPECT_THAT(Lines(logs->watches),
               ElementsAre("u2|m2|978300760|3600", "u3|m3|978301968|2400",
                           "u3|m1|978302109|4800", "u1|m1|978824268|6000"));
@@ -285,21 +228,21 @@ TEST(ImportMovieLensTest, MalformedRowsNameFileAndLine) {
   for (const MalformedCase& c : cases) {
     SCOPED_TRACE(c.file + ": " + c.contents);
     absl::Status status =
-        ImportError(FixtureWith(c.layout, {{c.file, c.contents}}));
+        ImportError(CopyFixtureWith(Fixture(c.layout), {{c.file, c.contents}}));
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
     EXPECT_THAT(status.message(), HasSubstr(c.expected));
   }
 }
 
 TEST(ImportMovieLensTest, MissingFiles) {
-  const std::string dir = FixtureWith("latest", {});
+  const std::string dir = CopyFixtureWith(Fixture("latest"), {});
   std::filesystem::remove(std::filesystem::path(dir) / "movies.csv");
   absl::Status status = ImportError(dir);
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(status.message(), HasSubstr("movies.csv: no such file"));
 
   // tags.csv is optional.
-  const std::string no_tags = FixtureWith("latest", {});
+  const std::string no_tags = CopyFixtureWith(Fixture("latest"), {});
   std::filesystem::remove(std::filesystem::path(no_tags) / "tags.csv");
   absl::StatusOr<Logs> logs = ImportMovieLens(no_tags, {});
   ASSERT_TRUE(logs.ok()) << logs.status();
