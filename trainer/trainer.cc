@@ -1,11 +1,13 @@
 #include "trainer/trainer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <random>
 #include <string>
 
+#include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include "absl/status/status.h"
@@ -26,12 +28,24 @@
 namespace recsys {
 namespace {
 
-absl::StatusOr<TrainerReport> TrainFromCandidateModel(const Logs& logs, const TrainingData& p,
-                                                      const TrainerOptions& options,
-                                                      const CandidateTraining& candidate,
-                                                      const bundle::TuningReport& tuning,
-                                                      std::mt19937_64& rng,
-                                                      TrainerReport report);
+// One run of the pipeline after the candidate model, not yet committed.
+struct PipelineRun {
+  std::unique_ptr<BundleWriter> writer;
+  TrainerReport report;
+};
+
+absl::StatusOr<PipelineRun> ExportAndRank(const Logs& logs, const TrainingData& p,
+                                          const TrainerOptions& options,
+                                          const CandidateTraining& candidate,
+                                          std::mt19937_64 rng, TrainerReport report);
+
+// The value of metric `name` in `report` (0 when absent).
+double MetricOf(const TrainerReport& report, const std::string& name) {
+  for (const auto& [n, v] : report.metrics) {
+    if (n == name) return v;
+  }
+  return 0;
+}
 
 // The pipeline, stage by stage: training data -> candidate model -> bundle
 // (candidate model and ANN) -> candidate evaluation -> ranking model ->
@@ -61,6 +75,8 @@ absl::StatusOr<TrainerReport> TrainStages(const Logs& logs, const TrainerOptions
 
   // The candidate model: trained with the options, or chosen among the
   // trials of --tune, whose options the rest of the pipeline then uses.
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point start = Clock::now();
   CandidateTraining candidate;
   bundle::TuningReport tuning;
   TrainerOptions tuned = options;
@@ -70,27 +86,63 @@ absl::StatusOr<TrainerReport> TrainStages(const Logs& logs, const TrainerOptions
     rng = outcome.rng;
     tuned = std::move(outcome.options);
     tuning = std::move(outcome.report);
-    absl::StrAppend(&report.summary, FormatTuningReport(tuning));
   } else {
     candidate = TrainCandidateModel(logs, p, options, rng);
   }
-  return TrainFromCandidateModel(logs, p, tuned, candidate, tuning, rng, std::move(report));
-}
-
-// The pipeline after the candidate model: bundle, evaluation, ranking,
-// commit, with `options` (the tuned ones with --tune).
-absl::StatusOr<TrainerReport> TrainFromCandidateModel(const Logs& logs, const TrainingData& p,
-                                                      const TrainerOptions& options,
-                                                      const CandidateTraining& candidate,
-                                                      const bundle::TuningReport& tuning,
-                                                      std::mt19937_64& rng,
-                                                      TrainerReport report) {
   report.metrics.emplace_back("candidate/kept_epoch", candidate.kept_epoch);
   report.metrics.emplace_back("candidate/validation/hr@50", candidate.validation_hr50);
   report.metrics.emplace_back("candidate/validation/ndcg@10", candidate.validation_ndcg10);
+  if (options.tune_budget_s <= 0) {
+    RECSYS_ASSIGN_OR_RETURN(PipelineRun run,
+                            ExportAndRank(logs, p, options, candidate, rng, std::move(report)));
+    RECSYS_ASSIGN_OR_RETURN(run.report.bundle_dir, CommitBundle(run.report, *run.writer));
+    return std::move(run.report);
+  }
 
+  // --tune's ranking stage: the rest of the pipeline once per value of the
+  // ranking setting, each from the same random state; the best by the
+  // validation Recommend list is committed (trainer/tuning.h).
+  auto elapsed_s = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  PipelineRun best;
+  double first_run_s = 0;
+  const std::vector<std::string> values =
+      tuned.train_ranking ? RankingTuningValues(tuned)
+                          : std::vector<std::string>{RankingTuningValues(tuned).front()};
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0 && elapsed_s() + first_run_s > options.tune_budget_s) {
+      tuning.add_not_tried(absl::StrCat(RankingTuningFlag(), "=", values[i]));
+      continue;
+    }
+    RECSYS_ASSIGN_OR_RETURN(TrainerOptions o, WithSetting(tuned, RankingTuningFlag(), values[i]));
+    const Clock::time_point t0 = Clock::now();
+    if (i > 0) spdlog::info("tuning: ranking stage, --{}={}", RankingTuningFlag(), values[i]);
+    RECSYS_ASSIGN_OR_RETURN(PipelineRun run, ExportAndRank(logs, p, o, candidate, rng, report));
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (i == 0) first_run_s = seconds;
+    if (!tuned.train_ranking) {
+      best = std::move(run);
+      break;
+    }
+    const bool better = AddRankingTrial(
+        o, i == 0, MetricOf(run.report, "validation_two_stage/hr@50"),
+        MetricOf(run.report, "validation_two_stage/ndcg@10"), seconds, &tuning);
+    if (better) best = std::move(run);
+  }
+  tuning.set_spent_s(elapsed_s());
+  *best.writer->manifest()->mutable_tuning() = tuning;
+  best.report.summary = FormatTuningReport(tuning) + best.report.summary;
+  RECSYS_ASSIGN_OR_RETURN(best.report.bundle_dir, CommitBundle(best.report, *best.writer));
+  return std::move(best.report);
+}
+
+// The pipeline after the candidate model: bundle (candidate model and ANN),
+// candidate evaluation, ranking model and its evaluation, with `options`
+// (the tuned ones with --tune); the caller commits.
+absl::StatusOr<PipelineRun> ExportAndRank(const Logs& logs, const TrainingData& p,
+                                          const TrainerOptions& options,
+                                          const CandidateTraining& candidate,
+                                          std::mt19937_64 rng, TrainerReport report) {
   RECSYS_ASSIGN_OR_RETURN(std::unique_ptr<BundleWriter> writer, CreateBundleWriter(p, options));
-  if (tuning.trials_size() > 0) *writer->manifest()->mutable_tuning() = tuning;
   RECSYS_ASSIGN_OR_RETURN(ExportedCandidateModel exported,
                           ExportCandidateModel(logs, p, candidate, options, *writer));
   RECSYS_RETURN_IF_ERROR(EvaluateCandidates(p, *exported.retriever, exported.ann_factory,
@@ -125,8 +177,7 @@ absl::StatusOr<TrainerReport> TrainFromCandidateModel(const Logs& logs, const Tr
                                         *writer, &report));
   }
 
-  RECSYS_ASSIGN_OR_RETURN(report.bundle_dir, CommitBundle(report, *writer));
-  return report;
+  return PipelineRun{std::move(writer), std::move(report)};
 }
 
 }  // namespace

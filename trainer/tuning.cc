@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <spdlog/spdlog.h>
@@ -13,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/base/status_macros.h"
+#include "common/serving/models.h"
 
 namespace recsys {
 namespace {
@@ -22,6 +24,11 @@ constexpr char kMaxExamples[] = "max_examples_per_user";
 constexpr char kLearningRate[] = "candidate_lr";
 constexpr char kFeatures[] = "features";
 constexpr char kEpochs[] = "candidate_epochs";
+constexpr char kObjective[] = "objective";
+
+// The share of the budget the candidate search may use when a ranking
+// model follows (the rest is for the ranking stage's trials).
+constexpr double kCandidateShareOfBudget = 0.7;
 
 // History lengths tried (besides the given one).
 constexpr int kMaxWatchesTried[] = {10, 20, 50};
@@ -89,6 +96,7 @@ std::string SettingValue(const TrainerOptions& options, const std::string& flag)
   if (flag == kLearningRate) return FormatFloat(options.candidate_learning_rate);
   if (flag == kFeatures) return FeatureGroupList(options.disabled_feature_groups);
   if (flag == kEpochs) return absl::StrCat(options.candidate_epochs);
+  if (flag == kObjective) return RankingObjectiveName(options.objective);
   return "";
 }
 
@@ -106,6 +114,8 @@ absl::StatusOr<TrainerOptions> WithSetting(const TrainerOptions& options,
     RECSYS_ASSIGN_OR_RETURN(o.disabled_feature_groups, DisabledFeatureGroupsFromList(value));
   } else if (flag == kEpochs) {
     parsed = absl::SimpleAtoi(value, &o.candidate_epochs);
+  } else if (flag == kObjective) {
+    RECSYS_ASSIGN_OR_RETURN(o.objective, ParseRankingObjective(value));
   } else {
     return absl::InvalidArgumentError(absl::StrCat("--", flag, " is not a tuned setting"));
   }
@@ -134,7 +144,12 @@ TuningOutcome TuneCandidateModel(const Logs& logs, const TrainingData& p,
   torch::Tensor best_torch_state;
   bundle::TuningReport report;
   report.set_budget_s(given.tune_budget_s);
-  report.set_chosen_by("validation HR@50, then NDCG@10");
+  report.set_chosen_ranking(-1);
+  report.set_chosen_by(
+      "candidate stage: validation HR@50, then NDCG@10; ranking stage: validation NDCG@10 "
+      "of the Recommend list, then HR@50");
+  const double budget_s =
+      given.tune_budget_s * (given.train_ranking ? kCandidateShareOfBudget : 1.0);
   double longest_s = 0;
 
   // Trains the candidate model with `o` from the seed, as a run without
@@ -148,6 +163,7 @@ TuningOutcome TuneCandidateModel(const Logs& logs, const TrainingData& p,
                                  : absl::StrCat(": --", changed, "=", SettingValue(o, changed)));
     CandidateTraining training = TrainCandidateModel(logs, p, o, rng);
     bundle::TuningTrial trial;
+    trial.set_stage("candidate");
     for (const TuningDimension& d : dims) (*trial.mutable_settings())[d.flag] = SettingValue(o, d.flag);
     trial.set_changed(changed);
     trial.set_validation_hr50(training.validation_hr50);
@@ -196,7 +212,7 @@ TuningOutcome TuneCandidateModel(const Logs& logs, const TrainingData& p,
           continue;
         }
         if (!tried.insert(key(*o)).second) continue;
-        if (out_of_budget || elapsed_s() + longest_s > given.tune_budget_s) {
+        if (out_of_budget || elapsed_s() + longest_s > budget_s) {
           out_of_budget = true;
           report.add_not_tried(absl::StrCat(d.flag, "=", value));
           continue;
@@ -210,6 +226,38 @@ TuningOutcome TuneCandidateModel(const Logs& logs, const TrainingData& p,
   report.set_spent_s(elapsed_s());
   SetTorchRngState(best_torch_state);
   best.report = std::move(report);
+  return best;
+}
+
+std::vector<std::string> RankingTuningValues(const TrainerOptions& options) {
+  std::vector<std::string> values = {RankingObjectiveName(options.objective)};
+  for (bundle::RankingObjective objective :
+       {bundle::RANKING_OBJECTIVE_WATCH_TIME, bundle::RANKING_OBJECTIVE_CTR}) {
+    if (objective != options.objective) values.push_back(RankingObjectiveName(objective));
+  }
+  return values;
+}
+
+const char* RankingTuningFlag() { return kObjective; }
+
+bool AddRankingTrial(const TrainerOptions& options, bool first, double validation_hr50,
+                     double validation_ndcg10, double seconds, bundle::TuningReport* report) {
+  bundle::TuningTrial trial;
+  trial.set_stage("ranking");
+  if (!first) trial.set_changed(kObjective);
+  (*trial.mutable_settings())[kObjective] = SettingValue(options, kObjective);
+  trial.set_validation_hr50(validation_hr50);
+  trial.set_validation_ndcg10(validation_ndcg10);
+  trial.set_seconds(seconds);
+  bool best = report->chosen_ranking() < 0;
+  if (!best) {
+    const bundle::TuningTrial& b = report->trials(report->chosen_ranking());
+    best = trial.validation_ndcg10() != b.validation_ndcg10()
+               ? trial.validation_ndcg10() > b.validation_ndcg10()
+               : trial.validation_hr50() > b.validation_hr50();
+  }
+  if (best) report->set_chosen_ranking(report->trials_size());
+  *report->add_trials() = std::move(trial);
   return best;
 }
 
@@ -227,26 +275,40 @@ std::string FormatTuningReport(const bundle::TuningReport& report) {
                           : absl::StrCat("--", t.changed(), "=", t.settings().at(t.changed())));
     width = std::max(width, changed.back().size());
   }
-  absl::StrAppend(&s, absl::StrFormat("  %-3s %-*s %9s %9s %5s %6s\n", "#", width, "changed",
-                                      "val HR@50", "NDCG@10", "epoch", "s"));
+  std::string stage;
   for (int i = 0; i < report.trials_size(); ++i) {
     const bundle::TuningTrial& t = report.trials(i);
-    absl::StrAppend(&s, absl::StrFormat("  %-3d %-*s %9.4f %9.4f %2d/%-2d %6.0f%s\n", i + 1,
-                                        width, changed[i], t.validation_hr50(),
-                                        t.validation_ndcg10(), t.kept_epoch(), t.epochs_run(),
-                                        t.seconds(), i == report.chosen() ? "  <- chosen" : ""));
+    if (t.stage() != stage) {
+      stage = t.stage();
+      absl::StrAppend(
+          &s, stage == "ranking"
+                  ? "  ranking stage (the whole pipeline on the chosen candidate model; "
+                    "validation Recommend list):\n"
+                  : "  candidate stage (the candidate model alone):\n");
+      absl::StrAppend(&s, absl::StrFormat("  %-3s %-*s %9s %9s %5s %6s\n", "#", width,
+                                          "changed", "val HR@50", "NDCG@10", "epoch", "s"));
+    }
+    const bool chosen = i == (stage == "ranking" ? report.chosen_ranking() : report.chosen());
+    const std::string epoch =
+        stage == "ranking" ? std::string("") : absl::StrCat(t.kept_epoch(), "/", t.epochs_run());
+    absl::StrAppend(&s, absl::StrFormat("  %-3d %-*s %9.4f %9.4f %5s %6.0f%s\n", i + 1, width,
+                                        changed[i], t.validation_hr50(), t.validation_ndcg10(),
+                                        epoch, t.seconds(), chosen ? "  <- chosen" : ""));
   }
   if (report.not_tried_size() > 0) {
     absl::StrAppend(&s, "  not tried (the budget ran out): ",
                     absl::StrJoin(report.not_tried(), ", "), "\n");
   }
   if (report.trials_size() > 0) {
+    std::map<std::string, std::string> settings(report.trials(report.chosen()).settings().begin(),
+                                                 report.trials(report.chosen()).settings().end());
+    if (report.chosen_ranking() >= 0) {
+      for (const auto& [flag, value] : report.trials(report.chosen_ranking()).settings()) {
+        settings[flag] = value;
+      }
+    }
     std::vector<std::string> flags;
-    const bundle::TuningTrial& chosen = report.trials(report.chosen());
-    std::vector<std::pair<std::string, std::string>> sorted(chosen.settings().begin(),
-                                                            chosen.settings().end());
-    std::sort(sorted.begin(), sorted.end());
-    for (const auto& [flag, value] : sorted) flags.push_back(absl::StrCat("--", flag, "=", value));
+    for (const auto& [flag, value] : settings) flags.push_back(absl::StrCat("--", flag, "=", value));
     absl::StrAppend(&s, "  chosen: ", absl::StrJoin(flags, " "), "\n");
   }
   return s;

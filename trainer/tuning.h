@@ -63,13 +63,30 @@ struct TuningOutcome {
   bundle::TuningReport report;
 };
 
-// Runs the search within `options.tune_budget_s` (> 0). `p` must have been
+// Runs the candidate stage of the search within `options.tune_budget_s`
+// (> 0), or 70% of it when a ranking model follows (`train_ranking`: the
+// rest is for the ranking stage). `p` must have been
 // prepared with `TuningMaxWatches(options)` watches of history.
 TuningOutcome TuneCandidateModel(const Logs& logs, const TrainingData& p,
                                  const TrainerOptions& options);
 
 // The longest watch history any trial reads (for `PrepareTrainingData`).
 int TuningMaxWatches(const TrainerOptions& options);
+
+// The ranking stage (run by the trainer's pipeline, trainer.cc): after the
+// candidate stage, the whole pipeline is run once per value of the ranking
+// setting (`RankingTuningFlag()`: the objective, watch_time or ctr; the
+// given value first), each from the same random state, and the bundle of
+// the best by validation NDCG@10 of the Recommend list (nominated, then
+// ranked; HR@50 breaks ties) is the one committed. A value is tried only
+// when the budget has room for one more run as long as the first.
+const char* RankingTuningFlag();
+std::vector<std::string> RankingTuningValues(const TrainerOptions& options);
+// Appends a ranking-stage trial with `options`' ranking setting (`first`:
+// the value as given) and its validation scores; true when it is the best
+// ranking-stage trial so far (then `chosen_ranking` points at it).
+bool AddRankingTrial(const TrainerOptions& options, bool first, double validation_hr50,
+                     double validation_ndcg10, double seconds, bundle::TuningReport* report);
 
 // The trials as a table (one line per trial: its settings, validation HR@50
 // and NDCG@10, kept epoch, seconds; the chosen one marked), and the chosen

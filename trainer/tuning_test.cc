@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "common/serving/bundle.h"
+#include "common/serving/models.h"
 #include "simulator/world.h"
 #include "simulator/world_options.h"
 #include "trainer/trainer.h"
@@ -156,6 +157,42 @@ TEST(TuningTest, ChoosesTheBestValidationTrialAndRecordsIt) {
   EXPECT_DOUBLE_EQ(Metric(*plain, "candidate/dnn/hr@50"), Metric(*report, "candidate/dnn/hr@50"));
   EXPECT_DOUBLE_EQ(Metric(*plain, "candidate/dnn/ndcg@10"),
                    Metric(*report, "candidate/dnn/ndcg@10"));
+}
+
+TEST(TuningTest, TheRankingStageCommitsTheBestObjective) {
+  const Logs logs = TinyWorld();
+  TrainerOptions options = FastOptions(TempDir("ranked"));
+  options.train_ranking = true;
+  options.ranking_hidden = {32};
+  options.ranking_epochs = 2;
+  options.tune_budget_s = 600;
+  absl::StatusOr<TrainerReport> report = Train(logs, options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_THAT(report->summary, HasSubstr("ranking stage"));
+  absl::StatusOr<std::unique_ptr<Bundle>> bundle = Bundle::Open(report->bundle_dir);
+  ASSERT_TRUE(bundle.ok()) << bundle.status();
+  const bundle::BundleManifest& manifest = (*bundle)->manifest();
+  const bundle::TuningReport& tuning = manifest.tuning();
+  // Two ranking-stage trials, watch_time (as given) then ctr, after the
+  // candidate stage's.
+  std::vector<const bundle::TuningTrial*> ranking;
+  for (const bundle::TuningTrial& t : tuning.trials()) {
+    if (t.stage() == "ranking") ranking.push_back(&t);
+  }
+  ASSERT_EQ(ranking.size(), 2u);
+  EXPECT_EQ(ranking[0]->settings().at("objective"), "watch_time");
+  EXPECT_EQ(ranking[1]->settings().at("objective"), "ctr");
+  EXPECT_EQ(tuning.trials(tuning.chosen()).stage(), "candidate");
+  ASSERT_GE(tuning.chosen_ranking(), 0);
+  const bundle::TuningTrial& chosen = tuning.trials(tuning.chosen_ranking());
+  for (const bundle::TuningTrial* t : ranking) {
+    EXPECT_LE(t->validation_ndcg10(), chosen.validation_ndcg10());
+  }
+  // The committed bundle is the chosen trial's: its objective, its scores.
+  EXPECT_EQ(manifest.hyperparameters().at("objective"), chosen.settings().at("objective"));
+  EXPECT_EQ(RankingObjectiveName(manifest.ranking().training_objective()),
+            chosen.settings().at("objective"));
+  EXPECT_DOUBLE_EQ(Metric(*report, "validation_two_stage/ndcg@10"), chosen.validation_ndcg10());
 }
 
 TEST(TuningTest, AnExhaustedBudgetSaysWhatWasNotTried) {
