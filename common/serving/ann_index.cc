@@ -12,6 +12,7 @@
 #include <faiss/impl/FaissException.h>
 #include <faiss/index_factory.h>
 #include <faiss/index_io.h>
+#include <faiss/invlists/InvertedLists.h>
 #include <omp.h>
 #include <sys/stat.h>
 
@@ -20,12 +21,14 @@
 #include <cstdlib>
 #include <exception>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <typeinfo>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/serving/simd_scan.h"
 
 namespace recsys {
 namespace {
@@ -63,7 +66,76 @@ absl::Status ValidateOptions(const AnnIndex::Options& options) {
     return absl::InvalidArgumentError(
         absl::StrCat("num_threads must be > 0, got ", options.num_threads));
   }
+  if ((options.scan == AnnIndex::Options::Scan::kAvx2 &&
+       !SimdLevelSupported(SimdLevel::kAvx2)) ||
+      (options.scan == AnnIndex::Options::Scan::kAvx512 &&
+       !SimdLevelSupported(SimdLevel::kAvx512))) {
+    return absl::InvalidArgumentError(
+        "this CPU does not run the requested SIMD scan level");
+  }
   return absl::OkStatus();
+}
+
+// The kernel level `scan` asks for; none for FAISS's own search.
+std::optional<SimdLevel> KernelLevel(AnnIndex::Options::Scan scan) {
+  switch (scan) {
+    case AnnIndex::Options::Scan::kAuto:
+      return BestSimdLevel();
+    case AnnIndex::Options::Scan::kFaiss:
+      return std::nullopt;
+    case AnnIndex::Options::Scan::kScalar:
+      return SimdLevel::kScalar;
+    case AnnIndex::Options::Scan::kAvx2:
+      return SimdLevel::kAvx2;
+    case AnnIndex::Options::Scan::kAvx512:
+      return SimdLevel::kAvx512;
+  }
+  return std::nullopt;
+}
+
+// The storage of an inner-product "Flat" index, or null for other indexes.
+const float* FlatRows(const faiss::Index& index) {
+  const auto* flat = dynamic_cast<const faiss::IndexFlat*>(&index);
+  if (flat == nullptr || flat->metric_type != faiss::METRIC_INNER_PRODUCT) {
+    return nullptr;
+  }
+  return flat->get_xb();
+}
+
+// Pointers into an inner-product IndexIVFFlat whose coarse quantizer is an
+// inner-product IndexFlat and whose lists are in memory: the layout our IVF
+// kernel reads. None for any other structure (which FAISS searches).
+std::optional<IvfView> IvfFlatView(const faiss::Index& index) {
+  // Exactly IndexIVFFlat: subclasses (IndexIVFFlatDedup) search otherwise.
+  if (typeid(index) != typeid(faiss::IndexIVFFlat) ||
+      index.metric_type != faiss::METRIC_INNER_PRODUCT) {
+    return std::nullopt;
+  }
+  const auto& ivf = static_cast<const faiss::IndexIVFFlat&>(index);
+  const auto* quantizer = dynamic_cast<const faiss::IndexFlat*>(ivf.quantizer);
+  const auto* lists =
+      dynamic_cast<const faiss::ArrayInvertedLists*>(ivf.invlists);
+  if (quantizer == nullptr ||
+      quantizer->metric_type != faiss::METRIC_INNER_PRODUCT ||
+      quantizer->d != ivf.d ||
+      quantizer->ntotal != static_cast<faiss::Index::idx_t>(ivf.nlist) ||
+      lists == nullptr || lists->nlist != ivf.nlist ||
+      lists->code_size != ivf.d * sizeof(float)) {
+    return std::nullopt;
+  }
+  IvfView view;
+  view.dim = ivf.d;
+  view.nlist = static_cast<int64_t>(ivf.nlist);
+  view.centroids = quantizer->get_xb();
+  view.lists.reserve(ivf.nlist);
+  for (size_t l = 0; l < ivf.nlist; ++l) {
+    static_assert(sizeof(faiss::Index::idx_t) == sizeof(int64_t));
+    view.lists.push_back(InvertedListView{
+        reinterpret_cast<const float*>(lists->codes[l].data()),
+        reinterpret_cast<const int64_t*>(lists->ids[l].data()),
+        static_cast<int64_t>(lists->ids[l].size())});
+  }
+  return view;
 }
 
 // The `nprobe` and `efSearch` knobs, on the index or on the HNSW quantizer
@@ -164,6 +236,17 @@ class FaissAnnIndex final : public AnnIndex {
         factory_(std::move(factory)),
         num_threads_(options.num_threads) {
     ApplyRuntimeKnobs(index_.get(), options);
+    // The index is not modified after this point, so the kernels' pointers
+    // into its storage stay valid for its lifetime.
+    if (std::optional<SimdLevel> level = KernelLevel(options.scan)) {
+      if ((flat_rows_ = FlatRows(*index_)) != nullptr) {
+        level_ = level;
+      } else if ((ivf_ = IvfFlatView(*index_))) {
+        level_ = level;
+        nprobe_ = static_cast<int>(
+            faiss::ivflib::extract_index_ivf(index_.get())->nprobe);
+      }
+    }
   }
 
   absl::Status Save(const std::string& path) const override {
@@ -195,6 +278,65 @@ class FaissAnnIndex final : public AnnIndex {
     const int64_t width = std::min<int64_t>(k, index_->ntotal);
     std::vector<std::vector<Neighbor>> results(num_queries);
     if (width == 0 || num_queries == 0) return results;
+    // Exact search of many queries: FAISS's sgemm beats one scan a query.
+    const bool use_kernel =
+        level_.has_value() &&
+        (ivf_.has_value() || num_queries < kSgemmMinQueries);
+    if (!use_kernel) {
+      if (absl::Status s = SearchWithFaiss(queries, num_queries, width,
+                                           &results);
+          !s.ok()) {
+        return s;
+      }
+      return results;
+    }
+    const int dim = index_->d;
+    bool failed = false;
+    // One query per OpenMP thread; with one thread no team is started.
+    const auto search_one = [&](int64_t q) {
+      try {
+        results[q] = KernelSearch(queries + q * dim, static_cast<int>(width));
+      } catch (const std::exception&) {  // std::bad_alloc.
+#pragma omp atomic write
+        failed = true;
+      }
+    };
+    if (num_threads_ == 1 || num_queries == 1) {
+      for (int64_t q = 0; q < num_queries; ++q) search_one(q);
+    } else {
+#pragma omp parallel for num_threads(num_threads_) schedule(dynamic, 1)
+      for (int64_t q = 0; q < num_queries; ++q) search_one(q);
+    }
+    if (failed) return absl::ResourceExhaustedError("ANN search failed");
+    return results;
+  }
+
+  int64_t size() const override { return index_->ntotal; }
+  int dimension() const override { return index_->d; }
+  const char* scan_kernel() const override {
+    return level_.has_value() ? SimdLevelName(*level_) : "faiss";
+  }
+  const std::string& factory() const override { return factory_; }
+
+ private:
+  // One query through our kernels; requires `level_`. `k` <= size().
+  std::vector<Neighbor> KernelSearch(const float* query, int k) const {
+    const std::vector<ScoredRow> top =
+        flat_rows_ != nullptr
+            ? FlatSearch(*level_, query, flat_rows_, index_->ntotal,
+                         index_->d, k)
+            : IvfSearch(*level_, *ivf_, query, nprobe_, k);
+    std::vector<Neighbor> out(top.size());
+    for (size_t i = 0; i < top.size(); ++i) {
+      out[i] = Neighbor{top[i].row, top[i].score};
+    }
+    return out;
+  }
+
+  // `width` (<= size()) neighbours of each query through FAISS's search.
+  absl::Status SearchWithFaiss(
+      const float* queries, int64_t num_queries, int64_t width,
+      std::vector<std::vector<Neighbor>>* results) const {
     try {
       std::vector<float> scores(num_queries * width);
       std::vector<faiss::Index::idx_t> rows(num_queries * width);
@@ -203,7 +345,7 @@ class FaissAnnIndex final : public AnnIndex {
         index_->search(num_queries, queries, width, scores.data(), rows.data());
       }
       for (int64_t q = 0; q < num_queries; ++q) {
-        std::vector<Neighbor>& out = results[q];
+        std::vector<Neighbor>& out = (*results)[q];
         out.reserve(width);
         for (int64_t j = q * width; j < (q + 1) * width; ++j) {
           if (rows[j] < 0) continue;  // FAISS pads short results with -1.
@@ -219,17 +361,18 @@ class FaissAnnIndex final : public AnnIndex {
     } catch (const std::exception& e) {
       return absl::InternalError(absl::StrCat("ANN search failed: ", e.what()));
     }
-    return results;
+    return absl::OkStatus();
   }
 
-  int64_t size() const override { return index_->ntotal; }
-  int dimension() const override { return index_->d; }
-  const std::string& factory() const override { return factory_; }
-
- private:
   const std::unique_ptr<faiss::Index> index_;
   const std::string factory_;
   const int num_threads_;
+  // Set when our kernels search this index: the level, and either the Flat
+  // rows or the IVF view with its nprobe.
+  std::optional<SimdLevel> level_;
+  const float* flat_rows_ = nullptr;
+  std::optional<IvfView> ivf_;
+  int nprobe_ = 0;
 };
 
 }  // namespace

@@ -47,6 +47,20 @@ class AnnIndex {
     // OpenMP threads a single Search may use, >= 1. 1 under concurrent
     // serving.
     int num_threads = 1;
+    // What scans the vectors of "Flat" and "IVF<nlist>,Flat" indexes (other
+    // structures always search through FAISS). Debian's libfaiss is built
+    // without x86 SIMD and scans with a scalar loop, so by default these
+    // indexes run our own kernels (simd_scan.h) on FAISS's storage: the same
+    // rows as FAISS's search (scores to float rounding), ties to the lower
+    // row. A level the CPU lacks is InvalidArgument at build and load.
+    enum class Scan {
+      kAuto,    // The widest SIMD level this CPU runs.
+      kFaiss,   // FAISS's own search, for comparison.
+      kScalar,  // Our kernels at one level (tests and benchmarks).
+      kAvx2,
+      kAvx512,
+    };
+    Scan scan = Scan::kAuto;
   };
 
   // Vectors below which "auto" resolves to exact search.
@@ -54,6 +68,9 @@ class AnnIndex {
   // An IVF index is trained on at most this many rows per inverted list
   // (sampled without replacement, fixed seed). FAISS warns below 39.
   static constexpr int64_t kTrainRowsPerList = 64;
+  // Batches of exact search from this many queries up use FAISS's sgemm
+  // path rather than the kernels (measured with ann_benchmark --batch).
+  static constexpr int64_t kSgemmMinQueries = 20;
 
   // Resolves "auto" for `n` vectors: "Flat" below `kAutoFlatBelow`, else
   // "IVF<nlist>,Flat" with nlist the power of two nearest to 4 * sqrt(n)
@@ -84,14 +101,18 @@ class AnnIndex {
   virtual absl::StatusOr<std::vector<Neighbor>> Search(const float* query,
                                                        int k) const = 0;
 
-  // `Search` for `num_queries` row-major queries in one FAISS call (faster
-  // per query for offline evaluation: FAISS batches exact search as a
-  // matrix product). Result i belongs to query i.
+  // `Search` for `num_queries` row-major queries. Result i belongs to query
+  // i. Exact search of `kSgemmMinQueries` or more queries goes through
+  // FAISS's matrix product (faster per query for offline evaluation); other
+  // batches run the kernels one query per OpenMP thread.
   virtual absl::StatusOr<std::vector<std::vector<Neighbor>>> SearchBatch(
       const float* queries, int64_t num_queries, int k) const = 0;
 
   virtual int64_t size() const = 0;
   virtual int dimension() const = 0;
+  // What searches run on: "avx512", "avx2" or "scalar" (our kernels), or
+  // "faiss".
+  virtual const char* scan_kernel() const = 0;
   // The resolved factory string (never "auto"). After `Load` it is rebuilt
   // from the index structure ("Flat", "IVF<nlist>,Flat", "HNSW<M>", ...).
   virtual const std::string& factory() const = 0;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/serving/simd_scan.h"
 
 namespace recsys {
 namespace {
@@ -315,6 +316,195 @@ TEST(AnnIndexTest, BadInputsAreErrors) {
   std::fclose(f);
   EXPECT_EQ(AnnIndex::Load(garbage, flat).status().code(),
             absl::StatusCode::kDataLoss);
+}
+
+// --- Our SIMD kernels against FAISS's own search, on the same index file. ---
+
+using Scan = AnnIndex::Options::Scan;
+
+// The kernel levels this CPU runs, each with its `Scan` option.
+std::vector<std::pair<Scan, std::string>> SupportedKernelScans() {
+  std::vector<std::pair<Scan, std::string>> scans = {{Scan::kScalar, "scalar"}};
+  if (SimdLevelSupported(SimdLevel::kAvx2)) scans.push_back({Scan::kAvx2, "avx2"});
+  if (SimdLevelSupported(SimdLevel::kAvx512)) {
+    scans.push_back({Scan::kAvx512, "avx512"});
+  }
+  return scans;
+}
+
+// `got` is FAISS's result `want` up to float rounding: the same length,
+// scores within 1e-4 relative rank by rank, and the same rows except where
+// two scores are equal to rounding (ties, identical vectors): a row may
+// differ from FAISS's at a rank only if its exact score is within that
+// tolerance of the rank's score. No row twice.
+void ExpectMatchesFaiss(const std::vector<Neighbor>& got,
+                        const std::vector<Neighbor>& want,
+                        const std::vector<float>& base, int dim,
+                        const float* query, const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  std::set<int64_t> rows;
+  for (size_t i = 0; i < want.size(); ++i) {
+    const float tolerance = 1e-4f * std::max(1.0f, std::abs(want[i].score));
+    EXPECT_NEAR(got[i].score, want[i].score, tolerance)
+        << what << " rank " << i;
+    if (got[i].row != want[i].row) {
+      double exact = 0;
+      for (int j = 0; j < dim; ++j) {
+        exact += double{base[got[i].row * dim + j]} * query[j];
+      }
+      EXPECT_NEAR(exact, want[i].score, tolerance)
+          << what << " rank " << i << ": row " << got[i].row
+          << " where FAISS has row " << want[i].row;
+    }
+    EXPECT_TRUE(rows.insert(got[i].row).second) << what << ": row twice";
+  }
+}
+
+// Builds `factory` once, saves it, and loads the file with FAISS's search
+// and with each kernel level; every query's results must agree with FAISS's.
+void ExpectKernelsMatchFaiss(const std::vector<float>& base, int dim,
+                             const std::vector<float>& queries,
+                             const std::string& factory,
+                             const std::vector<int>& nprobes,
+                             const std::vector<int>& ks) {
+  const int64_t n = base.size() / dim;
+  const int64_t num_queries = queries.size() / dim;
+  AnnIndex::Options options = WithFactory(factory);
+  auto built = AnnIndex::Build(base.data(), n, dim, options);
+  ASSERT_TRUE(built.ok()) << built.status();
+  const std::string path = TempPath("parity.faiss");
+  ASSERT_TRUE((*built)->Save(path).ok());
+  for (int nprobe : nprobes) {
+    options.nprobe = nprobe;
+    options.scan = Scan::kFaiss;
+    auto faiss = AnnIndex::Load(path, options);
+    ASSERT_TRUE(faiss.ok()) << faiss.status();
+    EXPECT_STREQ((*faiss)->scan_kernel(), "faiss");
+    for (const auto& [scan, name] : SupportedKernelScans()) {
+      options.scan = scan;
+      auto kernel = AnnIndex::Load(path, options);
+      ASSERT_TRUE(kernel.ok()) << kernel.status();
+      EXPECT_EQ((*kernel)->scan_kernel(), name);
+      for (int k : ks) {
+        for (int64_t q = 0; q < num_queries; ++q) {
+          const float* query = queries.data() + q * dim;
+          auto want = (*faiss)->Search(query, k);
+          auto got = (*kernel)->Search(query, k);
+          ASSERT_TRUE(want.ok() && got.ok());
+          ExpectMatchesFaiss(*got, *want, base, dim, query,
+                             factory + " dim " + std::to_string(dim) +
+                                 " nprobe " + std::to_string(nprobe) + " " +
+                                 name + " k " + std::to_string(k) +
+                                 " query " + std::to_string(q));
+        }
+      }
+    }
+  }
+  std::remove(path.c_str());
+}
+
+TEST(AnnIndexKernelTest, FlatMatchesFaiss) {
+  constexpr int64_t kN = 2003;
+  for (int dim : {32, 64, 100, 256}) {
+    const std::vector<float> base = RandomVectors(kN, dim, 40 + dim);
+    const std::vector<float> queries = RandomVectors(4, dim, 41 + dim);
+    ExpectKernelsMatchFaiss(base, dim, queries, "Flat", {1},
+                            {1, 10, 500, static_cast<int>(kN) + 50});
+  }
+}
+
+TEST(AnnIndexKernelTest, IvfMatchesFaiss) {
+  constexpr int64_t kN = 6000;
+  for (int dim : {32, 64, 100, 256}) {
+    const std::vector<float> base = RandomVectors(kN, dim, 50 + dim);
+    const std::vector<float> queries = RandomVectors(3, dim, 51 + dim);
+    for (const std::string factory : {"IVF16,Flat", "IVF64,Flat"}) {
+      // nprobe 1000 is clamped to nlist: every list, so k > n returns all n.
+      ExpectKernelsMatchFaiss(base, dim, queries, factory, {1, 4, 16, 1000},
+                              {1, 10, 500, static_cast<int>(kN) + 50});
+    }
+  }
+}
+
+// Identical vectors: tied scores. Ours keep and list lower rows first, at
+// every level and for Flat and IVF alike; FAISS may order or keep other
+// members of a tie, which ExpectMatchesFaiss allows.
+TEST(AnnIndexKernelTest, IdenticalVectorsTieToLowerRows) {
+  constexpr int kDim = 100;
+  constexpr int64_t kDistinct = 400;
+  constexpr int kCopies = 5;
+  const std::vector<float> distinct = RandomVectors(kDistinct, kDim, 60);
+  // Row r is a copy of distinct vector r % kDistinct.
+  std::vector<float> base;
+  for (int c = 0; c < kCopies; ++c) base.insert(base.end(), distinct.begin(), distinct.end());
+  const std::vector<float> queries = RandomVectors(3, kDim, 61);
+  for (const std::string factory : {"Flat", "IVF8,Flat"}) {
+    ExpectKernelsMatchFaiss(base, kDim, queries, factory, {8},
+                            {1, 7, 10, 500, 2500});
+    AnnIndex::Options options = WithFactory(factory);
+    options.nprobe = 8;  // All lists: exact.
+    auto index = AnnIndex::Build(base.data(), kDistinct * kCopies, kDim, options);
+    ASSERT_TRUE(index.ok()) << index.status();
+    for (int q = 0; q < 3; ++q) {
+      // k = 7: the best vector's 5 copies, then 2 of the second best's.
+      auto got = (*index)->Search(queries.data() + q * kDim, 7);
+      ASSERT_TRUE(got.ok());
+      ASSERT_EQ(got->size(), 7u);
+      const int64_t best = (*got)[0].row, second = (*got)[5].row;
+      for (int c = 0; c < kCopies; ++c) {
+        EXPECT_EQ((*got)[c].row, best + c * kDistinct) << factory;
+        EXPECT_EQ((*got)[c].score, (*got)[0].score) << factory;
+      }
+      EXPECT_LT(best, kDistinct);
+      EXPECT_LT(second, kDistinct);
+      EXPECT_EQ((*got)[6].row, second + kDistinct) << factory;
+    }
+  }
+}
+
+TEST(AnnIndexKernelTest, BatchesAgreeWithSingleSearches) {
+  // Exact search switches to FAISS's sgemm at kSgemmMinQueries queries.
+  constexpr int kDim = 64;
+  constexpr int64_t kN = 3000;
+  const std::vector<float> base = RandomVectors(kN, kDim, 70);
+  const int64_t num_queries = AnnIndex::kSgemmMinQueries + 5;
+  const std::vector<float> queries = RandomVectors(num_queries, kDim, 71);
+  for (const std::string factory : {"Flat", "IVF32,Flat"}) {
+    for (int threads : {1, 2}) {
+      AnnIndex::Options options = WithFactory(factory);
+      options.num_threads = threads;
+      auto index = AnnIndex::Build(base.data(), kN, kDim, options);
+      ASSERT_TRUE(index.ok()) << index.status();
+      for (int64_t batch : {int64_t{3}, num_queries}) {
+        auto got = (*index)->SearchBatch(queries.data(), batch, 100);
+        ASSERT_TRUE(got.ok()) << got.status();
+        ASSERT_EQ(got->size(), static_cast<size_t>(batch));
+        for (int64_t q = 0; q < batch; ++q) {
+          auto one = (*index)->Search(queries.data() + q * kDim, 100);
+          ASSERT_TRUE(one.ok());
+          ExpectMatchesFaiss((*got)[q], *one, base, kDim,
+                             queries.data() + q * kDim,
+                             factory + " batch " + std::to_string(batch));
+        }
+      }
+    }
+  }
+}
+
+TEST(AnnIndexKernelTest, ScanKernelNamesWhatRuns) {
+  const std::vector<float> base = RandomVectors(500, 8, 80);
+  auto flat = AnnIndex::Build(base.data(), 500, 8, WithFactory("Flat"));
+  ASSERT_TRUE(flat.ok());
+  EXPECT_STREQ((*flat)->scan_kernel(), SimdLevelName(BestSimdLevel()));
+  auto hnsw = AnnIndex::Build(base.data(), 500, 8, WithFactory("HNSW8"));
+  ASSERT_TRUE(hnsw.ok());
+  EXPECT_STREQ((*hnsw)->scan_kernel(), "faiss");
+  if (!SimdLevelSupported(SimdLevel::kAvx512)) {
+    AnnIndex::Options options = WithFactory("Flat");
+    options.scan = Scan::kAvx512;
+    EXPECT_EQ(AnnIndex::Build(base.data(), 500, 8, options).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
 }
 
 }  // namespace

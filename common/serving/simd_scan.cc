@@ -1,0 +1,333 @@
+#include "common/serving/simd_scan.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+namespace recsys {
+namespace {
+
+// Rows scored per kernel call before their scores go to the heap: 4 KiB of
+// scores, which stay in L1 between the two loops.
+constexpr int64_t kBlockRows = 1024;
+
+// "a is a better result than b": a higher score, or an equal one and a lower
+// row.
+inline bool Better(const ScoredRow& a, const ScoredRow& b) {
+  return a.score > b.score || (a.score == b.score && a.row < b.row);
+}
+
+// ---------------------------------------------------------------- scalar --
+
+void InnerProductsScalar(const float* query, const float* rows, int64_t n,
+                         int dim, float* scores) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = rows + i * dim;
+    float sum = 0;
+    for (int j = 0; j < dim; ++j) sum += query[j] * row[j];
+    scores[i] = sum;
+  }
+}
+
+// ------------------------------------------------------------ AVX2 + FMA --
+
+// The sums of the 8 lanes of each of a, b, c, d, as 4 floats.
+// (AVX only, so that both the AVX2 and the AVX-512 kernels inline it.)
+__attribute__((target("avx2"))) inline __m128 HorizontalSums4(__m256 a,
+                                                              __m256 b,
+                                                              __m256 c,
+                                                              __m256 d) {
+  const __m256 ab = _mm256_hadd_ps(a, b);  // a01 a23 b01 b23 | a45 a67 ...
+  const __m256 cd = _mm256_hadd_ps(c, d);
+  const __m256 abcd = _mm256_hadd_ps(ab, cd);  // a b c d (low) | a b c d (hi)
+  return _mm_add_ps(_mm256_castps256_ps128(abcd),
+                    _mm256_extractf128_ps(abcd, 1));
+}
+
+__attribute__((target("avx2,fma"))) inline float HorizontalSum(__m256 a) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// A mask that loads the first `tail` (0..7) of 8 floats.
+__attribute__((target("avx2,fma"))) inline __m256i TailMask8(int tail) {
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(tail), lanes);
+}
+
+// Four rows at a time share each load of the query; the last dim % 8
+// columns are read with a masked load (no read past a row's end).
+__attribute__((target("avx2,fma"))) void InnerProductsAvx2(
+    const float* query, const float* rows, int64_t n, int dim, float* scores) {
+  const int full = dim & ~7;
+  const int tail = dim - full;
+  const __m256i mask = TailMask8(tail);
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const float* r0 = rows + i * dim;
+    const float* r1 = r0 + dim;
+    const float* r2 = r1 + dim;
+    const float* r3 = r2 + dim;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int j = 0; j < full; j += 8) {
+      const __m256 q = _mm256_loadu_ps(query + j);
+      a0 = _mm256_fmadd_ps(q, _mm256_loadu_ps(r0 + j), a0);
+      a1 = _mm256_fmadd_ps(q, _mm256_loadu_ps(r1 + j), a1);
+      a2 = _mm256_fmadd_ps(q, _mm256_loadu_ps(r2 + j), a2);
+      a3 = _mm256_fmadd_ps(q, _mm256_loadu_ps(r3 + j), a3);
+    }
+    if (tail != 0) {
+      const __m256 q = _mm256_maskload_ps(query + full, mask);
+      a0 = _mm256_fmadd_ps(q, _mm256_maskload_ps(r0 + full, mask), a0);
+      a1 = _mm256_fmadd_ps(q, _mm256_maskload_ps(r1 + full, mask), a1);
+      a2 = _mm256_fmadd_ps(q, _mm256_maskload_ps(r2 + full, mask), a2);
+      a3 = _mm256_fmadd_ps(q, _mm256_maskload_ps(r3 + full, mask), a3);
+    }
+    _mm_storeu_ps(scores + i, HorizontalSums4(a0, a1, a2, a3));
+  }
+  for (; i < n; ++i) {
+    const float* r = rows + i * dim;
+    __m256 a = _mm256_setzero_ps();
+    for (int j = 0; j < full; j += 8) {
+      a = _mm256_fmadd_ps(_mm256_loadu_ps(query + j), _mm256_loadu_ps(r + j),
+                          a);
+    }
+    if (tail != 0) {
+      a = _mm256_fmadd_ps(_mm256_maskload_ps(query + full, mask),
+                          _mm256_maskload_ps(r + full, mask), a);
+    }
+    scores[i] = HorizontalSum(a);
+  }
+}
+
+// --------------------------------------------------------------- AVX-512 --
+
+// The 16 lanes of `a` folded to 8.
+__attribute__((target("avx512f"))) inline __m256 Fold512(__m512 a) {
+  return _mm256_add_ps(
+      _mm512_castps512_ps256(a),
+      _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
+}
+
+// As the AVX2 kernel, 16 columns a step and 8 rows at a time (AVX-512 has 32
+// registers); the last dim % 16 columns with a masked load.
+__attribute__((target("avx512f"))) void InnerProductsAvx512(
+    const float* query, const float* rows, int64_t n, int dim, float* scores) {
+  const int full = dim & ~15;
+  const int tail = dim - full;
+  const __mmask16 mask = static_cast<__mmask16>((1u << tail) - 1);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const float* r = rows + i * dim;
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    __m512 a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    __m512 a4 = _mm512_setzero_ps(), a5 = _mm512_setzero_ps();
+    __m512 a6 = _mm512_setzero_ps(), a7 = _mm512_setzero_ps();
+    for (int j = 0; j < full; j += 16) {
+      const __m512 q = _mm512_loadu_ps(query + j);
+      a0 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r + j), a0);
+      a1 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r + dim + j), a1);
+      a2 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r + 2 * dim + j), a2);
+      a3 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r + 3 * dim + j), a3);
+      a4 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r + 4 * dim + j), a4);
+      a5 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r + 5 * dim + j), a5);
+      a6 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r + 6 * dim + j), a6);
+      a7 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r + 7 * dim + j), a7);
+    }
+    if (tail != 0) {
+      const float* t = r + full;
+      const __m512 q = _mm512_maskz_loadu_ps(mask, query + full);
+      a0 = _mm512_fmadd_ps(q, _mm512_maskz_loadu_ps(mask, t), a0);
+      a1 = _mm512_fmadd_ps(q, _mm512_maskz_loadu_ps(mask, t + dim), a1);
+      a2 = _mm512_fmadd_ps(q, _mm512_maskz_loadu_ps(mask, t + 2 * dim), a2);
+      a3 = _mm512_fmadd_ps(q, _mm512_maskz_loadu_ps(mask, t + 3 * dim), a3);
+      a4 = _mm512_fmadd_ps(q, _mm512_maskz_loadu_ps(mask, t + 4 * dim), a4);
+      a5 = _mm512_fmadd_ps(q, _mm512_maskz_loadu_ps(mask, t + 5 * dim), a5);
+      a6 = _mm512_fmadd_ps(q, _mm512_maskz_loadu_ps(mask, t + 6 * dim), a6);
+      a7 = _mm512_fmadd_ps(q, _mm512_maskz_loadu_ps(mask, t + 7 * dim), a7);
+    }
+    _mm_storeu_ps(scores + i, HorizontalSums4(Fold512(a0), Fold512(a1),
+                                              Fold512(a2), Fold512(a3)));
+    _mm_storeu_ps(scores + i + 4, HorizontalSums4(Fold512(a4), Fold512(a5),
+                                                  Fold512(a6), Fold512(a7)));
+  }
+  for (; i < n; ++i) {
+    const float* r = rows + i * dim;
+    __m512 a = _mm512_setzero_ps();
+    for (int j = 0; j < full; j += 16) {
+      a = _mm512_fmadd_ps(_mm512_loadu_ps(query + j), _mm512_loadu_ps(r + j),
+                          a);
+    }
+    if (tail != 0) {
+      a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, query + full),
+                          _mm512_maskz_loadu_ps(mask, r + full), a);
+    }
+    scores[i] = _mm512_reduce_add_ps(a);
+  }
+}
+
+SimdLevel DetectSimdLevel() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return SimdLevel::kAvx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    return SimdLevel::kAvx2;
+  }
+  return SimdLevel::kScalar;
+}
+
+// Scores `n` row-major vectors in blocks and pushes them into `top`; row i
+// is `ids[i]`, or `first_row + i` when `ids` is null.
+void ScanIntoTopK(SimdLevel level, const float* query, const float* vectors,
+                  int64_t n, int dim, const int64_t* ids, int64_t first_row,
+                  TopK* top) {
+  float scores[kBlockRows];
+  for (int64_t start = 0; start < n; start += kBlockRows) {
+    const int64_t m = std::min(kBlockRows, n - start);
+    InnerProducts(level, query, vectors + start * dim, m, dim, scores);
+    top->PushAll(scores, m, ids == nullptr ? nullptr : ids + start,
+                 first_row + start);
+  }
+}
+
+}  // namespace
+
+bool SimdLevelSupported(SimdLevel level) {
+  switch (level) {
+    case SimdLevel::kScalar:
+      return true;
+    case SimdLevel::kAvx2:
+      return BestSimdLevel() != SimdLevel::kScalar;
+    case SimdLevel::kAvx512:
+      return BestSimdLevel() == SimdLevel::kAvx512;
+  }
+  return false;
+}
+
+SimdLevel BestSimdLevel() {
+  static const SimdLevel level = DetectSimdLevel();
+  return level;
+}
+
+const char* SimdLevelName(SimdLevel level) {
+  switch (level) {
+    case SimdLevel::kScalar:
+      return "scalar";
+    case SimdLevel::kAvx2:
+      return "avx2";
+    case SimdLevel::kAvx512:
+      return "avx512";
+  }
+  return "unknown";
+}
+
+void InnerProducts(SimdLevel level, const float* query, const float* rows,
+                   int64_t n, int dim, float* scores) {
+  switch (level) {
+    case SimdLevel::kAvx512:
+      InnerProductsAvx512(query, rows, n, dim, scores);
+      return;
+    case SimdLevel::kAvx2:
+      InnerProductsAvx2(query, rows, n, dim, scores);
+      return;
+    case SimdLevel::kScalar:
+      break;
+  }
+  InnerProductsScalar(query, rows, n, dim, scores);
+}
+
+TopK::TopK(int k) : k_(std::max(k, 1)) {
+  heap_.reserve(std::min(k_, 4096));
+}
+
+void TopK::PushUnfull(float score, int64_t row) {
+  // Sift up: parents are worse than (or as good as) their children.
+  size_t i = heap_.size();
+  heap_.push_back(ScoredRow{row, score});
+  const ScoredRow added = heap_[i];
+  while (i > 0) {
+    const size_t parent = (i - 1) / 2;
+    if (!Better(heap_[parent], added)) break;
+    heap_[i] = heap_[parent];
+    i = parent;
+  }
+  heap_[i] = added;
+}
+
+void TopK::ReplaceWorst(float score, int64_t row) {
+  // Sift down from the root.
+  const ScoredRow added{row, score};
+  const size_t size = heap_.size();
+  size_t i = 0;
+  while (true) {
+    size_t child = 2 * i + 1;
+    if (child >= size) break;
+    if (child + 1 < size && Better(heap_[child], heap_[child + 1])) ++child;
+    if (!Better(added, heap_[child])) break;
+    heap_[i] = heap_[child];
+    i = child;
+  }
+  heap_[i] = added;
+}
+
+void TopK::PushAll(const float* scores, int64_t n, const int64_t* rows,
+                   int64_t first_row) {
+  int64_t i = 0;
+  for (; i < n && static_cast<int>(heap_.size()) < k_; ++i) {
+    PushUnfull(scores[i], rows == nullptr ? first_row + i : rows[i]);
+  }
+  if (i == n) return;
+  // Full: most scores lose to the worst kept one, with one compare.
+  float worst = heap_[0].score;
+  for (; i < n; ++i) {
+    const float score = scores[i];
+    if (score < worst) continue;
+    const int64_t row = rows == nullptr ? first_row + i : rows[i];
+    if (score > worst || row < heap_[0].row) {
+      ReplaceWorst(score, row);
+      worst = heap_[0].score;
+    }
+  }
+}
+
+std::vector<ScoredRow> TopK::TakeSorted() {
+  std::vector<ScoredRow> out = std::move(heap_);
+  heap_.clear();
+  std::sort(out.begin(), out.end(), Better);
+  return out;
+}
+
+std::vector<ScoredRow> FlatSearch(SimdLevel level, const float* query,
+                                  const float* rows, int64_t n, int dim,
+                                  int k) {
+  if (n <= 0 || k <= 0) return {};
+  TopK top(static_cast<int>(std::min<int64_t>(k, n)));
+  ScanIntoTopK(level, query, rows, n, dim, /*ids=*/nullptr, /*first_row=*/0,
+               &top);
+  return top.TakeSorted();
+}
+
+std::vector<ScoredRow> IvfSearch(SimdLevel level, const IvfView& ivf,
+                                 const float* query, int nprobe, int k) {
+  if (ivf.nlist <= 0 || nprobe <= 0 || k <= 0) return {};
+  // Coarse assignment: the nprobe best centroids, with the same kernel.
+  std::vector<float> centroid_scores(ivf.nlist);
+  InnerProducts(level, query, ivf.centroids, ivf.nlist, ivf.dim,
+                centroid_scores.data());
+  TopK probes(static_cast<int>(std::min<int64_t>(nprobe, ivf.nlist)));
+  probes.PushAll(centroid_scores.data(), ivf.nlist, /*rows=*/nullptr,
+                 /*first_row=*/0);
+  TopK top(k);
+  for (const ScoredRow& probe : probes.TakeSorted()) {
+    const InvertedListView& list = ivf.lists[probe.row];
+    ScanIntoTopK(level, query, list.vectors, list.size, ivf.dim, list.rows,
+                 /*first_row=*/0, &top);
+  }
+  return top.TakeSorted();
+}
+
+}  // namespace recsys
