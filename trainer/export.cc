@@ -6,10 +6,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "absl/container/flat_hash_set.h"
 #include "common/base/status_macros.h"
 #include "common/serving/ann_index.h"
 #include "common/serving/covisitation.h"
+#include "trainer/ann_export.h"
 #include "trainer/covisitation.h"
 
 namespace recsys {
@@ -17,39 +17,19 @@ namespace {
 
 // The ANN recall is measured on the first this many held-out users.
 constexpr int kAnnRecallUsers = 200;
-// The index's file in the bundle directory.
-constexpr char kAnnFile[] = "ann.faiss";
 
-// The recall of the ANN index's top `num_candidates` against exact search,
-// over the first `max_users` held-out users (1 for an exact index).
-absl::StatusOr<float> MeasureAnnRecall(const TrainingData& p, const CandidateModel& model,
-                                       const AnnIndex& ann, int num_candidates,
-                                       int max_users) {
-  if (ann.factory() == "Flat") return 1.0f;
-  std::vector<float> vectors = model.AnnVectors();
-  AnnIndex::Options exact_options;
-  exact_options.factory = "Flat";
-  RECSYS_ASSIGN_OR_RETURN(std::unique_ptr<AnnIndex> exact,
-                          AnnIndex::Build(vectors.data(), p.videos.size(),
-                                          model.output_dim() + 1, exact_options));
-  int64_t hits = 0, total = 0;
-  int users = 0;
+// The contexts of the first `max_users` held-out users, before their test
+// watch: the users the ANN index's recall is measured on.
+absl::StatusOr<std::vector<UserContext>> HeldOutContexts(const TrainingData& p, int max_users) {
+  std::vector<UserContext> contexts;
   for (const std::string& user : p.histories.user_ids()) {
+    if (static_cast<int>(contexts.size()) >= max_users) break;
     auto it = p.test.find(user);
     if (it == p.test.end()) continue;
-    if (++users > max_users) break;
-    std::vector<float> query =
-        model.AnnQuery(*p.histories.ContextBefore(it->second));
-    RECSYS_ASSIGN_OR_RETURN(std::vector<Neighbor> truth,
-                            exact->Search(query.data(), num_candidates));
-    RECSYS_ASSIGN_OR_RETURN(std::vector<Neighbor> approx,
-                            ann.Search(query.data(), num_candidates));
-    absl::flat_hash_set<int64_t> got;
-    for (const Neighbor& n : approx) got.insert(n.row);
-    for (const Neighbor& n : truth) hits += got.contains(n.row);
-    total += truth.size();
+    RECSYS_ASSIGN_OR_RETURN(UserContext context, p.histories.ContextBefore(it->second));
+    contexts.push_back(std::move(context));
   }
-  return total > 0 ? static_cast<float>(hits) / total : 1.0f;
+  return contexts;
 }
 
 // Builds the co-visitation table from the training watches and adds it to
@@ -140,21 +120,13 @@ absl::StatusOr<ExportedCandidateModel> ExportCandidateModel(const Logs& logs,
 
   AnnIndex::Options ann_options;
   ann_options.factory = options.ann_factory;
-  std::vector<float> ann_vectors = candidate_model->AnnVectors();
-  auto ann = AnnIndex::Build(ann_vectors.data(), p.videos.size(),
-                             candidate_model->output_dim() + 1, ann_options);
-  if (!ann.ok()) return ann.status();
-  RECSYS_RETURN_IF_ERROR((*ann)->Save(writer.dir() + "/" + kAnnFile));
-  RECSYS_ASSIGN_OR_RETURN(
-      out.ann_recall,
-      MeasureAnnRecall(p, *candidate_model, **ann, options.num_candidates, kAnnRecallUsers));
-  bundle::AnnSpec* ann_spec = manifest.mutable_ann();
-  ann_spec->set_factory((*ann)->factory());
-  ann_spec->set_file(kAnnFile);
-  ann_spec->set_num_vectors((*ann)->size());
-  ann_spec->set_dimension((*ann)->dimension());
-  ann_spec->set_recall(out.ann_recall);
-  ann_spec->set_recall_at(options.num_candidates);
+  RECSYS_ASSIGN_OR_RETURN(std::vector<UserContext> recall_contexts,
+                          HeldOutContexts(p, kAnnRecallUsers));
+  RECSYS_ASSIGN_OR_RETURN(ExportedAnnIndex ann,
+                          ExportAnnIndex(*candidate_model, recall_contexts,
+                                         options.num_candidates, ann_options, writer));
+  out.ann_recall = ann.recall;
+  out.ann_factory = ann.index->factory();
   RECSYS_RETURN_IF_ERROR(ExportCovisitation(p, options, writer));
   RECSYS_RETURN_IF_ERROR(writer.Flush());
   // Evaluation retrieves through the serving code, from the bundle itself.
@@ -165,7 +137,6 @@ absl::StatusOr<ExportedCandidateModel> ExportCandidateModel(const Logs& logs,
   retriever_options.covisit_share = options.covisit_share;
   retriever_options.covisit_seeds = options.covisit_seeds;
   RECSYS_ASSIGN_OR_RETURN(out.retriever, Retriever::Load(**interim, retriever_options));
-  out.ann_factory = (*ann)->factory();
   return out;
 }
 

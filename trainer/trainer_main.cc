@@ -17,8 +17,6 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/reflection.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -141,27 +139,16 @@ ABSL_FLAG(int, holdout_days, 1, "Days of impressions held out to evaluate rankin
 
 namespace {
 
-absl::StatusOr<std::vector<int>> ParseLayers(const std::string& flag, const std::string& text) {
-  std::vector<int> layers;
-  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
-    int width = 0;
-    if (!absl::SimpleAtoi(part, &width) || width <= 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "bad layer width '", part, "' in --", flag, ": use e.g. --", flag, "=1024,512,256"));
-    }
-    layers.push_back(width);
-  }
-  return layers;
-}
-
 // Every flag into the options, the strings parsed into enums here, then
 // `Validate()`: the only place flags reach the trainer.
 absl::StatusOr<recsys::TrainerOptions> OptionsFromFlags() {
   recsys::TrainerOptions options;
-  RECSYS_ASSIGN_OR_RETURN(options.candidate_hidden,
-                          ParseLayers("candidate_hidden", absl::GetFlag(FLAGS_candidate_hidden)));
-  RECSYS_ASSIGN_OR_RETURN(options.ranking_hidden,
-                          ParseLayers("ranking_hidden", absl::GetFlag(FLAGS_ranking_hidden)));
+  RECSYS_ASSIGN_OR_RETURN(
+      options.candidate_hidden,
+      recsys::ParseLayers("candidate_hidden", absl::GetFlag(FLAGS_candidate_hidden)));
+  RECSYS_ASSIGN_OR_RETURN(
+      options.ranking_hidden,
+      recsys::ParseLayers("ranking_hidden", absl::GetFlag(FLAGS_ranking_hidden)));
   RECSYS_ASSIGN_OR_RETURN(options.example_inputs,
                           recsys::ParseExampleInputs(absl::GetFlag(FLAGS_example_inputs)));
   RECSYS_ASSIGN_OR_RETURN(options.objective,

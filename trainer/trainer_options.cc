@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -26,6 +27,19 @@ constexpr bundle::FeatureGroup kOptionalGroups[] = {
     bundle::FEATURE_GROUP_DEMOGRAPHICS, bundle::FEATURE_GROUP_RECENT};
 
 }  // namespace
+
+absl::StatusOr<std::vector<int>> ParseLayers(absl::string_view flag, absl::string_view text) {
+  std::vector<int> layers;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    int width = 0;
+    if (!absl::SimpleAtoi(part, &width) || width <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "bad layer width '", part, "' in --", flag, ": use e.g. --", flag, "=1024,512,256"));
+    }
+    layers.push_back(width);
+  }
+  return layers;
+}
 
 absl::StatusOr<std::vector<bundle::FeatureGroup>> DisabledFeatureGroupsFromList(
     absl::string_view text) {

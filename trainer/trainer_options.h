@@ -35,6 +35,11 @@ absl::StatusOr<std::vector<bundle::FeatureGroup>> DisabledFeatureGroupsFromList(
 // The inverse: the `--features` list of the groups not in `disabled`.
 std::string FeatureGroupList(const std::vector<bundle::FeatureGroup>& disabled);
 
+// A layer-width flag's value `text` ("1024,512,256"; "" is no layer) as
+// widths, input side first. InvalidArgument naming `--<flag>` and the bad
+// part when a width is not a positive integer.
+absl::StatusOr<std::vector<int>> ParseLayers(absl::string_view flag, absl::string_view text);
+
 struct TrainerOptions {
   // Where versions are written (`<bundles_dir>/<version>/`).
   std::string bundles_dir = "bundles";

@@ -60,5 +60,16 @@ TEST(ParseExampleInputsTest, TheTwoNamesAndNothingElse) {
   EXPECT_EQ(ParseExampleInputs("random").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(ParseLayersTest, WidthsInOrderAndBadPartsNamed) {
+  EXPECT_EQ(ParseLayers("ranking_hidden", "1024,512,256").value(),
+            (std::vector<int>{1024, 512, 256}));
+  EXPECT_TRUE(ParseLayers("candidate_hidden", "").value().empty());
+  for (const char* bad : {"1024,x", "0", "-3", "1024,,1.5"}) {
+    absl::StatusOr<std::vector<int>> layers = ParseLayers("candidate_hidden", bad);
+    EXPECT_EQ(layers.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(layers.status().message(), HasSubstr("--candidate_hidden")) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace recsys
