@@ -6,6 +6,17 @@
 // milliseconds), build time (seconds) and the index's size (the bytes
 // `AnnIndex::Save` writes, a close approximation of its memory).
 //
+// Flat and IVF-Flat rows are measured once per `--scans` entry on the same
+// index file: FAISS's own search ("faiss"; Debian's build scans with a scalar
+// loop) next to our SIMD kernels ("auto" = the widest level this CPU runs, or
+// "avx512", "avx2", "scalar"). GB/s is bytes of vectors read per query over
+// the mean latency: N * width * 4 for Flat; for IVF an estimate from average
+// list sizes, (nlist + nprobe * N / nlist) * width * 4 + nprobe * N / nlist
+// * 8 (centroids, probed vectors, their ids). `--batch_sizes` adds a table of
+// exact search per query through SearchBatch (FAISS's sgemm path at
+// AnnIndex::kSgemmMinQueries queries and up) against the kernel one query
+// at a time: where batching pays.
+//
 //   bazel build -c opt //benchmarks:ann_benchmark
 //   OMP_WAIT_POLICY=PASSIVE bazel-bin/benchmarks/ann_benchmark --k=500
 //
@@ -80,6 +91,16 @@ ABSL_FLAG(int, hnsw_m, 32, "HNSW graph degree M (efConstruction is FAISS's 40)."
 ABSL_FLAG(std::vector<std::string>, ef_search,
           std::vector<std::string>({"500", "1000", "2000"}),
           "HNSW efSearch values to measure.");
+ABSL_FLAG(std::vector<std::string>, scans,
+          std::vector<std::string>({"faiss", "auto"}),
+          "What scans Flat and IVF-Flat indexes, one row each on the same "
+          "index: faiss (FAISS's own search), auto (our SIMD kernels at the "
+          "widest level), avx512, avx2, scalar.");
+ABSL_FLAG(std::vector<std::string>, batch_sizes,
+          std::vector<std::string>({"20", "64", "200"}),
+          "Exact-search batch sizes to time through SearchBatch (FAISS's "
+          "sgemm path) against the kernel one query at a time; sizes above "
+          "--queries are skipped. Empty: no batch table.");
 ABSL_FLAG(std::string, tmp_dir, "/tmp",
           "Where indexes are written to measure their size and reloaded with "
           "other knobs; the files are removed afterwards.");
@@ -104,6 +125,8 @@ struct BenchmarkOptions {
   bool hnsw = false;
   int hnsw_m = 0;
   std::vector<int> ef_search;
+  std::vector<std::string> scans;  // Validated by ParseScan.
+  std::vector<int> batch_sizes;
   std::string tmp_dir;
 
   int width() const { return dim + (bias ? 1 : 0); }
@@ -148,10 +171,22 @@ Dataset MakeDataset(const BenchmarkOptions& options) {
   return data;
 }
 
+bool ParseScan(const std::string& name, AnnIndex::Options::Scan* scan) {
+  using Scan = AnnIndex::Options::Scan;
+  if (name == "faiss") *scan = Scan::kFaiss;
+  else if (name == "auto") *scan = Scan::kAuto;
+  else if (name == "avx512") *scan = Scan::kAvx512;
+  else if (name == "avx2") *scan = Scan::kAvx2;
+  else if (name == "scalar") *scan = Scan::kScalar;
+  else return false;
+  return true;
+}
+
 struct Row {
-  std::string index, setting;
+  std::string index, setting, scan;
   double recall = 0;
   double p50_ms = 0, p99_ms = 0, mean_ms = 0;
+  double bytes_per_query = 0;  // Vectors (and ids) read; see the top comment.
   double build_s = -1;     // < 0: not built in this row (same index reloaded).
   int64_t bytes = -1;      // < 0: as the row above.
 };
@@ -213,10 +248,25 @@ absl::StatusOr<int64_t> SavedBytes(const AnnIndex& index,
   return bytes;
 }
 
-// Builds `factory` once, then measures it at each runtime knob value
-// (`knobs` are nprobe or efSearch values; the first is searched on the built
-// index, the others on the saved index reloaded with that knob). Appends
-// one row per knob.
+// Bytes a query reads from an index `factory` at `nprobe` (see the file
+// comment; an estimate for IVF).
+double BytesPerQuery(const std::string& factory, int nprobe,
+                     const BenchmarkOptions& options) {
+  const double n = options.num_vectors, row = 4.0 * options.width();
+  int64_t nlist = 0;
+  if (factory.rfind("IVF", 0) != 0 ||
+      !absl::SimpleAtoi(factory.substr(3, factory.find(',') - 3), &nlist) ||
+      nlist <= 0) {
+    return n * row;  // Flat (HNSW rows print no GB/s).
+  }
+  const double probed = std::min<double>(nprobe, nlist) * n / nlist;
+  return nlist * row + probed * (row + 8.0);
+}
+
+// Builds `factory` once and saves it, then measures it at each runtime knob
+// value (`knobs` are nprobe or efSearch values) and, for Flat and IVF-Flat,
+// each of `options.scans`, each on the index file loaded with that knob and
+// scan. Appends one row per knob and scan.
 absl::Status MeasureIndex(const std::string& factory, const char* knob_name,
                           const std::vector<int>& knobs, const Dataset& data,
                           const BenchmarkOptions& options,
@@ -227,38 +277,55 @@ absl::Status MeasureIndex(const std::string& factory, const char* knob_name,
   AnnIndex::Options index_options;
   index_options.factory = factory;
   index_options.num_threads = 1;
+  Row build_row;
+  {
+    spdlog::info("building {} ...", factory);
+    const auto start = std::chrono::steady_clock::now();
+    absl::StatusOr<std::unique_ptr<AnnIndex>> index = AnnIndex::Build(
+        data.vectors.data(), options.num_vectors, options.width(),
+        index_options);
+    build_row.build_s = Seconds(std::chrono::steady_clock::now() - start);
+    if (!index.ok()) return index.status();
+    absl::StatusOr<int64_t> bytes = SavedBytes(**index, path);
+    if (!bytes.ok()) return bytes.status();
+    build_row.bytes = *bytes;
+  }
+  const bool hnsw = std::string(knob_name) == "efSearch";
+  const std::vector<std::string> scans =
+      hnsw ? std::vector<std::string>{"faiss"} : options.scans;
+  bool first_row = true;
   for (size_t i = 0; i < knobs.size(); ++i) {
-    if (std::string(knob_name) == "nprobe") index_options.nprobe = knobs[i];
-    if (std::string(knob_name) == "efSearch") {
+    if (hnsw) {
       index_options.ef_search = knobs[i];
-    }
-    Row row;
-    row.setting = absl::StrCat(knob_name, " ", knobs[i]);
-    absl::StatusOr<std::unique_ptr<AnnIndex>> index;
-    if (i == 0) {
-      spdlog::info("building {} ...", factory);
-      const auto start = std::chrono::steady_clock::now();
-      index = AnnIndex::Build(data.vectors.data(), options.num_vectors,
-                              options.width(), index_options);
-      row.build_s = Seconds(std::chrono::steady_clock::now() - start);
-      if (!index.ok()) return index.status();
-      absl::StatusOr<int64_t> bytes = SavedBytes(**index, path);
-      if (!bytes.ok()) return bytes.status();
-      row.bytes = *bytes;
     } else {
-      index = AnnIndex::Load(path, index_options);
+      index_options.nprobe = knobs[i];
+    }
+    for (const std::string& scan : scans) {
+      ParseScan(scan, &index_options.scan);
+      Row row;
+      if (first_row) {
+        row.build_s = build_row.build_s;
+        row.bytes = build_row.bytes;
+        first_row = false;
+      }
+      row.setting = absl::StrCat(knob_name, " ", knobs[i]);
+      absl::StatusOr<std::unique_ptr<AnnIndex>> index =
+          AnnIndex::Load(path, index_options);
       if (!index.ok()) return index.status();
+      row.index = (*index)->factory();
+      row.scan = (*index)->scan_kernel();
+      if (!hnsw) row.bytes_per_query = BytesPerQuery(factory, knobs[i], options);
+      std::vector<std::vector<int64_t>> results;
+      if (absl::Status s = TimeQueries(**index, data, options, &row, &results);
+          !s.ok()) {
+        return s;
+      }
+      row.recall = Recall(exact, results);
+      spdlog::info("  {} {} {}: recall {:.4f}, p50 {:.3f} ms, p99 {:.3f} ms",
+                   row.index, row.setting, row.scan, row.recall, row.p50_ms,
+                   row.p99_ms);
+      rows->push_back(row);
     }
-    row.index = (*index)->factory();
-    std::vector<std::vector<int64_t>> results;
-    if (absl::Status s = TimeQueries(**index, data, options, &row, &results);
-        !s.ok()) {
-      return s;
-    }
-    row.recall = Recall(exact, results);
-    spdlog::info("  {} {}: recall {:.4f}, p99 {:.2f} ms", row.index, row.setting,
-                 row.recall, row.p99_ms);
-    rows->push_back(row);
   }
   std::remove(path.c_str());
   return absl::OkStatus();
@@ -274,16 +341,63 @@ std::string FormatBytes(int64_t bytes) {
 
 void PrintTable(const std::vector<Row>& rows, int k) {
   std::printf(
-      "| index | setting | recall@%d vs exact | p50 ms | p99 ms | mean ms | "
-      "build s | index bytes |\n|---|---|---|---|---|---|---|---|\n",
+      "| index | setting | scan | recall@%d vs exact | p50 ms | p99 ms | "
+      "mean ms | GB/s scanned | build s | index bytes |\n"
+      "|---|---|---|---|---|---|---|---|---|---|\n",
       k);
   for (const Row& r : rows) {
-    std::printf("| %s | %s | %.4f | %.2f | %.2f | %.2f | %s | %s |\n",
-                r.index.c_str(), r.setting.c_str(), r.recall, r.p50_ms,
-                r.p99_ms, r.mean_ms,
-                r.build_s < 0 ? "" : absl::StrFormat("%.1f", r.build_s).c_str(),
-                FormatBytes(r.bytes).c_str());
+    std::printf(
+        "| %s | %s | %s | %.4f | %.3f | %.3f | %.3f | %s | %s | %s |\n",
+        r.index.c_str(), r.setting.c_str(), r.scan.c_str(), r.recall,
+        r.p50_ms, r.p99_ms, r.mean_ms,
+        r.bytes_per_query <= 0
+            ? ""
+            : absl::StrFormat("%.1f", r.bytes_per_query * 1e-6 / r.mean_ms)
+                  .c_str(),
+        r.build_s < 0 ? "" : absl::StrFormat("%.1f", r.build_s).c_str(),
+        FormatBytes(r.bytes).c_str());
   }
+}
+
+// Exact search per query: SearchBatch of `batch` queries (FAISS's sgemm path
+// from AnnIndex::kSgemmMinQueries up) on `faiss`, against `kernel`'s
+// Search one query at a time over the same queries. Milliseconds per query,
+// best of 3 passes over all whole batches in --queries.
+absl::Status PrintBatchTable(const AnnIndex& faiss, const AnnIndex& kernel,
+                             const Dataset& data,
+                             const BenchmarkOptions& options) {
+  std::printf(
+      "\n| exact search, 1 thread | batch | FAISS SearchBatch ms/query | "
+      "%s kernel ms/query | kernel / FAISS |\n|---|---|---|---|---|\n",
+      kernel.scan_kernel());
+  const int width = options.width();
+  for (int batch : options.batch_sizes) {
+    if (batch > options.queries) continue;
+    const int64_t batches = options.queries / batch;
+    double faiss_ms = 1e30, kernel_ms = 1e30;
+    for (int pass = 0; pass < 3; ++pass) {
+      auto start = std::chrono::steady_clock::now();
+      for (int64_t b = 0; b < batches; ++b) {
+        auto r = faiss.SearchBatch(
+            data.queries.data() + b * batch * width, batch, options.k);
+        if (!r.ok()) return r.status();
+      }
+      faiss_ms = std::min(faiss_ms,
+                          1e3 * Seconds(std::chrono::steady_clock::now() - start) /
+                              (batches * batch));
+      start = std::chrono::steady_clock::now();
+      for (int64_t q = 0; q < batches * batch; ++q) {
+        auto r = kernel.Search(data.queries.data() + q * width, options.k);
+        if (!r.ok()) return r.status();
+      }
+      kernel_ms = std::min(kernel_ms,
+                           1e3 * Seconds(std::chrono::steady_clock::now() - start) /
+                               (batches * batch));
+    }
+    std::printf("| %s | %d | %.3f | %.3f | %.2f |\n", faiss.factory().c_str(),
+                batch, faiss_ms, kernel_ms, kernel_ms / faiss_ms);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Run(const BenchmarkOptions& options) {
@@ -308,38 +422,82 @@ absl::Status Run(const BenchmarkOptions& options) {
   spdlog::info("generated data in {:.1f} s",
                Seconds(std::chrono::steady_clock::now() - start));
 
-  // Exact search: the ground truth and the first row.
+  // Exact search: FAISS's own is the ground truth and the first row; the
+  // other scans follow on the same index file.
   std::vector<Row> rows;
   std::vector<std::vector<int64_t>> exact;
   {
     AnnIndex::Options flat;
     flat.factory = "Flat";
     flat.num_threads = 1;
+    flat.scan = AnnIndex::Options::Scan::kFaiss;
     Row row;
     row.setting = "exact";
     spdlog::info("building Flat ...");
     start = std::chrono::steady_clock::now();
-    absl::StatusOr<std::unique_ptr<AnnIndex>> index = AnnIndex::Build(
+    absl::StatusOr<std::unique_ptr<AnnIndex>> faiss = AnnIndex::Build(
         data.vectors.data(), options.num_vectors, width, flat);
     row.build_s = Seconds(std::chrono::steady_clock::now() - start);
-    if (!index.ok()) return index.status();
-    row.index = (*index)->factory();
-    if (absl::Status s = TimeQueries(**index, data, options, &row, &exact);
+    if (!faiss.ok()) return faiss.status();
+    row.index = (*faiss)->factory();
+    row.scan = (*faiss)->scan_kernel();
+    if (absl::Status s = TimeQueries(**faiss, data, options, &row, &exact);
         !s.ok()) {
       return s;
     }
     row.recall = 1.0;
     // Flat stores exactly the vectors (plus a small header).
     row.bytes = options.num_vectors * width * int64_t{sizeof(float)};
+    row.bytes_per_query = BytesPerQuery("Flat", 0, options);
     rows.push_back(row);
     const double flops = 2.0 * options.num_vectors * width;
     const double bytes = 4.0 * options.num_vectors * width;
     std::printf(
-        "# exact search, 1 thread: %.2f GFLOP/s effective (%.1f%% of sgemm), "
-        "%.1f GB/s of vectors scanned\n",
+        "# exact search (FAISS), 1 thread: %.2f GFLOP/s effective (%.1f%% of "
+        "sgemm), %.1f GB/s of vectors scanned\n",
         flops * 1e-6 / row.mean_ms, 100.0 * flops * 1e-6 / row.mean_ms / sgemm,
         bytes * 1e-6 / row.mean_ms);
     std::fflush(stdout);
+
+    const std::string path = absl::StrCat(options.tmp_dir, "/ann_benchmark.",
+                                          getpid(), ".flat");
+    if (absl::Status s = (*faiss)->Save(path); !s.ok()) return s;
+    std::unique_ptr<AnnIndex> kernel;
+    for (const std::string& scan : options.scans) {
+      if (scan == "faiss") continue;
+      ParseScan(scan, &flat.scan);
+      absl::StatusOr<std::unique_ptr<AnnIndex>> index =
+          AnnIndex::Load(path, flat);
+      if (!index.ok()) return index.status();
+      Row kernel_row;
+      kernel_row.index = (*index)->factory();
+      kernel_row.setting = "exact";
+      kernel_row.scan = (*index)->scan_kernel();
+      kernel_row.bytes_per_query = row.bytes_per_query;
+      std::vector<std::vector<int64_t>> results;
+      if (absl::Status s =
+              TimeQueries(**index, data, options, &kernel_row, &results);
+          !s.ok()) {
+        return s;
+      }
+      kernel_row.recall = Recall(exact, results);
+      std::printf(
+          "# exact search (%s kernel), 1 thread: %.2f GFLOP/s effective "
+          "(%.1f%% of sgemm), %.1f GB/s of vectors scanned\n",
+          kernel_row.scan.c_str(), flops * 1e-6 / kernel_row.mean_ms,
+          100.0 * flops * 1e-6 / kernel_row.mean_ms / sgemm,
+          bytes * 1e-6 / kernel_row.mean_ms);
+      std::fflush(stdout);
+      rows.push_back(kernel_row);
+      if (kernel == nullptr) kernel = std::move(*index);
+    }
+    std::remove(path.c_str());
+    if (kernel != nullptr && !options.batch_sizes.empty()) {
+      if (absl::Status s = PrintBatchTable(**faiss, *kernel, data, options);
+          !s.ok()) {
+        return s;
+      }
+    }
   }
 
   if (options.nlist >= 0) {
@@ -391,7 +549,10 @@ int main(int argc, char** argv) {
       "time, one thread) over synthetic clustered vectors: recall@k vs exact, "
       "p50/p99/mean latency, build time and index size for Flat, "
       "IVF<nlist>,Flat at several nprobe and HNSW at several efSearch, plus "
-      "a single-thread sgemm reference.\n\n"
+      "a single-thread sgemm reference. Flat and IVF-Flat are measured with "
+      "FAISS's own search and with our SIMD kernels (--scans) on the same "
+      "index, with GB/s of vectors scanned; --batch_sizes times exact "
+      "SearchBatch (FAISS's sgemm) against the kernel.\n\n"
       "  OMP_WAIT_POLICY=PASSIVE ann_benchmark --num_vectors=1000000 "
       "--dim=256 --k=500\n\n"
       "Run with OMP_WAIT_POLICY=PASSIVE: FAISS builds with OpenMP, whose idle "
@@ -413,6 +574,22 @@ int main(int argc, char** argv) {
   options.nlist = absl::GetFlag(FLAGS_nlist);
   options.hnsw_m = absl::GetFlag(FLAGS_hnsw_m);
   options.tmp_dir = absl::GetFlag(FLAGS_tmp_dir);
+  options.scans = absl::GetFlag(FLAGS_scans);
+  for (const std::string& scan : options.scans) {
+    recsys::AnnIndex::Options::Scan parsed;
+    if (!recsys::ParseScan(scan, &parsed)) {
+      spdlog::error(
+          "ann_benchmark: --scans takes faiss, auto, avx512, avx2, scalar; "
+          "got {}", scan);
+      return 2;
+    }
+  }
+  if (!absl::GetFlag(FLAGS_batch_sizes).empty() &&
+      !recsys::ParseInts(absl::GetFlag(FLAGS_batch_sizes),
+                         &options.batch_sizes)) {
+    spdlog::error("ann_benchmark: --batch_sizes is a list of positive integers");
+    return 2;
+  }
   const std::string hnsw = absl::GetFlag(FLAGS_hnsw);
   if (hnsw == "auto") {
     options.hnsw = options.num_vectors <= recsys::kHnswAutoMaxVectors;

@@ -1,6 +1,11 @@
 #include "common/serving/simd_scan.h"
 
+// GCC 12 warns "'__Y' may be used uninitialized" inside the AVX-512
+// intrinsics that start from `_mm*_undefined_*` (GCC bug 105593).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
+#pragma GCC diagnostic pop
 
 #include <algorithm>
 #include <cstdint>
@@ -46,7 +51,7 @@ __attribute__((target("avx2"))) inline __m128 HorizontalSums4(__m256 a,
                     _mm256_extractf128_ps(abcd, 1));
 }
 
-__attribute__((target("avx2,fma"))) inline float HorizontalSum(__m256 a) {
+__attribute__((target("avx2"))) inline float HorizontalSum(__m256 a) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
@@ -109,9 +114,8 @@ __attribute__((target("avx2,fma"))) void InnerProductsAvx2(
 
 // The 16 lanes of `a` folded to 8.
 __attribute__((target("avx512f"))) inline __m256 Fold512(__m512 a) {
-  return _mm256_add_ps(
-      _mm512_castps512_ps256(a),
-      _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
+  const __m512 swapped = _mm512_shuffle_f32x4(a, a, _MM_SHUFFLE(1, 0, 3, 2));
+  return _mm512_castps512_ps256(_mm512_add_ps(a, swapped));
 }
 
 // As the AVX2 kernel, 16 columns a step and 8 rows at a time (AVX-512 has 32
@@ -167,7 +171,7 @@ __attribute__((target("avx512f"))) void InnerProductsAvx512(
       a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, query + full),
                           _mm512_maskz_loadu_ps(mask, r + full), a);
     }
-    scores[i] = _mm512_reduce_add_ps(a);
+    scores[i] = HorizontalSum(Fold512(a));
   }
 }
 
