@@ -16,6 +16,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=benchmarks/lib.sh
+source "$ROOT/benchmarks/lib.sh"
 
 BUNDLES_DIR="bundles"
 WORLD_DIR="data/world"
@@ -47,11 +49,6 @@ Options:
 EOF
 }
 
-die() {
-  printf 'error: %s\n' "$*" >&2
-  exit 1
-}
-
 while (($#)); do
   case "$1" in
     --bundles=*) BUNDLES_DIR=${1#*=} ;;
@@ -71,57 +68,22 @@ done
   "$LEVELS" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] ||
   die "--duration_s, --rounds and --warmup_s take whole seconds (counts), --levels positive numbers separated by commas"
 
-if [[ -z "$BIN_DIR" ]]; then
-  bazel build -c opt --symlink_prefix=/ //candidate_service:candidate_server \
-    //ranking_service:ranking_server //clients:recsys_load
-  BIN_DIR=$(bazel info -c opt bazel-bin 2>/dev/null)
-fi
+build_opt_binaries //candidate_service:candidate_server //ranking_service:ranking_server //clients:recsys_load
 for binary in candidate_service/candidate_server ranking_service/ranking_server clients/recsys_load; do
   [[ -x "$BIN_DIR/$binary" ]] || die "$BIN_DIR/$binary is missing"
 done
 
-# The world and the models, as the README builds them.
-if [[ ! -f "$WORLD_DIR/watches.csv" ]]; then
-  echo "No world in $WORLD_DIR: generating it (simulator/world_gen --preset=small --seed=42)"
-  bazel build -c opt --symlink_prefix=/ //simulator:world_gen
-  "$(bazel info -c opt bazel-bin 2>/dev/null)/simulator/world_gen" --out="$WORLD_DIR" --preset=small --seed=42
-fi
-if [[ -z "$(find "$BUNDLES_DIR" -mindepth 2 -maxdepth 2 -name manifest.pb 2>/dev/null | head -n 1)" ]]; then
-  echo "No bundle in $BUNDLES_DIR: training one (a few minutes)"
-  bazel build -c opt --symlink_prefix=/ //trainer:trainer
-  "$(bazel info -c opt bazel-bin 2>/dev/null)/trainer/trainer" --logs="$WORLD_DIR" --bundles="$BUNDLES_DIR"
-fi
+ensure_world_and_bundles "$WORLD_DIR" "$BUNDLES_DIR"
 
 mkdir -p "$OUT_DIR"
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/loadgen_demo.XXXXXX")
-SERVER_PIDS=()
 cleanup() {
-  local pid
-  for pid in "${SERVER_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${SERVER_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  stop_servers
   rm -rf "$SCRATCH"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# start_server NAME BINARY ARGS...: on a free port; sets SERVER_PID and
-# SERVER_PORT once it serves (the port file is written then).
-start_server() {
-  local name=$1 binary=$2
-  shift 2
-  local port_file="$SCRATCH/$name.port" log="$OUT_DIR/$name.log"
-  "$binary" --address=127.0.0.1:0 --port_file="$port_file" "$@" >"$log" 2>&1 &
-  SERVER_PID=$!
-  SERVER_PIDS+=("$SERVER_PID")
-  local deadline=$((SECONDS + SERVER_START_TIMEOUT_S))
-  while [[ ! -s "$port_file" ]]; do
-    kill -0 "$SERVER_PID" 2>/dev/null || die "$name exited before serving: $(tail -n 5 "$log")"
-    ((SECONDS < deadline)) || die "$name did not serve within ${SERVER_START_TIMEOUT_S} s (log: $log)"
-    sleep 0.2
-  done
-  SERVER_PORT=$(tr -d '[:space:]' <"$port_file")
-}
 
 start_server ranking_server "$BIN_DIR/ranking_service/ranking_server" --bundles="$BUNDLES_DIR"
 RANKING_PID=$SERVER_PID
@@ -147,15 +109,6 @@ if ((WARMUP_S > 0)); then
   load --concurrency=8 --duration_s="$WARMUP_S" >"$OUT_DIR/warmup.txt" 2>&1
 fi
 
-CLK_TCK=$(getconf CLK_TCK)
-cpu_ticks() {
-  local stat
-  stat=$(<"/proc/$1/stat")
-  stat=${stat##*) }
-  local -a f
-  read -r -a f <<<"$stat"
-  echo $((f[11] + f[12]))
-}
 ms_per_call() { awk -v t="$1" -v hz="$CLK_TCK" -v n="$2" 'BEGIN { printf "%.2f", (n > 0 ? t / hz * 1000 / n : 0) }'; }
 
 table="$OUT_DIR/table.md"

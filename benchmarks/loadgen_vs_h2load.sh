@@ -23,6 +23,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=benchmarks/lib.sh
+source "$ROOT/benchmarks/lib.sh"
 
 # Many short runs in turns rather than a few long ones: on a shared machine
 # a burst of someone else's work then spoils a run of each tool alike.
@@ -57,11 +59,6 @@ Options:
 
 Needs h2load (Debian's nghttp2-client; installed with apt-get when missing).
 EOF
-}
-
-die() {
-  printf 'error: %s\n' "$*" >&2
-  exit 1
 }
 
 while (($#)); do
@@ -130,17 +127,6 @@ ADDRESS="127.0.0.1:$PORT"
 BODY="$SCRATCH/echo.bin"
 ECHO_ARGS=(--call=recsys.bench.Echo.Echo --payload_bytes="$PAYLOAD_BYTES" --response_bytes="$RESPONSE_BYTES")
 "$RECSYS_LOAD" "${ECHO_ARGS[@]}" --write_request_body="$BODY" >/dev/null
-
-# Ticks of CPU (user + system) a process has used.
-cpu_ticks() {
-  local stat
-  stat=$(<"/proc/$1/stat")
-  stat=${stat##*) }
-  local -a f
-  read -r -a f <<<"$stat"
-  echo $((f[11] + f[12]))
-}
-CLK_TCK=$(getconf CLK_TCK)
 
 # The p-th percentile (0-100, nearest rank) of the numbers on stdin.
 percentile() {

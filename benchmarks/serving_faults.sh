@@ -22,6 +22,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=benchmarks/lib.sh
+source "$ROOT/benchmarks/lib.sh"
 
 BUNDLES_DIR="bundles"
 WORLD_DIR="data/world"
@@ -76,11 +78,6 @@ Needs h2load (Debian's nghttp2-client) for (a); installs it with apt-get when
 missing. Binaries: bazel build //candidate_service:candidate_server
 //ranking_service:ranking_server //clients:recsys_load
 EOF
-}
-
-die() {
-  printf 'error: %s\n' "$*" >&2
-  exit 1
 }
 
 while (($#)); do
@@ -139,31 +136,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# start_server NAME BINARY ARGS...: starts a server on a free local port with
-# its log in OUT_DIR/NAME.log; sets SERVER_PID and SERVER_PORT once it
-# listens (its port file is written when it serves a model).
-SERVER_PID=""
-SERVER_PORT=""
-start_server() {
-  local name=$1 binary=$2
-  shift 2
-  local port_file="$SCRATCH/$name.port" log="$OUT_DIR/$name.log"
-  rm -f "$port_file"
-  "$binary" --address=127.0.0.1:0 --port_file="$port_file" "$@" >"$log" 2>&1 &
-  SERVER_PID=$!
-  SERVER_PIDS+=("$SERVER_PID")
-  local deadline=$((SECONDS + SERVER_START_TIMEOUT_S))
-  while [[ ! -s "$port_file" ]]; do
-    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-      tail -n 20 "$log" >&2
-      die "$name exited before listening (log: $log)"
-    fi
-    ((SECONDS < deadline)) || die "$name did not listen within ${SERVER_START_TIMEOUT_S} s (log: $log)"
-    sleep 0.2
-  done
-  SERVER_PORT=$(tr -d '[:space:]' <"$port_file")
-  echo "$name: pid $SERVER_PID, port $SERVER_PORT, log $log"
-}
+# start_server (benchmarks/lib.sh) sets SERVER_PID and SERVER_PORT.
 
 RANKING_PID="" CANDIDATE_PID="" CANDIDATE_ADDRESS=""
 start_servers() {
@@ -185,21 +158,6 @@ require_alive() {
 
 # ---------------------------------------------------------------------------
 # Measurements.
-
-CLK_TCK=$(getconf CLK_TCK)
-
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-
-# utime + stime of PID, clock ticks (fields 14 and 15 of /proc/PID/stat,
-# counted after the parenthesised command name, which may hold spaces).
-cpu_ticks() {
-  local stat
-  stat=$(<"/proc/$1/stat")
-  stat=${stat##*) }
-  local -a fields
-  read -r -a fields <<<"$stat"
-  echo $((fields[11] + fields[12]))
-}
 
 LOAD_ARGS=()
 if [[ -d "$WORLD_DIR" ]]; then LOAD_ARGS=(--logs="$WORLD_DIR"); fi
