@@ -33,6 +33,13 @@ void SetBlasThreads(int threads) { openblas_set_num_threads(threads < 1 ? 1 : th
 
 void GemmNT(const float* a, const float* b, float* c, int m, int n, int k,
             bool accumulate) {
+  if (m == 1) {
+    // One row: c = B a (+ c). sgemm would pack B, the whole weight matrix,
+    // on every call to use it once; gemv streams it once instead.
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, /*alpha=*/1.0f, b, /*lda=*/k, a,
+                /*incx=*/1, /*beta=*/accumulate ? 1.0f : 0.0f, c, /*incy=*/1);
+    return;
+  }
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, /*alpha=*/1.0f,
               a, /*lda=*/k, b, /*ldb=*/k, /*beta=*/accumulate ? 1.0f : 0.0f, c,
               /*ldc=*/n);

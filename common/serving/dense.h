@@ -33,8 +33,9 @@ class Mlp {
 
   // `x`: [batch, input_dim()] row-major. Returns [batch, output_dim()]
   // (empty when `batch` <= 0 or the Mlp has no layers). Scores the whole
-  // batch as matrix products (cblas_sgemm), never row by row; OpenBLAS
-  // decides how many of its threads one call uses.
+  // batch as matrix products (cblas_sgemm; a batch of one as matrix-vector
+  // products, `GemmNT`), never row by row; OpenBLAS decides how many of its
+  // threads one call uses.
   std::vector<float> Forward(const float* x, int batch) const {
     return Forward(x, batch, nullptr);
   }
@@ -57,7 +58,9 @@ class Mlp {
 void SetBlasThreads(int threads);
 
 // C[m, n] = A[m, k] * B[n, k]^T (+ C when `accumulate`), row-major, via
-// cblas_sgemm.
+// cblas_sgemm; a single row (`m` == 1) via cblas_sgemv, which reads B once
+// where sgemm would first repack all of it (a batch-1 tower spent most of
+// its time packing).
 void GemmNT(const float* a, const float* b, float* c, int m, int n, int k,
             bool accumulate = false);
 

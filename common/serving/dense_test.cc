@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 #include <vector>
 
@@ -71,6 +72,47 @@ TEST(MlpTest, ForwardMatchesNaiveReference) {
   EXPECT_TRUE(saw_negative_output);
 }
 
+// `RandomLayer` with weights scaled by 1 / sqrt(in), as a trained tower's
+// are initialised: activations stay of order one through wide layers.
+DenseLayer ScaledRandomLayer(int in, int out, std::mt19937* rng) {
+  DenseLayer layer = RandomLayer(in, out, rng);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(in));
+  for (float& w : layer.weight) w *= scale;
+  return layer;
+}
+
+// A batch of one runs through gemv, a larger batch through sgemm: each row
+// must come out the same either way (to float rounding), with the first
+// layer's bias replaced or not.
+TEST(MlpTest, BatchOfOneEqualsItsRowInABatch) {
+  std::mt19937 rng(3);
+  const std::vector<DenseLayer> layers = {ScaledRandomLayer(70, 256, &rng),
+                                          ScaledRandomLayer(256, 128, &rng),
+                                          ScaledRandomLayer(128, 33, &rng)};
+  absl::StatusOr<Mlp> mlp = Mlp::Create(layers);
+  ASSERT_TRUE(mlp.ok()) << mlp.status();
+  constexpr int kBatch = 19;
+  std::normal_distribution<float> normal;
+  std::vector<float> x(static_cast<size_t>(kBatch) * 70);
+  for (float& v : x) v = normal(rng);
+  std::vector<float> first_bias(256);
+  for (float& v : first_bias) v = normal(rng);
+  for (const float* bias : {static_cast<const float*>(nullptr),
+                            static_cast<const float*>(first_bias.data())}) {
+    const std::vector<float> batched = mlp->Forward(x.data(), kBatch, bias);
+    ASSERT_EQ(batched.size(), static_cast<size_t>(kBatch) * 33);
+    for (int row = 0; row < kBatch; ++row) {
+      const std::vector<float> one = mlp->Forward(&x[static_cast<size_t>(row) * 70], 1, bias);
+      ASSERT_EQ(one.size(), 33u);
+      for (int j = 0; j < 33; ++j) {
+        EXPECT_NEAR(one[j], batched[static_cast<size_t>(row) * 33 + j], 1e-5)
+            << "row " << row << ", output " << j
+            << (bias != nullptr ? ", first bias replaced" : "");
+      }
+    }
+  }
+}
+
 TEST(MlpTest, EmptyBatch) {
   std::mt19937 rng(1);
   absl::StatusOr<Mlp> mlp = Mlp::Create({RandomLayer(4, 2, &rng)});
@@ -90,6 +132,17 @@ TEST(MlpTest, GemmNTAccumulates) {
   GemmNT(a, b, c, 2, 3, 2);
   EXPECT_EQ(std::vector<float>(c, c + 6),
             (std::vector<float>{1, 2, 3, 3, 4, 7}));
+}
+
+TEST(MlpTest, GemmNTSingleRowAccumulates) {
+  // The one-row path (gemv): a = [3, 4], B as above: a B^T = [3, 4, 7].
+  const float a[] = {3, 4};
+  const float b[] = {1, 0, 0, 1, 1, 1};
+  float c[3] = {10, 10, 10};
+  GemmNT(a, b, c, 1, 3, 2, /*accumulate=*/true);
+  EXPECT_EQ(std::vector<float>(c, c + 3), (std::vector<float>{13, 14, 17}));
+  GemmNT(a, b, c, 1, 3, 2);
+  EXPECT_EQ(std::vector<float>(c, c + 3), (std::vector<float>{3, 4, 7}));
 }
 
 void ExpectRejected(std::vector<DenseLayer> layers, const std::string& text) {
