@@ -15,8 +15,9 @@
 #   GenerateCandidates      candidate_server alone;
 #   Recommend               both (candidate_server calls ranking_server);
 # QPS, latency p50/p99/p99.9, errors, degraded answers (both must be 0),
-# and server and client CPU per call. Then the raw-parts bound of Recommend
-# (benchmarks/serving_bound, same run): the user and ranking towers' FLOPs
+# and server and client CPU per call (recsys_load's start-up subtracted).
+# Then the raw-parts bound of Recommend (benchmarks/serving_bound, same
+# run): the user and ranking towers' FLOPs
 # at this machine's single-thread sgemm rate, the ANN search on the bundle's
 # own index, and the two hops at the echo server's CPU per call (the inner
 # one with its gRPC client's CPU), over the cores the load generator leaves;
@@ -225,6 +226,12 @@ for call in "${calls[@]}"; do
     load "${args[@]}" --concurrency=8 --duration_s="$WARMUP_S" >"$OUT_DIR/${call}_warmup.txt" 2>&1 ||
       die "$call warm-up failed: $(tail -n 5 "$OUT_DIR/${call}_warmup.txt")"
   fi
+  # recsys_load's own start (reading and converting the data file) is not
+  # a call's client CPU: one single-call run measures it, to subtract.
+  TIMEFORMAT='%U %S'
+  { time load "${args[@]}" --concurrency=1 --total=1 >"$OUT_DIR/${call}_start.txt" 2>&1; } 2>"$SCRATCH/cpu" ||
+    die "$call failed: $(tail -n 5 "$OUT_DIR/${call}_start.txt")"
+  start_s=$(awk '{ print $1 + $2 }' "$SCRATCH/cpu")
   for c in "${levels[@]}"; do
     log="$OUT_DIR/${call}_c${c}.txt"
     s0=$(ticks_of "${pids[@]}")
@@ -242,11 +249,12 @@ for call in "${calls[@]}"; do
     [[ -n "$n" && -n "$qps" && -n "$p999" && -n "$degraded" ]] || die "cannot read $log"
     ((n > 0)) || die "$call at $c in flight completed no call ($log)"
     server_us=$(awk -v t=$((s1 - s0)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.0f", t / hz * 1e6 / n }')
-    client_us=$(awk -v u="$user" -v s="$sys" -v n="$n" 'BEGIN { printf "%.0f", (u + s) * 1e6 / n }')
+    client_s=$(awk -v u="$user" -v s="$sys" -v z="$start_s" 'BEGIN { c = u + s - z; print (c > 0 ? c : 0) }')
+    client_us=$(awk -v c="$client_s" -v n="$n" 'BEGIN { printf "%.0f", c * 1e6 / n }')
     QPS["$call|$c"]=$qps
     SERVER_US["$call|$c"]=$server_us
     CLIENT_US["$call|$c"]=$client_us
-    CLIENT_CORES["$call|$c"]=$(awk -v u="$user" -v s="$sys" -v d="$DURATION_S" 'BEGIN { printf "%.3f", (u + s) / d }')
+    CLIENT_CORES["$call|$c"]=$(awk -v c="$client_s" -v d="$DURATION_S" 'BEGIN { printf "%.3f", c / d }')
     printf '| %s | %d | %.0f | %s | %s | %s | %d | %d | %s | %s |\n' "$(label "$call")" "$c" "$qps" \
       "$p50" "$p99" "$p999" "$failed" "$degraded" "$server_us" "$client_us" >>"$table"
     printf '  %-20s %3d in flight: %8.0f QPS, p99 %s ms, %d errors, %d degraded\n' "$call" "$c" "$qps" \
