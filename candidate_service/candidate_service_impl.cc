@@ -25,15 +25,17 @@ using Clock = std::chrono::system_clock;
 // caller's 30 ms deadline says nothing about ranking.
 constexpr Clock::duration kBudgetThatBlamesRanking = std::chrono::milliseconds(100);
 
-// The part of the user context the ranking model reads: watches,
-// impressions, demographics and the request time. Searches (up to
-// megabytes of text) stay here.
-void CopyRankingContext(const UserContext& from, UserContext* to) {
-  to->set_user_id(from.user_id());
-  *to->mutable_watches() = from.watches();
-  *to->mutable_impressions() = from.impressions();
-  *to->mutable_demographics() = from.demographics();
-  to->set_request_time_s(from.request_time_s());
+// Moves the part of the user context the ranking model reads (user ID,
+// watches, impressions, demographics and the request time) from `from` into
+// `to`, without copying it: the two swap, then `to` drops the searches (up
+// to megabytes of text, which ranking does not read) and any fields this
+// build does not know. `from` is left with what `to` held. Both must be on
+// the same arena (or none) for the swap to be shallow.
+void MoveRankingContext(UserContext* from, UserContext* to) {
+  to->Swap(from);
+  to->clear_searches();
+  const google::protobuf::Reflection* reflection = to->GetReflection();
+  if (!reflection->GetUnknownFields(*to).empty()) reflection->MutableUnknownFields(to)->Clear();
 }
 
 DegradedCause CauseOf(const grpc::Status& status) {
@@ -97,9 +99,13 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
       Done(ToGrpcStatus(candidates.status()));
       return;
     }
-    candidates_ = std::move(*candidates);
+    // The candidates move into the ranking request once; a degraded answer
+    // reads them back from there.
+    google::protobuf::RepeatedPtrField<Candidate>* to_rank = rank_request_.mutable_candidates();
+    to_rank->Reserve(static_cast<int>(candidates->size()));
+    for (Candidate& c : *candidates) *to_rank->Add() = std::move(c);
     response_.set_model_version(retriever_->version());
-    if (candidates_.empty()) {
+    if (to_rank->empty()) {
       FinishOk();
       return;
     }
@@ -119,8 +125,8 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
       FinishDegraded(DEGRADED_RANKING_BREAKER_OPEN, "the circuit breaker is open");
       return;
     }
-    CopyRankingContext(request.context(), rank_request_.mutable_context());
-    for (const Candidate& c : candidates_) *rank_request_.add_candidates() = c;
+    // Retrieval is done with the context: ranking gets it.
+    MoveRankingContext(request.mutable_context(), rank_request_.mutable_context());
     rank_request_.set_num_results(num_results_);
     rank_request_.set_model_version(retriever_->version());
     ranking_context_.set_deadline(deadline);
@@ -206,8 +212,9 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
     service_->NoteDegraded(cause, detail);
     response_.set_degraded(true);
     response_.set_degraded_cause(cause);
-    for (int i = 0; i < static_cast<int>(candidates_.size()) && i < num_results_; ++i) {
-      Candidate& c = candidates_[i];
+    const google::protobuf::RepeatedPtrField<Candidate>& candidates = rank_request_.candidates();
+    for (int i = 0; i < candidates.size() && i < num_results_; ++i) {
+      const Candidate& c = candidates[i];
       RankedVideo* v = response_.add_videos();
       v->set_video_id(c.video_id());
       v->set_retrieval_score(c.retrieval_score());
@@ -232,8 +239,9 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
   int num_results_ = 0;
   Clock::duration ranking_budget_{};
   std::shared_ptr<const Retriever> retriever_;
-  std::vector<Candidate> candidates_;
   grpc::ClientContext ranking_context_;
+  // The ranking call's request. Holds the retrieved candidates from
+  // retrieval on: what a degraded answer is made of.
   RankRequest rank_request_;
   RankResponse rank_response_;
   RecommendResponse response_;
@@ -336,6 +344,7 @@ grpc::ServerUnaryReactor* CandidateServiceImpl::GenerateCandidates(
     version = retriever->version();
     results = static_cast<int>(candidates.size());
     response.set_model_version(version);
+    response.mutable_candidates()->Reserve(results);
     for (Candidate& c : candidates) *response.add_candidates() = std::move(c);
     RECSYS_RETURN_IF_ERROR(SerializeResponse(response, response_bytes));
     clock.Mark("respond");

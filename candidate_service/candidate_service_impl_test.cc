@@ -194,8 +194,14 @@ class CandidateServiceTest : public ::testing::Test {
 
 TEST_F(CandidateServiceTest, RanksThroughRankingAndPassesTheBundleVersion) {
   StartService(CandidateServiceOptions());
+  RecommendRequest request = Request();
+  request.mutable_context()->set_user_id("u1");
+  request.mutable_context()->set_request_time_s(1'700'000'000);
+  Impression* impression = request.mutable_context()->add_impressions();
+  impression->set_video_id(TinyVideoId(7));
+  impression->set_time_s(1'699'999'000);
   RecommendResponse response;
-  ASSERT_TRUE(Recommend(Request(), &response).ok());
+  ASSERT_TRUE(Recommend(request, &response).ok());
   EXPECT_FALSE(response.degraded());
   EXPECT_EQ(response.degraded_cause(), DEGRADED_NONE);
   EXPECT_EQ(response.model_version(), kVersion);
@@ -210,6 +216,11 @@ TEST_F(CandidateServiceTest, RanksThroughRankingAndPassesTheBundleVersion) {
   EXPECT_EQ(sent.context().watches_size(), 2);
   EXPECT_EQ(sent.context().searches_size(), 0);
   EXPECT_EQ(sent.context().demographics().region(), "US");
+  EXPECT_EQ(sent.context().user_id(), "u1");
+  EXPECT_EQ(sent.context().request_time_s(), 1'700'000'000);
+  ASSERT_EQ(sent.context().impressions_size(), 1);
+  EXPECT_EQ(sent.context().impressions(0).video_id(), TinyVideoId(7));
+  EXPECT_EQ(sent.context().impressions(0).time_s(), 1'699'999'000);
   // The fake reverses the candidates: the answer is ranking's order.
   EXPECT_EQ(response.videos(0).video_id(), sent.candidates(9).video_id());
   for (const RankedVideo& v : response.videos()) {

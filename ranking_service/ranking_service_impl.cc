@@ -4,6 +4,7 @@
 #include <cmath>
 #include <ctime>
 #include <numeric>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -22,12 +23,15 @@ constexpr int kSmokeCandidates = 20;
 
 absl::StatusOr<RankResponse> RankCandidates(const RankingModel& model,
                                             const std::string& model_version,
-                                            const RankRequest& request,
+                                            RankRequest request,
                                             int64_t now_s, StageClock* clock) {
   if (absl::Status s = ValidateRankRequest(request); !s.ok()) return s;
   MarkStage(clock, "validate");
-  std::vector<Candidate> candidates(request.candidates().begin(),
-                                    request.candidates().end());
+  // Moved out of the request, not copied: each candidate's strings change
+  // hands, and the last use of them is the response.
+  std::vector<Candidate> candidates;
+  candidates.reserve(request.candidates_size());
+  for (Candidate& c : *request.mutable_candidates()) candidates.push_back(std::move(c));
   std::vector<float> predicted =
       model.PredictWatchSeconds(request.context(), candidates, now_s, clock);
   std::vector<size_t> order(candidates.size());
@@ -43,16 +47,16 @@ absl::StatusOr<RankResponse> RankCandidates(const RankingModel& model,
   RankResponse response;
   response.set_model_version(model_version);
   for (size_t i = 0; i < n; ++i) {
-    const Candidate& c = candidates[order[i]];
+    Candidate& c = candidates[order[i]];
     RankedVideo* v = response.add_videos();
-    v->set_video_id(c.video_id());
-    v->set_predicted_watch_seconds(predicted[order[i]]);
-    v->set_retrieval_score(c.retrieval_score());
-    v->set_source(c.source());
     if (const VideoRecord* r = model.catalog().FindRecord(c.video_id())) {
       v->set_title(r->title);
       v->set_channel_id(r->channel_id);
     }
+    v->set_video_id(std::move(*c.mutable_video_id()));
+    v->set_predicted_watch_seconds(predicted[order[i]]);
+    v->set_retrieval_score(c.retrieval_score());
+    v->set_source(c.source());
   }
   return response;
 }
@@ -67,7 +71,8 @@ absl::StatusOr<std::unique_ptr<RankingServable>> RankingServable::Load(const Bun
     c->set_source(SOURCE_DNN);
   }
   if (smoke.candidates_size() == 0) smoke.add_candidates()->set_video_id("smoke");
-  absl::StatusOr<RankResponse> ranked = RankCandidates(*model, "smoke", smoke, /*now_s=*/1);
+  absl::StatusOr<RankResponse> ranked =
+      RankCandidates(*model, "smoke", std::move(smoke), /*now_s=*/1);
   if (!ranked.ok()) {
     return absl::DataLossError(absl::StrCat("smoke request on ", bundle.dir(),
                                             " failed: ", ranked.status().message()));
@@ -97,8 +102,8 @@ absl::Status RankingServiceImpl::RankBytes(const grpc::ByteBuffer& bytes,
   }
   const auto& ranking = static_cast<const RankingServable&>(*servable);
   RECSYS_ASSIGN_OR_RETURN(RankResponse response,
-                          RankCandidates(ranking.model(), ranking.version(), request,
-                                         std::time(nullptr), &clock));
+                          RankCandidates(ranking.model(), ranking.version(),
+                                         std::move(request), std::time(nullptr), &clock));
   RECSYS_RETURN_IF_ERROR(SerializeResponse(response, response_bytes));
   clock.Mark("respond");
   answered->version = response.model_version();
