@@ -34,16 +34,20 @@ absl::StatusOr<RankResponse> RankCandidates(const RankingModel& model,
   for (Candidate& c : *request.mutable_candidates()) candidates.push_back(std::move(c));
   std::vector<float> predicted =
       model.PredictWatchSeconds(request.context(), candidates, now_s, clock);
-  std::vector<size_t> order(candidates.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    if (predicted[a] != predicted[b]) return predicted[a] > predicted[b];
-    return candidates[a].video_id() < candidates[b].video_id();
-  });
-  size_t n = order.size();
+  size_t n = candidates.size();
   if (request.num_results() > 0) {
     n = std::min<size_t>(n, request.num_results());
   }
+  // Only the first `n` are ordered (the answer is usually a tenth of the
+  // candidates). Ties by video ID, then by position: a total order, so the
+  // first `n` are the same as a full sort's.
+  std::vector<size_t> order(candidates.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::partial_sort(order.begin(), order.begin() + n, order.end(), [&](size_t a, size_t b) {
+    if (predicted[a] != predicted[b]) return predicted[a] > predicted[b];
+    const int by_id = candidates[a].video_id().compare(candidates[b].video_id());
+    return by_id != 0 ? by_id < 0 : a < b;
+  });
   RankResponse response;
   response.set_model_version(model_version);
   for (size_t i = 0; i < n; ++i) {
