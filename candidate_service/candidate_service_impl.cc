@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include <google/protobuf/arena.h>
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
@@ -36,6 +37,15 @@ void MoveRankingContext(UserContext* from, UserContext* to) {
   to->clear_searches();
   const google::protobuf::Reflection* reflection = to->GetReflection();
   if (!reflection->GetUnknownFields(*to).empty()) reflection->MutableUnknownFields(to)->Clear();
+}
+
+// The arena of one Recommend call: its messages take ~10-30 KB (the
+// request's watches, a few hundred candidates, the ranked answer).
+google::protobuf::ArenaOptions ArenaOptionsForCall() {
+  google::protobuf::ArenaOptions options;
+  options.start_block_size = 8 << 10;
+  options.max_block_size = 64 << 10;
+  return options;
 }
 
 DegradedCause CauseOf(const grpc::Status& status) {
@@ -74,7 +84,7 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
     // a new one, so that both servers' access lines share it.
     request_id_ = service_->access_log_.enabled() ? RequestIdOf(*context_)
                                                   : RequestIdFromMetadata(*context_);
-    RecommendRequest request;
+    RecommendRequest& request = *request_;
     absl::Status status = ParseRequest(request_bytes, &request);
     if (status.ok()) status = ValidateRecommendRequest(request);
     clock_.Mark("validate");
@@ -240,11 +250,19 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
   Clock::duration ranking_budget_{};
   std::shared_ptr<const Retriever> retriever_;
   grpc::ClientContext ranking_context_;
+  // The call's protobuf messages live on `arena_` and go with it when the
+  // call is deleted: one free of a few blocks instead of one per watch,
+  // candidate and string. All four on the same arena, so that moving the
+  // context and the videos between them swaps pointers.
+  google::protobuf::Arena arena_{ArenaOptionsForCall()};
+  RecommendRequest* const request_ =
+      google::protobuf::Arena::CreateMessage<RecommendRequest>(&arena_);
   // The ranking call's request. Holds the retrieved candidates from
   // retrieval on: what a degraded answer is made of.
-  RankRequest rank_request_;
-  RankResponse rank_response_;
-  RecommendResponse response_;
+  RankRequest& rank_request_ = *google::protobuf::Arena::CreateMessage<RankRequest>(&arena_);
+  RankResponse& rank_response_ = *google::protobuf::Arena::CreateMessage<RankResponse>(&arena_);
+  RecommendResponse& response_ =
+      *google::protobuf::Arena::CreateMessage<RecommendResponse>(&arena_);
 };
 
 std::shared_ptr<const Retriever> CandidateServiceImpl::CurrentRetriever() const {
