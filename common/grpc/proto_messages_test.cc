@@ -65,5 +65,23 @@ TEST(SerializeResponseTest, RoundTrips) {
   EXPECT_EQ(back.model_version(), "20260101-000000");
 }
 
+TEST(SerializeResponseTest, RoundTripsEmptyAndLargeMessages) {
+  grpc::ByteBuffer buffer;
+  ASSERT_TRUE(SerializeResponse(RecommendResponse(), &buffer).ok());
+  EXPECT_EQ(buffer.Length(), 0u);
+  RecommendResponse large;
+  for (int i = 0; i < 500; ++i) {
+    RankedVideo* v = large.add_videos();
+    v->set_video_id("v" + std::to_string(i));
+    v->set_title(std::string(200, 'a' + i % 26));
+    v->set_predicted_watch_seconds(i * 0.5f);
+  }
+  ASSERT_TRUE(SerializeResponse(large, &buffer).ok());
+  EXPECT_EQ(buffer.Length(), large.ByteSizeLong());
+  RecommendResponse back;
+  ASSERT_TRUE(ParseRequest(buffer, &back).ok());
+  EXPECT_EQ(back.SerializeAsString(), large.SerializeAsString());
+}
+
 }  // namespace
 }  // namespace recsys
