@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include <google/protobuf/arena.h>
+
 #include "absl/strings/str_cat.h"
 #include "common/grpc/proto_messages.h"
 #include "common/base/grpc_status.h"
@@ -19,19 +21,23 @@ namespace {
 
 constexpr int kSmokeCandidates = 20;
 
-}  // namespace
+// The arena of one Rank call: the request's context and few hundred
+// candidates and the answer take ~10-30 KB.
+google::protobuf::ArenaOptions ArenaOptionsForCall() {
+  google::protobuf::ArenaOptions options;
+  options.start_block_size = 8 << 10;
+  options.max_block_size = 64 << 10;
+  return options;
+}
 
-absl::StatusOr<RankResponse> RankCandidates(const RankingModel& model,
-                                            const std::string& model_version,
-                                            RankRequest request,
-                                            int64_t now_s, StageClock* clock) {
+// `RankCandidates` writing into `response` (which may live on an arena).
+absl::Status RankInto(const RankingModel& model, const std::string& model_version,
+                      const RankRequest& request, int64_t now_s, StageClock* clock,
+                      RankResponse* response) {
   if (absl::Status s = ValidateRankRequest(request); !s.ok()) return s;
   MarkStage(clock, "validate");
-  // Moved out of the request, not copied: each candidate's strings change
-  // hands, and the last use of them is the response.
-  std::vector<Candidate> candidates;
-  candidates.reserve(request.candidates_size());
-  for (Candidate& c : *request.mutable_candidates()) candidates.push_back(std::move(c));
+  // Scored where the request holds them: no copy of the candidates.
+  const google::protobuf::RepeatedPtrField<Candidate>& candidates = request.candidates();
   std::vector<float> predicted =
       model.PredictWatchSeconds(request.context(), candidates, now_s, clock);
   size_t n = candidates.size();
@@ -41,27 +47,38 @@ absl::StatusOr<RankResponse> RankCandidates(const RankingModel& model,
   // Only the first `n` are ordered (the answer is usually a tenth of the
   // candidates). Ties by video ID, then by position: a total order, so the
   // first `n` are the same as a full sort's.
-  std::vector<size_t> order(candidates.size());
+  std::vector<int> order(candidates.size());
   std::iota(order.begin(), order.end(), 0);
-  std::partial_sort(order.begin(), order.begin() + n, order.end(), [&](size_t a, size_t b) {
+  std::partial_sort(order.begin(), order.begin() + n, order.end(), [&](int a, int b) {
     if (predicted[a] != predicted[b]) return predicted[a] > predicted[b];
     const int by_id = candidates[a].video_id().compare(candidates[b].video_id());
     return by_id != 0 ? by_id < 0 : a < b;
   });
-  RankResponse response;
-  response.set_model_version(model_version);
+  response->set_model_version(model_version);
+  response->mutable_videos()->Reserve(static_cast<int>(n));
   for (size_t i = 0; i < n; ++i) {
-    Candidate& c = candidates[order[i]];
-    RankedVideo* v = response.add_videos();
+    const Candidate& c = candidates[order[i]];
+    RankedVideo* v = response->add_videos();
+    v->set_video_id(c.video_id());
+    v->set_predicted_watch_seconds(predicted[order[i]]);
+    v->set_retrieval_score(c.retrieval_score());
+    v->set_source(c.source());
     if (const VideoRecord* r = model.catalog().FindRecord(c.video_id())) {
       v->set_title(r->title);
       v->set_channel_id(r->channel_id);
     }
-    v->set_video_id(std::move(*c.mutable_video_id()));
-    v->set_predicted_watch_seconds(predicted[order[i]]);
-    v->set_retrieval_score(c.retrieval_score());
-    v->set_source(c.source());
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<RankResponse> RankCandidates(const RankingModel& model,
+                                            const std::string& model_version,
+                                            const RankRequest& request,
+                                            int64_t now_s, StageClock* clock) {
+  RankResponse response;
+  RECSYS_RETURN_IF_ERROR(RankInto(model, model_version, request, now_s, clock, &response));
   return response;
 }
 
@@ -75,8 +92,7 @@ absl::StatusOr<std::unique_ptr<RankingServable>> RankingServable::Load(const Bun
     c->set_source(SOURCE_DNN);
   }
   if (smoke.candidates_size() == 0) smoke.add_candidates()->set_video_id("smoke");
-  absl::StatusOr<RankResponse> ranked =
-      RankCandidates(*model, "smoke", std::move(smoke), /*now_s=*/1);
+  absl::StatusOr<RankResponse> ranked = RankCandidates(*model, "smoke", smoke, /*now_s=*/1);
   if (!ranked.ok()) {
     return absl::DataLossError(absl::StrCat("smoke request on ", bundle.dir(),
                                             " failed: ", ranked.status().message()));
@@ -96,22 +112,24 @@ absl::Status RankingServiceImpl::RankBytes(const grpc::ByteBuffer& bytes,
                                            grpc::ByteBuffer* response_bytes,
                                            AccessLogEntry* answered) {
   StageClock clock;
-  RankRequest request;
-  RECSYS_RETURN_IF_ERROR(ParseRequest(bytes, &request));
+  // The call's messages on one arena, freed at once on return.
+  google::protobuf::Arena arena(ArenaOptionsForCall());
+  auto* request = google::protobuf::Arena::CreateMessage<RankRequest>(&arena);
+  RECSYS_RETURN_IF_ERROR(ParseRequest(bytes, request));
   std::shared_ptr<const Servable> servable;
-  if (!request.model_version().empty()) servable = versions_->Find(request.model_version());
+  if (!request->model_version().empty()) servable = versions_->Find(request->model_version());
   if (servable == nullptr) servable = versions_->Newest();
   if (servable == nullptr) {
     return absl::UnavailableError("no model loaded yet (the server is starting)");
   }
   const auto& ranking = static_cast<const RankingServable&>(*servable);
-  RECSYS_ASSIGN_OR_RETURN(RankResponse response,
-                          RankCandidates(ranking.model(), ranking.version(),
-                                         std::move(request), std::time(nullptr), &clock));
-  RECSYS_RETURN_IF_ERROR(SerializeResponse(response, response_bytes));
+  auto* response = google::protobuf::Arena::CreateMessage<RankResponse>(&arena);
+  RECSYS_RETURN_IF_ERROR(RankInto(ranking.model(), ranking.version(), *request,
+                                  std::time(nullptr), &clock, response));
+  RECSYS_RETURN_IF_ERROR(SerializeResponse(*response, response_bytes));
   clock.Mark("respond");
-  answered->version = response.model_version();
-  answered->results = response.videos_size();
+  answered->version = response->model_version();
+  answered->results = response->videos_size();
   RecordStages(metrics_, "Rank", clock);
   return absl::OkStatus();
 }

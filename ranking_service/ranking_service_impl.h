@@ -23,11 +23,10 @@ namespace recsys {
 // The request -> response logic, without gRPC. Validates, scores, orders
 // (ties by video ID) and attaches display metadata. `now_s` stands in for a
 // context without a request time. Marks "validate", "features" and "tower"
-// on `clock` when given. Takes `request` by value: a caller done with it
-// moves it in, and its candidates move into the response without a copy.
+// on `clock` when given.
 absl::StatusOr<RankResponse> RankCandidates(const RankingModel& model,
                                             const std::string& model_version,
-                                            RankRequest request,
+                                            const RankRequest& request,
                                             int64_t now_s, StageClock* clock = nullptr);
 
 // What one bundle version loads into for the ranking service.

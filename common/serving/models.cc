@@ -396,8 +396,26 @@ absl::StatusOr<std::unique_ptr<RankingModel>> RankingModel::Load(
   return m;
 }
 
+namespace {
+
+// Pointers to `candidates`' elements, for the functions that read candidates
+// wherever they are held.
+std::vector<const Candidate*> PointersTo(const std::vector<Candidate>& candidates) {
+  std::vector<const Candidate*> pointers;
+  pointers.reserve(candidates.size());
+  for (const Candidate& c : candidates) pointers.push_back(&c);
+  return pointers;
+}
+
+absl::Span<const Candidate* const> SpanOf(
+    const google::protobuf::RepeatedPtrField<Candidate>& candidates) {
+  return absl::Span<const Candidate* const>(candidates.data(), candidates.size());
+}
+
+}  // namespace
+
 std::vector<float> RankingModel::CandidateRows(const UserContext& context,
-                                               const std::vector<Candidate>& candidates,
+                                               absl::Span<const Candidate* const> candidates,
                                                int64_t now_s, bool with_user_part,
                                                std::vector<float>* user_part) const {
   RankingVocabularies vocabs{&videos_, &channels_, &languages_};
@@ -414,7 +432,7 @@ std::vector<float> RankingModel::CandidateRows(const UserContext& context,
   std::vector<float> rows(candidates.size() * static_cast<size_t>(width));
   for (size_t i = 0; i < candidates.size(); ++i) {
     RankingCandidateFeatures f =
-        ExtractRankingCandidate(query, candidates[i], vocabs, catalog_);
+        ExtractRankingCandidate(query, *candidates[i], vocabs, catalog_);
     float* row = &rows[i * width];
     AppendEmbedding(video_embedding_, video_dim_, f.video, row);
     row += video_dim_;
@@ -435,12 +453,19 @@ std::vector<float> RankingModel::BuildInputs(
     const UserContext& context, const std::vector<Candidate>& candidates,
     int64_t now_s) const {
   std::vector<float> user_part;
-  return CandidateRows(context, candidates, now_s, /*with_user_part=*/true, &user_part);
+  return CandidateRows(context, PointersTo(candidates), now_s, /*with_user_part=*/true,
+                       &user_part);
 }
 
 std::vector<float> RankingModel::Logits(const UserContext& context,
                                         const std::vector<Candidate>& candidates,
                                         int64_t now_s, StageClock* clock) const {
+  return LogitsOf(context, PointersTo(candidates), now_s, clock);
+}
+
+std::vector<float> RankingModel::LogitsOf(const UserContext& context,
+                                          absl::Span<const Candidate* const> candidates,
+                                          int64_t now_s, StageClock* clock) const {
   if (candidates.empty()) return {};
   std::vector<float> user_part;
   std::vector<float> rows =
@@ -461,6 +486,14 @@ std::vector<float> RankingModel::PredictWatchSeconds(
     const UserContext& context, const std::vector<Candidate>& candidates,
     int64_t now_s, StageClock* clock) const {
   std::vector<float> out = Logits(context, candidates, now_s, clock);
+  for (float& x : out) x = std::exp(x);
+  return out;
+}
+
+std::vector<float> RankingModel::PredictWatchSeconds(
+    const UserContext& context, const google::protobuf::RepeatedPtrField<Candidate>& candidates,
+    int64_t now_s, StageClock* clock) const {
+  std::vector<float> out = LogitsOf(context, SpanOf(candidates), now_s, clock);
   for (float& x : out) x = std::exp(x);
   return out;
 }

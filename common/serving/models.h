@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "common/serving/bundle.h"
 #include "common/serving/stage_clock.h"
 #include "common/serving/dense.h"
@@ -159,6 +160,11 @@ class RankingModel {
   std::vector<float> PredictWatchSeconds(const UserContext& context,
                                          const std::vector<Candidate>& candidates,
                                          int64_t now_s, StageClock* clock = nullptr) const;
+  // The same over candidates where a `RankRequest` holds them (no copy).
+  std::vector<float> PredictWatchSeconds(
+      const UserContext& context,
+      const google::protobuf::RepeatedPtrField<Candidate>& candidates, int64_t now_s,
+      StageClock* clock = nullptr) const;
 
   const VideoCatalog& catalog() const { return catalog_; }
 
@@ -170,8 +176,13 @@ class RankingModel {
   // Rows of `BuildInputs` with the request's columns [video_dim_,
   // video_dim_ + user_width()) left out (`user_part` receives them, once).
   std::vector<float> CandidateRows(const UserContext& context,
-                                   const std::vector<Candidate>& candidates, int64_t now_s,
-                                   bool with_user_part, std::vector<float>* user_part) const;
+                                   absl::Span<const Candidate* const> candidates,
+                                   int64_t now_s, bool with_user_part,
+                                   std::vector<float>* user_part) const;
+  // `Logits` over candidates wherever they are held.
+  std::vector<float> LogitsOf(const UserContext& context,
+                              absl::Span<const Candidate* const> candidates, int64_t now_s,
+                              StageClock* clock) const;
 
   std::vector<QuantileNormalizer> normalizers_;
   bool use_powers_ = true;
