@@ -41,6 +41,7 @@ NUM_CANDIDATES=200
 NUM_RESULTS=20
 NPROBE=16
 CALLS="echo_recommend,echo_rank,rank,generate,recommend"
+OPEN_LOOP_SHARE=0.5
 SERVER_START_TIMEOUT_S=300
 
 usage() {
@@ -65,6 +66,8 @@ Options:
   --num_results=N       results per answer (default: ${NUM_RESULTS})
   --nprobe=N            IVF lists per search, candidate_server's --nprobe (default: ${NPROBE})
   --calls=LIST          which rows, of ${CALLS}
+  --open_loop_share=F   then Recommend open loop at F x its best closed-loop QPS
+                        (default: ${OPEN_LOOP_SHARE}; 0: not run)
   --bin_dir=DIR         use the binaries there (bazel-bin layout) instead of bazel build -c opt
   --out=DIR             logs, requests, JSON reports and the table (default: ${OUT_DIR})
   -h, --help            this message
@@ -90,6 +93,7 @@ while (($#)); do
     --num_results=*) NUM_RESULTS=${1#*=} ;;
     --nprobe=*) NPROBE=${1#*=} ;;
     --calls=*) CALLS=${1#*=} ;;
+    --open_loop_share=*) OPEN_LOOP_SHARE=${1#*=} ;;
     --bin_dir=*) BIN_DIR=${1#*=} ;;
     --out=*) OUT_DIR=${1#*=} ;;
     -h | --help) usage; exit 0 ;;
@@ -101,6 +105,7 @@ for n in "$DURATION_S" "$NUM_CANDIDATES" "$NUM_RESULTS" "$NPROBE"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "--duration_s, --num_candidates, --num_results and --nprobe take positive whole numbers (got '$n')"
 done
 [[ "$WARMUP_S" =~ ^[0-9]+$ ]] || die "--warmup_s takes whole seconds"
+[[ "$OPEN_LOOP_SHARE" =~ ^(0|0?\.[0-9]+|1(\.0*)?)$ ]] || die "--open_loop_share takes a number in [0, 1]"
 [[ "$LEVELS" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "--levels takes positive numbers separated by commas"
 [[ "$CALLS" =~ ^(echo_recommend|echo_rank|rank|generate|recommend)(,(echo_recommend|echo_rank|rank|generate|recommend))*$ ]] ||
   die "--calls takes names of ${CALLS}, separated by commas"
@@ -213,10 +218,48 @@ ticks_of() {
   echo "$sum"
 }
 
+# measure CALL KEY LEVEL_TEXT LOAD_FLAGS...: one run of recsys_load with the
+# row's ARGS (call_args) and PIDS (server_pids) set by the caller and
+# START_S its start-up CPU; a table row, and QPS/SERVER_US/CLIENT_US/
+# CLIENT_CORES under "CALL|KEY".
+measure() {
+  local call=$1 key=$2 level=$3
+  shift 3
+  local log="$OUT_DIR/${call}_${key}.txt" s0 s1 user sys n failed qps degraded p50 p99 p999
+  s0=$(ticks_of "${pids[@]}")
+  TIMEFORMAT='%U %S'
+  { time load "${args[@]}" "$@" --duration_s="$DURATION_S" \
+    --output_json="$OUT_DIR/${call}_${key}.json" >"$log" 2>&1; } 2>"$SCRATCH/cpu" ||
+    die "recsys_load failed: $(tail -n 5 "$log")"
+  s1=$(ticks_of "${pids[@]}")
+  read -r user sys <"$SCRATCH/cpu"
+  read -r n failed < <(sed -n 's/^calls: \([0-9]*\), ok: [0-9]*, failed: \([0-9]*\)$/\1 \2/p' "$log")
+  qps=$(sed -n 's/^qps: \([0-9.]*\) calls completed.*/\1/p' "$log")
+  degraded=$(sed -n 's/^degraded: \([0-9]*\) .*/\1/p' "$log")
+  read -r p50 p99 p999 < <(sed -n \
+    's/^latency: p50 \([0-9.]*\)ms, p90 [0-9.]*ms, p95 [0-9.]*ms, p99 \([0-9.]*\)ms, p99.9 \([0-9.]*\)ms,.*/\1 \2 \3/p' "$log")
+  [[ -n "$n" && -n "$qps" && -n "$p999" && -n "$degraded" ]] || die "cannot read $log"
+  ((n > 0)) || die "$call ($level) completed no call ($log)"
+  local server_us client_s client_us
+  server_us=$(awk -v t=$((s1 - s0)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.0f", t / hz * 1e6 / n }')
+  client_s=$(awk -v u="$user" -v s="$sys" -v z="$START_S" 'BEGIN { c = u + s - z; print (c > 0 ? c : 0) }')
+  client_us=$(awk -v c="$client_s" -v n="$n" 'BEGIN { printf "%.0f", c * 1e6 / n }')
+  QPS["$call|$key"]=$qps
+  SERVER_US["$call|$key"]=$server_us
+  CLIENT_US["$call|$key"]=$client_us
+  CLIENT_CORES["$call|$key"]=$(awk -v c="$client_s" -v d="$DURATION_S" 'BEGIN { printf "%.3f", c / d }')
+  printf '| %s | %s | %.0f | %s | %s | %s | %d | %d | %s | %s |\n' "$(label "$call")" "$level" "$qps" \
+    "$p50" "$p99" "$p999" "$failed" "$degraded" "$server_us" "$client_us" >>"$table"
+  printf '  %-20s %18s: %8.0f QPS, p99 %s ms, %d errors, %d degraded\n' "$call" "$level" "$qps" \
+    "$p99" "$failed" "$degraded"
+  local pid
+  for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || die "a server died during $call (logs in $OUT_DIR)"; done
+}
+
 table="$OUT_DIR/table.md"
 echo "| call | in flight | QPS | p50 ms | p99 ms | p99.9 ms | errors | degraded | server CPU us/call | client CPU us/call |" >"$table"
 echo "|---|---|---|---|---|---|---|---|---|---|" >>"$table"
-declare -A QPS=() SERVER_US=() CLIENT_US=() CLIENT_CORES=()
+declare -A QPS=() SERVER_US=() CLIENT_US=() CLIENT_CORES=() STARTS=()
 IFS=',' read -r -a levels <<<"$LEVELS"
 IFS=',' read -r -a calls <<<"$CALLS"
 for call in "${calls[@]}"; do
@@ -231,37 +274,26 @@ for call in "${calls[@]}"; do
   TIMEFORMAT='%U %S'
   { time load "${args[@]}" --concurrency=1 --total=1 >"$OUT_DIR/${call}_start.txt" 2>&1; } 2>"$SCRATCH/cpu" ||
     die "$call failed: $(tail -n 5 "$OUT_DIR/${call}_start.txt")"
-  start_s=$(awk '{ print $1 + $2 }' "$SCRATCH/cpu")
+  START_S=$(awk '{ print $1 + $2 }' "$SCRATCH/cpu")
+  STARTS[$call]=$START_S
   for c in "${levels[@]}"; do
-    log="$OUT_DIR/${call}_c${c}.txt"
-    s0=$(ticks_of "${pids[@]}")
-    TIMEFORMAT='%U %S'
-    { time load "${args[@]}" --concurrency="$c" --duration_s="$DURATION_S" \
-      --output_json="$OUT_DIR/${call}_c${c}.json" >"$log" 2>&1; } 2>"$SCRATCH/cpu" ||
-      die "recsys_load failed: $(tail -n 5 "$log")"
-    s1=$(ticks_of "${pids[@]}")
-    read -r user sys <"$SCRATCH/cpu"
-    read -r n failed < <(sed -n 's/^calls: \([0-9]*\), ok: [0-9]*, failed: \([0-9]*\)$/\1 \2/p' "$log")
-    qps=$(sed -n 's/^qps: \([0-9.]*\) calls completed.*/\1/p' "$log")
-    degraded=$(sed -n 's/^degraded: \([0-9]*\) .*/\1/p' "$log")
-    read -r p50 p99 p999 < <(sed -n \
-      's/^latency: p50 \([0-9.]*\)ms, p90 [0-9.]*ms, p95 [0-9.]*ms, p99 \([0-9.]*\)ms, p99.9 \([0-9.]*\)ms,.*/\1 \2 \3/p' "$log")
-    [[ -n "$n" && -n "$qps" && -n "$p999" && -n "$degraded" ]] || die "cannot read $log"
-    ((n > 0)) || die "$call at $c in flight completed no call ($log)"
-    server_us=$(awk -v t=$((s1 - s0)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.0f", t / hz * 1e6 / n }')
-    client_s=$(awk -v u="$user" -v s="$sys" -v z="$start_s" 'BEGIN { c = u + s - z; print (c > 0 ? c : 0) }')
-    client_us=$(awk -v c="$client_s" -v n="$n" 'BEGIN { printf "%.0f", c * 1e6 / n }')
-    QPS["$call|$c"]=$qps
-    SERVER_US["$call|$c"]=$server_us
-    CLIENT_US["$call|$c"]=$client_us
-    CLIENT_CORES["$call|$c"]=$(awk -v c="$client_s" -v d="$DURATION_S" 'BEGIN { printf "%.3f", c / d }')
-    printf '| %s | %d | %.0f | %s | %s | %s | %d | %d | %s | %s |\n' "$(label "$call")" "$c" "$qps" \
-      "$p50" "$p99" "$p999" "$failed" "$degraded" "$server_us" "$client_us" >>"$table"
-    printf '  %-20s %3d in flight: %8.0f QPS, p99 %s ms, %d errors, %d degraded\n' "$call" "$c" "$qps" \
-      "$p99" "$failed" "$degraded"
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || die "a server died during $call (logs in $OUT_DIR)"; done
+    measure "$call" "$c" "$c" --concurrency="$c"
   done
 done
+
+# Recommend open loop at a share of its best closed-loop QPS: the latency a
+# server sized with that headroom shows.
+if [[ -n "${QPS["recommend|${levels[0]}"]:-}" ]] && awk -v s="$OPEN_LOOP_SHARE" 'BEGIN { exit !(s > 0) }'; then
+  best=0
+  for c in "${levels[@]}"; do
+    best=$(awk -v a="$best" -v b="${QPS["recommend|$c"]}" 'BEGIN { print (b > a ? b : a) }')
+  done
+  rps=$(awk -v b="$best" -v s="$OPEN_LOOP_SHARE" 'BEGIN { r = int(b * s); print (r > 0 ? r : 1) }')
+  read -r -a args <<<"$(call_args recommend)"
+  read -r -a pids <<<"$(server_pids recommend)"
+  START_S=${STARTS[recommend]}
+  measure recommend open "open loop, ${rps}/s" --rps="$rps" --concurrency=0
+fi
 
 # Recommend's raw-parts bound at the highest level.
 top=${levels[-1]}
