@@ -84,7 +84,7 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
     // a new one, so that both servers' access lines share it.
     request_id_ = service_->access_log_.enabled() ? RequestIdOf(*context_)
                                                   : RequestIdFromMetadata(*context_);
-    RecommendRequest& request = *request_;
+    RecommendRequest& request = request_;
     absl::Status status = ParseRequest(request_bytes, &request);
     if (status.ok()) status = ValidateRecommendRequest(request);
     clock_.Mark("validate");
@@ -109,7 +109,8 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
       Done(ToGrpcStatus(candidates.status()));
       return;
     }
-    // The candidates move into the ranking request once; a degraded answer
+    // The candidates go into the ranking request once (copied onto the
+    // call's arena: the retriever's live on the heap) and a degraded answer
     // reads them back from there.
     google::protobuf::RepeatedPtrField<Candidate>* to_rank = rank_request_.mutable_candidates();
     to_rank->Reserve(static_cast<int>(candidates->size()));
@@ -255,8 +256,7 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
   // candidate and string. All four on the same arena, so that moving the
   // context and the videos between them swaps pointers.
   google::protobuf::Arena arena_{ArenaOptionsForCall()};
-  RecommendRequest* const request_ =
-      google::protobuf::Arena::CreateMessage<RecommendRequest>(&arena_);
+  RecommendRequest& request_ = *google::protobuf::Arena::CreateMessage<RecommendRequest>(&arena_);
   // The ranking call's request. Holds the retrieved candidates from
   // retrieval on: what a degraded answer is made of.
   RankRequest& rank_request_ = *google::protobuf::Arena::CreateMessage<RankRequest>(&arena_);
