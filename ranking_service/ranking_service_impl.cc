@@ -4,7 +4,6 @@
 #include <cmath>
 #include <ctime>
 #include <numeric>
-#include <utility>
 #include <vector>
 
 #include <google/protobuf/arena.h>
