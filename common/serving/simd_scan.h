@@ -82,6 +82,10 @@ class TopK {
   std::vector<ScoredRow> heap_;
 };
 
+// The `k` best of `n` scores (row i is index i), best first, ties to the
+// lower row: what a TopK fed the same scores keeps; min(k, n) results.
+std::vector<ScoredRow> SelectTopK(const float* scores, int64_t n, int k);
+
 // Exact search: the `k` best of the `n` row-major vectors `rows` (width
 // `dim`) for `query`; min(k, n) results. Row i is index i.
 std::vector<ScoredRow> FlatSearch(SimdLevel level, const float* query,

@@ -267,6 +267,30 @@ HandIvf MakeIvf(const std::vector<float>& base, int64_t n, int dim,
   return ivf;
 }
 
+// FlatSearch selects over all scores when k is a sizeable share of n: the
+// selection keeps exactly what the heap keeps, ties included.
+TEST(SimdScanTest, SelectTopKKeepsWhatTheHeapKeeps) {
+  std::mt19937_64 rng(7);
+  for (int64_t n : {1, 2, 17, 2906, 5000}) {
+    for (int k : {1, 10, 250, 5000, 6000}) {
+      std::vector<float> scores(n);
+      // Few distinct values, so the k-th place is usually a tie.
+      std::uniform_int_distribution<int> value(0, 20);
+      for (float& v : scores) v = static_cast<float>(value(rng)) * 0.25f;
+      TopK heap(k);
+      heap.PushAll(scores.data(), n, /*rows=*/nullptr, /*first_row=*/0);
+      const std::vector<ScoredRow> expected = heap.TakeSorted();
+      const std::vector<ScoredRow> selected = SelectTopK(scores.data(), n, k);
+      ASSERT_EQ(selected.size(), expected.size()) << "n " << n << " k " << k;
+      for (size_t i = 0; i < selected.size(); ++i) {
+        EXPECT_EQ(selected[i].row, expected[i].row) << "n " << n << " k " << k << " rank " << i;
+        EXPECT_EQ(selected[i].score, expected[i].score);
+      }
+    }
+  }
+  EXPECT_TRUE(SelectTopK(nullptr, 0, 5).empty());
+}
+
 TEST(SimdScanTest, IvfSearchScansTheNprobeBestLists) {
   constexpr int64_t kN = 4000;
   for (int dim : {32, 100}) {
