@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/base/status_macros.h"
+#include "common/serving/simd_scan.h"
 
 namespace recsys {
 namespace {
@@ -312,10 +313,14 @@ std::vector<float> CandidateModel::AnnVectors() const {
 
 float CandidateModel::Logit(const std::vector<float>& user_vector,
                             int32_t video) const {
-  const float* v = &video_embedding_[static_cast<int64_t>(video) * output_dim_];
-  float logit = video_bias_[video];
-  for (int j = 0; j < output_dim_; ++j) logit += user_vector[j] * v[j];
-  return logit;
+  // The SIMD kernel of the ANN scan (a plain loop here stays scalar: GCC may
+  // not reorder a float sum), so a co-visited or popular candidate's score
+  // is summed as a retrieved one's.
+  float dot = 0;
+  InnerProducts(BestSimdLevel(), user_vector.data(),
+                &video_embedding_[static_cast<int64_t>(video) * output_dim_], 1, output_dim_,
+                &dot);
+  return video_bias_[video] + dot;
 }
 
 // ---------------------------------------------------------------------------

@@ -112,7 +112,8 @@ absl::StatusOr<std::vector<Candidate>> Retriever::Retrieve(
 }
 
 absl::StatusOr<std::vector<Candidate>> Retriever::RetrieveFrom(
-    const UserContext& context, const std::vector<float>& user, int n) const {
+    const UserContext& context, const std::vector<float>& user, int n,
+    std::vector<int32_t>* rows) const {
   absl::flat_hash_set<int64_t> watched;
   for (const Watch& w : context.watches()) {
     int32_t id = model_->videos().Lookup(w.video_id());
@@ -126,8 +127,10 @@ absl::StatusOr<std::vector<Candidate>> Retriever::RetrieveFrom(
   query.push_back(1.0f);  // the query [u, 1] meets [v, b]: the logit
   RECSYS_ASSIGN_OR_RETURN(std::vector<Neighbor> neighbors, ann_->Search(query.data(), k));
   out.reserve(n);
+  if (rows != nullptr) rows->reserve(n);
   for (const Neighbor& nb : neighbors) {
     if (watched.contains(nb.row)) continue;
+    if (rows != nullptr) rows->push_back(static_cast<int32_t>(nb.row));
     Candidate c;
     c.set_video_id(model_->videos().value(static_cast<int32_t>(nb.row)));
     c.set_retrieval_score(nb.score);
@@ -156,13 +159,14 @@ absl::StatusOr<std::vector<Candidate>> Retriever::Candidates(const UserContext& 
   const std::vector<float> user = model_->UserVector(features);
   MarkStage(clock, "user_tower");
   std::vector<Candidate> out;
+  std::vector<int32_t> rows;
   const bool knows = Knows(features);
   if (knows) {
-    RECSYS_ASSIGN_OR_RETURN(out, RetrieveFrom(context, user, n));
+    RECSYS_ASSIGN_OR_RETURN(out, RetrieveFrom(context, user, n, &rows));
   }
   MarkStage(clock, "ann");
   if (covisit_ != nullptr && options_.covisit_share > 0) {
-    if (knows) out = Merge(std::move(out), Covisited(context, n), user, n);
+    if (knows) out = Merge(std::move(out), rows, Covisited(context, n), user, n);
     MarkStage(clock, "covisit");
   }
   if (static_cast<int>(out.size()) >= n || popular_.empty()) return out;
@@ -222,14 +226,13 @@ std::vector<Candidate> Retriever::CovisitOnly(const UserContext& context, int n)
 }
 
 std::vector<Candidate> Retriever::Merge(
-    std::vector<Candidate> dnn, const std::vector<CovisitationTable::Neighbour>& covisited,
-    const std::vector<float>& user, int n) const {
+    std::vector<Candidate> dnn, const std::vector<int32_t>& dnn_rows,
+    const std::vector<CovisitationTable::Neighbour>& covisited, const std::vector<float>& user,
+    int n) const {
   std::vector<Candidate> out;
   out.reserve(std::min<size_t>(n, dnn.size() + covisited.size()));
-  std::vector<int32_t> dnn_rows;
-  dnn_rows.reserve(dnn.size());
-  for (const Candidate& c : dnn) dnn_rows.push_back(model_->videos().Lookup(c.video_id()));
   absl::flat_hash_set<int32_t> taken;
+  taken.reserve(std::min<size_t>(n, dnn.size() + covisited.size()));
   size_t d = 0, v = 0;
   int from_covisit = 0;
   while (static_cast<int>(out.size()) < n) {

@@ -115,17 +115,18 @@ class Retriever : public Servable {
 
  private:
   explicit Retriever(std::string version) : Servable(std::move(version)) {}
-  // `Retrieve` for the user vector `user` of `context`.
+  // `Retrieve` for the user vector `user` of `context`; each candidate's
+  // vocabulary row goes into `rows` too when it is given.
   absl::StatusOr<std::vector<Candidate>> RetrieveFrom(const UserContext& context,
-                                                      const std::vector<float>& user,
-                                                      int n) const;
+                                                      const std::vector<float>& user, int n,
+                                                      std::vector<int32_t>* rows = nullptr) const;
   static bool Knows(const CandidateFeatures& features);
   // The co-visitation table's rows for `CovisitOnly`, best first.
   std::vector<CovisitationTable::Neighbour> Covisited(const UserContext& context,
                                                       int n) const;
-  // `dnn` and the co-visitation candidates `covisited` merged into at most
-  // `n` (see `Candidates`).
-  std::vector<Candidate> Merge(std::vector<Candidate> dnn,
+  // `dnn` (whose vocabulary rows are `dnn_rows`) and the co-visitation
+  // candidates `covisited` merged into at most `n` (see `Candidates`).
+  std::vector<Candidate> Merge(std::vector<Candidate> dnn, const std::vector<int32_t>& dnn_rows,
                                const std::vector<CovisitationTable::Neighbour>& covisited,
                                const std::vector<float>& user, int n) const;
 
