@@ -3,9 +3,9 @@
 // can be served and load-tested without training:
 //
 //   bazel build -c opt //benchmarks:make_synthetic_bundle
-//   bazel-bin/benchmarks/make_synthetic_bundle --out=/tmp/synth/heavy \
-//       --videos=100000 --embedding_dim=256 --candidate_tower=1024,512,256 \
-//       --ranking_tower=1024,512,256 --index=IVF1024,Flat
+//   bazel-bin/benchmarks/make_synthetic_bundle --out=/tmp/synth/heavy
+//       --videos=100000 --embedding_dim=256 --candidate_tower=1024,512,256
+//       --ranking_tower=1024,512,256 --index=IVF1024,Flat    (one line)
 //
 // then start ranking_server and candidate_server with --bundles=/tmp/synth/heavy
 // (candidate_server with the same --nprobe). Ends with one summary line:
@@ -20,10 +20,8 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/reflection.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "benchmarks/synthetic_bundle.h"
 #include "common/base/command_line.h"
@@ -110,11 +108,7 @@ absl::StatusOr<recsys::SyntheticBundleOptions> OptionsFromFlags() {
   options.progress = absl::GetFlag(FLAGS_progress);
   options.verify = absl::GetFlag(FLAGS_verify);
   // Every flag of this file, as given, for the manifest.
-  for (const auto& [name, flag] : absl::GetAllFlags()) {
-    if (absl::StrContains(flag->Filename(), "make_synthetic_bundle")) {
-      options.hyperparameters[std::string(name)] = flag->CurrentValue();
-    }
-  }
+  options.hyperparameters = recsys::FlagValuesOfFile("make_synthetic_bundle");
   RECSYS_RETURN_IF_ERROR(options.Validate());
   return options;
 }

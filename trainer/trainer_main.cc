@@ -15,8 +15,6 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/reflection.h"
-#include "absl/strings/match.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -204,11 +202,7 @@ absl::StatusOr<recsys::TrainerOptions> OptionsFromFlags() {
   options.holdout_days = absl::GetFlag(FLAGS_holdout_days);
   options.tune_budget_s = absl::ToDoubleSeconds(absl::GetFlag(FLAGS_tune));
   // Every flag of this file, as given, for the manifest.
-  for (const auto& [name, flag] : absl::GetAllFlags()) {
-    if (absl::StrContains(flag->Filename(), "trainer_main")) {
-      options.hyperparameters[std::string(name)] = flag->CurrentValue();
-    }
-  }
+  options.hyperparameters = recsys::FlagValuesOfFile("trainer_main");
   RECSYS_RETURN_IF_ERROR(options.Validate());
   return options;
 }

@@ -8,6 +8,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/status/statusor.h"
@@ -49,6 +50,16 @@ absl::Status InitLoggingFromFlags(absl::string_view program_name) {
   if (!format.ok()) return format.status();
   InitLogging({std::string(program_name), *level, *format});
   return absl::OkStatus();
+}
+
+std::map<std::string, std::string> FlagValuesOfFile(absl::string_view filename_part) {
+  std::map<std::string, std::string> values;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (absl::StrContains(flag->Filename(), filename_part)) {
+      values[std::string(name)] = flag->CurrentValue();
+    }
+  }
+  return values;
 }
 
 std::vector<char*> ParseCommandLineAndInitLogging(int argc, char** argv,

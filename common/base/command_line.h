@@ -12,6 +12,7 @@
 // Only binaries may depend on this target; libraries log through spdlog and
 // never read these flags.
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,11 @@ bool HelpListsFlagsOf(absl::string_view program_name, absl::string_view filename
 // `InitLoggingFromFlags`. A bad `--log_level` or `--log_format` is logged as
 // an error and the process exits with status 2. Returns the positional
 // arguments, `argv[0]` first, as `absl::ParseCommandLine`.
+// Every flag defined in a file whose name contains `filename_part` (e.g.
+// "trainer_main"), name -> value as given or defaulted: what a binary
+// records of its settings (a bundle's manifest `hyperparameters`).
+std::map<std::string, std::string> FlagValuesOfFile(absl::string_view filename_part);
+
 std::vector<char*> ParseCommandLineAndInitLogging(
     int argc, char** argv, absl::string_view usage,
     const std::vector<std::string>& more_flag_files = {});

@@ -1,5 +1,6 @@
 #include "common/base/command_line.h"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,19 @@ TEST(HelpListsFlagsOfTest, TheMainFileAndTheLoggingFlags) {
   EXPECT_FALSE(HelpListsFlagsOf("trainer", "trainer/trainer_options.cc"));
   EXPECT_FALSE(HelpListsFlagsOf("train", "trainer/trainer_main.cc"));
   EXPECT_FALSE(HelpListsFlagsOf("", "trainer/trainer_main.cc"));
+}
+
+TEST(FlagValuesOfFileTest, TheFlagsOfOneFileAsTheyStand) {
+  // command_line.cc defines --log_level and --log_format.
+  absl::SetFlag(&FLAGS_log_level, "warn");
+  const std::map<std::string, std::string> values = FlagValuesOfFile("common/base/command_line");
+  EXPECT_EQ(values.at("log_level"), "warn");
+  EXPECT_EQ(values.count("log_format"), 1u);
+  for (const auto& [name, value] : values) {
+    EXPECT_TRUE(name == "log_level" || name == "log_format") << name;
+  }
+  EXPECT_TRUE(FlagValuesOfFile("no/such_file").empty());
+  absl::SetFlag(&FLAGS_log_level, "info");
 }
 
 TEST(InitLoggingFromFlagsTest, NamesTheBadFlag) {
