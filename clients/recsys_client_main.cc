@@ -45,6 +45,7 @@
 #include "common/logs/csv_writer.h"
 #include "common/logs/logs.h"
 #include "common/logs/user_context.h"
+#include "evaluation/metrics.h"
 #include "proto/recsys.grpc.pb.h"
 
 ABSL_FLAG(std::string, address, "127.0.0.1:50051",
@@ -462,8 +463,8 @@ int RunBatch(const ClientOptions& options, const Logs& logs) {
     return 1;
   }
   CsvFileWriter& csv = **out;
-  int64_t asked = 0, skipped = 0, degraded = 0, hits10 = 0, hits50 = 0, hits100 = 0;
-  double ndcg10 = 0;
+  int64_t asked = 0, skipped = 0, degraded = 0;
+  RetrievalMetrics metrics({10, 50, 100});
   const absl::Time start = absl::Now();
   for (const std::string& user : users) {
     const std::vector<WatchRecord>& watches = histories.watches(user);
@@ -491,6 +492,7 @@ int RunBatch(const ClientOptions& options, const Logs& logs) {
     }
     ++asked;
     degraded += list->degraded ? 1 : 0;
+    int64_t held_out_rank = -1;
     for (size_t i = 0; i < list->rows.size(); ++i) {
       const Row& row = list->rows[i];
       csv.Text(user);
@@ -501,13 +503,9 @@ int RunBatch(const ClientOptions& options, const Logs& logs) {
       csv.Bool(list->degraded);
       csv.Text(held_out);
       csv.EndRow();
-      if (!held_out.empty() && row.video_id == held_out) {
-        hits100 += i < 100;
-        hits50 += i < 50;
-        hits10 += i < 10;
-        if (i < 10) ndcg10 += 1.0 / std::log2(static_cast<double>(i) + 2);
-      }
+      if (!held_out.empty() && row.video_id == held_out) held_out_rank = static_cast<int64_t>(i);
     }
+    if (options.holdout_last) metrics.AddRank(held_out_rank);
   }
   if (absl::Status closed = csv.Finish(); !closed.ok()) {
     spdlog::error("recsys_client: {}", std::string(closed.message()));
@@ -520,11 +518,11 @@ int RunBatch(const ClientOptions& options, const Logs& logs) {
       absl::FormatDuration(absl::Trunc(absl::Now() - start, absl::Milliseconds(1))),
       options.batch_out);
   if (options.holdout_last && asked > 0) {
-    const double n = static_cast<double>(asked);
     std::cout << absl::StrFormat(
         "held-out last watch: HR@10 %.3f  HR@50 %.3f  HR@100 %.3f  NDCG@10 %.3f "
         "(lists of %d; HR@K counts only K <= the list's length)\n",
-        hits10 / n, hits50 / n, hits100 / n, ndcg10 / n, options.num_results);
+        metrics.hit_rate(10), metrics.hit_rate(50), metrics.hit_rate(100), metrics.ndcg(10),
+        options.num_results);
   }
   return degraded > 0 && options.rank ? 3 : 0;
 }
