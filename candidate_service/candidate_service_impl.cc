@@ -39,15 +39,6 @@ void MoveRankingContext(UserContext* from, UserContext* to) {
   if (!reflection->GetUnknownFields(*to).empty()) reflection->MutableUnknownFields(to)->Clear();
 }
 
-// The arena of one Recommend call: its messages take ~10-30 KB (the
-// request's watches, a few hundred candidates, the ranked answer).
-google::protobuf::ArenaOptions ArenaOptionsForCall() {
-  google::protobuf::ArenaOptions options;
-  options.start_block_size = 8 << 10;
-  options.max_block_size = 64 << 10;
-  return options;
-}
-
 DegradedCause CauseOf(const grpc::Status& status) {
   switch (status.error_code()) {
     case grpc::StatusCode::DEADLINE_EXCEEDED:
@@ -255,7 +246,7 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
   // call is deleted: one free of a few blocks instead of one per watch,
   // candidate and string. All four on the same arena, so that moving the
   // context and the videos between them swaps pointers.
-  google::protobuf::Arena arena_{ArenaOptionsForCall()};
+  google::protobuf::Arena arena_{CallArenaOptions()};
   RecommendRequest& request_ = *google::protobuf::Arena::CreateMessage<RecommendRequest>(&arena_);
   // The ranking call's request. Holds the retrieved candidates from
   // retrieval on: what a degraded answer is made of.

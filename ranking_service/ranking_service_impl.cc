@@ -20,15 +20,6 @@ namespace {
 
 constexpr int kSmokeCandidates = 20;
 
-// The arena of one Rank call: the request's context and few hundred
-// candidates and the answer take ~10-30 KB.
-google::protobuf::ArenaOptions ArenaOptionsForCall() {
-  google::protobuf::ArenaOptions options;
-  options.start_block_size = 8 << 10;
-  options.max_block_size = 64 << 10;
-  return options;
-}
-
 // `RankCandidates` writing into `response` (which may live on an arena).
 absl::Status RankInto(const RankingModel& model, const std::string& model_version,
                       const RankRequest& request, int64_t now_s, StageClock* clock,
@@ -112,7 +103,7 @@ absl::Status RankingServiceImpl::RankBytes(const grpc::ByteBuffer& bytes,
                                            AccessLogEntry* answered) {
   StageClock clock;
   // The call's messages on one arena, freed at once on return.
-  google::protobuf::Arena arena(ArenaOptionsForCall());
+  google::protobuf::Arena arena(CallArenaOptions());
   auto* request = google::protobuf::Arena::CreateMessage<RankRequest>(&arena);
   RECSYS_RETURN_IF_ERROR(ParseRequest(bytes, request));
   std::shared_ptr<const Servable> servable;

@@ -85,6 +85,13 @@ absl::Status ParseRequest(const grpc::ByteBuffer& buffer,
       reasons.empty() ? "malformed or truncated protobuf bytes" : reasons));
 }
 
+google::protobuf::ArenaOptions CallArenaOptions() {
+  google::protobuf::ArenaOptions options;
+  options.start_block_size = 8 << 10;
+  options.max_block_size = 64 << 10;
+  return options;
+}
+
 absl::Status SerializeResponse(const google::protobuf::Message& message,
                                grpc::ByteBuffer* buffer) {
   // Straight into the slice gRPC sends: through a std::string it took an

@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include <grpcpp/grpcpp.h>
+#include <google/protobuf/arena.h>
 #include <google/protobuf/message.h>
 
 #include "absl/status/status.h"
@@ -28,6 +29,11 @@ absl::Status ParseRequest(const grpc::ByteBuffer& buffer,
 // Serialises `message` into `buffer`; Internal on failure.
 absl::Status SerializeResponse(const google::protobuf::Message& message,
                                grpc::ByteBuffer* buffer);
+
+// The arena options of one call's messages (request, answer, and for
+// Recommend the ranking call's): they take ~10-30 KB, so an 8 KB first
+// block growing to 64 KB blocks.
+google::protobuf::ArenaOptions CallArenaOptions();
 
 // Routes protobuf's log lines (outside `ParseRequest`) to spdlog, at most
 // `max_per_minute` lines a minute, with a count of those dropped. Call once

@@ -417,6 +417,12 @@ absl::Span<const Candidate* const> SpanOf(
   return absl::Span<const Candidate* const>(candidates.data(), candidates.size());
 }
 
+// exp(logit) in place: predicted watch seconds (or click odds) per impression.
+std::vector<float> ExpOf(std::vector<float> logits) {
+  for (float& x : logits) x = std::exp(x);
+  return logits;
+}
+
 }  // namespace
 
 std::vector<float> RankingModel::CandidateRows(const UserContext& context,
@@ -490,17 +496,13 @@ std::vector<float> RankingModel::LogitsOf(const UserContext& context,
 std::vector<float> RankingModel::PredictWatchSeconds(
     const UserContext& context, const std::vector<Candidate>& candidates,
     int64_t now_s, StageClock* clock) const {
-  std::vector<float> out = Logits(context, candidates, now_s, clock);
-  for (float& x : out) x = std::exp(x);
-  return out;
+  return ExpOf(Logits(context, candidates, now_s, clock));
 }
 
 std::vector<float> RankingModel::PredictWatchSeconds(
     const UserContext& context, const google::protobuf::RepeatedPtrField<Candidate>& candidates,
     int64_t now_s, StageClock* clock) const {
-  std::vector<float> out = LogitsOf(context, SpanOf(candidates), now_s, clock);
-  for (float& x : out) x = std::exp(x);
-  return out;
+  return ExpOf(LogitsOf(context, SpanOf(candidates), now_s, clock));
 }
 
 }  // namespace recsys
