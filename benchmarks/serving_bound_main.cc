@@ -93,14 +93,7 @@ absl::StatusOr<std::vector<UserContext>> Contexts(const Bundle& bundle,
   const std::string logs_dir = absl::GetFlag(FLAGS_logs);
   if (!logs_dir.empty()) {
     RECSYS_ASSIGN_OR_RETURN(Logs logs, ReadLogs(logs_dir));
-    const UserHistories histories = UserHistories::Build(logs);
-    for (const std::string& user : histories.user_ids()) {
-      if (static_cast<int>(contexts.size()) >= n) break;
-      const std::vector<WatchRecord>& watches = histories.watches(user);
-      if (watches.empty()) continue;
-      absl::StatusOr<UserContext> c = histories.ContextAt(user, watches.back().time_s + 1);
-      if (c.ok()) contexts.push_back(*std::move(c));
-    }
+    contexts = UserHistories::Build(logs).ContextsAfterLastWatch(n);
     if (contexts.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(logs_dir, " has no user with a watch"));
     }

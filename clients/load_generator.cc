@@ -937,16 +937,9 @@ std::vector<RecommendRequest> RecommendRequestsFromLogs(const Logs& logs,
                                                         int max_requests,
                                                         int32_t num_results) {
   std::vector<RecommendRequest> requests;
-  const UserHistories histories = UserHistories::Build(logs);
-  for (const std::string& user : histories.user_ids()) {
-    if (static_cast<int>(requests.size()) >= max_requests) break;
-    const std::vector<WatchRecord>& watches = histories.watches(user);
-    if (watches.empty()) continue;
-    absl::StatusOr<UserContext> context =
-        histories.ContextAt(user, watches.back().time_s + 1);
-    if (!context.ok()) continue;
+  for (UserContext& context : UserHistories::Build(logs).ContextsAfterLastWatch(max_requests)) {
     RecommendRequest& request = requests.emplace_back();
-    *request.mutable_context() = *std::move(context);
+    *request.mutable_context() = std::move(context);
     request.set_num_results(num_results);
   }
   return requests;

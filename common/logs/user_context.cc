@@ -91,6 +91,17 @@ absl::StatusOr<UserContext> UserHistories::ContextAt(const std::string& user_id,
   return Context(h, end, time_s);
 }
 
+std::vector<UserContext> UserHistories::ContextsAfterLastWatch(int max_users) const {
+  std::vector<UserContext> contexts;
+  for (const std::string& user : user_ids_) {
+    if (static_cast<int>(contexts.size()) >= max_users) break;
+    const History& h = histories_.at(user);
+    if (h.watches.empty()) continue;
+    contexts.push_back(Context(h, h.watches.size(), h.watches.back().time_s + 1));
+  }
+  return contexts;
+}
+
 absl::StatusOr<UserContext> UserHistories::ContextBefore(const WatchRecord& target) const {
   auto it = histories_.find(target.user_id);
   if (it == histories_.end()) {

@@ -46,6 +46,11 @@ class UserHistories {
   // the logs goes before every watch of its second.
   absl::StatusOr<UserContext> ContextBefore(const WatchRecord& target) const;
 
+  // The context just after each user's last watch (`ContextAt` one second
+  // later), for the first `max_users` users with a watch in first-seen
+  // order: what a load test or a benchmark sends.
+  std::vector<UserContext> ContextsAfterLastWatch(int max_users) const;
+
   // Users in first-seen order.
   const std::vector<std::string>& user_ids() const { return user_ids_; }
   // The user's watches in order (time, then row order). Empty when unknown.

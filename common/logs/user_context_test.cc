@@ -31,6 +31,26 @@ TEST(UserHistoriesTest, ContextHoldsOnlyEventsStrictlyBefore) {
   EXPECT_TRUE(c->demographics().logged_in());
 }
 
+TEST(UserHistoriesTest, ContextsAfterLastWatchAreContextAtOneSecondLater) {
+  Logs logs = TinyLogs();
+  logs.users.push_back({"u2", "DE", "tv", "male", 40, false});  // no watch: left out
+  logs.watches.push_back({"u3", "v5", 50, 10});
+  const UserHistories h = UserHistories::Build(logs);
+  const std::vector<UserContext> contexts = h.ContextsAfterLastWatch(10);
+  ASSERT_EQ(contexts.size(), 2u);
+  for (const UserContext& c : contexts) {
+    const absl::StatusOr<UserContext> at =
+        h.ContextAt(c.user_id(), h.watches(c.user_id()).back().time_s + 1);
+    ASSERT_TRUE(at.ok()) << at.status();
+    EXPECT_EQ(c.SerializeAsString(), at->SerializeAsString()) << c.user_id();
+  }
+  EXPECT_EQ(contexts[0].user_id(), "u1");
+  EXPECT_EQ(contexts[0].watches_size(), 4);
+  EXPECT_EQ(contexts[1].user_id(), "u3");
+  EXPECT_EQ(h.ContextsAfterLastWatch(1).size(), 1u);
+  EXPECT_TRUE(h.ContextsAfterLastWatch(0).empty());
+}
+
 TEST(UserHistoriesTest, WatchesSortedByTimeThenRowOrder) {
   UserHistories h = UserHistories::Build(TinyLogs());
   const auto& w = h.watches("u1");
