@@ -271,20 +271,29 @@ HandIvf MakeIvf(const std::vector<float>& base, int64_t n, int dim,
 // selection keeps exactly what the heap keeps, ties included.
 TEST(SimdScanTest, SelectTopKKeepsWhatTheHeapKeeps) {
   std::mt19937_64 rng(7);
-  for (int64_t n : {1, 2, 17, 2906, 5000}) {
-    for (int k : {1, 10, 250, 5000, 6000}) {
-      std::vector<float> scores(n);
-      // Few distinct values, so the k-th place is usually a tie.
-      std::uniform_int_distribution<int> value(0, 20);
-      for (float& v : scores) v = static_cast<float>(value(rng)) * 0.25f;
-      TopK heap(k);
-      heap.PushAll(scores.data(), n, /*rows=*/nullptr, /*first_row=*/0);
-      const std::vector<ScoredRow> expected = heap.TakeSorted();
-      const std::vector<ScoredRow> selected = SelectTopK(scores.data(), n, k);
-      ASSERT_EQ(selected.size(), expected.size()) << "n " << n << " k " << k;
-      for (size_t i = 0; i < selected.size(); ++i) {
-        EXPECT_EQ(selected[i].row, expected[i].row) << "n " << n << " k " << k << " rank " << i;
-        EXPECT_EQ(selected[i].score, expected[i].score);
+  // Spread 0: few distinct values, so the k-th place is usually a tie.
+  // 1: logits, mostly distinct, with a long upper tail. 2: the same with
+  // one far outlier, which squeezes the rest into a few histogram bins.
+  for (int spread : {0, 1, 2}) {
+    for (int64_t n : {1, 2, 17, 2906, 5000}) {
+      for (int k : {1, 10, 250, 5000, 6000}) {
+        std::vector<float> scores(n);
+        std::uniform_int_distribution<int> value(0, 20);
+        std::normal_distribution<float> logit(3.0f, 2.0f);
+        for (float& v : scores) {
+          v = spread == 0 ? static_cast<float>(value(rng)) * 0.25f : logit(rng);
+        }
+        if (spread == 2) scores[n / 2] = 1e30f;
+        TopK heap(k);
+        heap.PushAll(scores.data(), n, /*rows=*/nullptr, /*first_row=*/0);
+        const std::vector<ScoredRow> expected = heap.TakeSorted();
+        const std::vector<ScoredRow> selected = SelectTopK(scores.data(), n, k);
+        ASSERT_EQ(selected.size(), expected.size()) << "n " << n << " k " << k;
+        for (size_t i = 0; i < selected.size(); ++i) {
+          EXPECT_EQ(selected[i].row, expected[i].row)
+              << "spread " << spread << " n " << n << " k " << k << " rank " << i;
+          EXPECT_EQ(selected[i].score, expected[i].score);
+        }
       }
     }
   }
