@@ -26,7 +26,8 @@ namespace recsys {
 // command line, common/base/command_line.h), and
 // one BLAS thread per call: requests run concurrently on gRPC's threads, and
 // OpenBLAS's own pool would spin (sched_yield) between the small products of
-// one request.
+// one request; and Abseil's mutex deadlock detection off (Debian builds it
+// in).
 absl::Status PrepareServingProcess();
 
 // Requests in flight a server admits when its flag says 0: 64 per core.
