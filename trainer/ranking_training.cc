@@ -518,7 +518,8 @@ absl::Status TrainRanking(const Logs& logs, const TrainingData& p,
   RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kRankingVideoVocab, vocabs.videos));
   RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kChannelVocab, vocabs.channels));
   RECSYS_RETURN_IF_ERROR(writer.AddVocabulary(kLanguageVocab, vocabs.languages));
-  VideoCatalog catalog(logs.videos, p.video_counts, vocabs.channels, vocabs.languages);
+  VideoCatalog catalog(logs.videos, p.video_counts, vocabs.channels, vocabs.languages,
+                       &vocabs.videos);
   // The spec holds what serving reads back; examples are made from it.
   bundle::RankingModelSpec* rspec = writer.manifest()->mutable_ranking();
   rspec->set_max_watches(options.ranking_max_watches);

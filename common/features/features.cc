@@ -178,11 +178,13 @@ CandidateFeatures ExtractCandidateFeatures(const UserContext& context,
 VideoCatalog::VideoCatalog(
     const std::vector<VideoRecord>& videos,
     const absl::flat_hash_map<std::string, int64_t>& watch_counts,
-    const Vocabulary& channels, const Vocabulary& languages) {
+    const Vocabulary& channels, const Vocabulary& languages,
+    const Vocabulary* ranking_videos) {
   info_.reserve(videos.size());
   records_.reserve(videos.size());
   for (const VideoRecord& v : videos) {
     VideoInfo info;
+    if (ranking_videos != nullptr) info.video = ranking_videos->Lookup(v.video_id);
     info.channel = channels.Lookup(v.channel_id);
     info.language = languages.Lookup(v.language);
     if (!v.channel_id.empty()) {
@@ -200,6 +202,7 @@ VideoCatalog::VideoCatalog(
     info.duration_s = v.duration_s;
     auto it = watch_counts.find(v.video_id);
     info.popularity = it == watch_counts.end() ? 0.0f : it->second;
+    info.log_popularity = std::log1p(info.popularity);
     info_[v.video_id] = info;
     records_[v.video_id] = v;
   }
@@ -287,8 +290,10 @@ RankingCandidateFeatures ExtractRankingCandidate(
     const RankingQuery& query, const Candidate& candidate,
     const RankingVocabularies& vocabs, const VideoCatalog& catalog) {
   RankingCandidateFeatures f;
-  f.video = vocabs.videos->Lookup(candidate.video_id());
   const VideoInfo* info = catalog.Find(candidate.video_id());
+  f.video = info != nullptr && info->video != VideoInfo::kNoVideoRow
+                ? info->video
+                : vocabs.videos->Lookup(candidate.video_id());
   const double now = static_cast<double>(query.request_time_s);
   float* raw = f.raw;
   raw[kDaysSinceChannelWatch] = kNeverDays;
@@ -313,9 +318,10 @@ RankingCandidateFeatures ExtractRankingCandidate(
     raw[kDaysSinceUpload] =
         std::max<float>((now - info->upload_time_s) / kSecondsPerDay, 0.0f);
     raw[kDurationMinutes] = info->duration_s / 60.0f;
-    raw[kLogPopularity] = std::log1p(info->popularity);
+    raw[kLogPopularity] = info->log_popularity;
   }
-  if (auto it = query.impressions.find(candidate.video_id());
+  if (auto it = query.impressions.empty() ? query.impressions.end()
+                                          : query.impressions.find(candidate.video_id());
       it != query.impressions.end()) {
     raw[kPreviousImpressions] = it->second.first;
     raw[kDaysSinceImpression] = std::clamp<float>(

@@ -411,17 +411,21 @@ class RankingFeaturesTest : public ::testing::Test {
  protected:
   static constexpr int64_t kNow = 100 * kDay;
 
-  RankingFeaturesTest()
-      : catalog_(
-            {
-                Video("a", "c0", "music|live", 10 * kDay, 120),
-                Video("b", "c0", "music", 20 * kDay, 300),
-                Video("c", "c1", "sports", 30 * kDay, 90, "de"),
-                Video("d", "c9", "music", 40 * kDay, 600),  // c9: OOV channel
-                Video("e", "c1", "", kNow - kDay / 2, 30),  // no topic
-                Video("f", "c2", "gaming", 200 * kDay, 60, "xx"),  // uploaded later
-            },
-            {{"a", 9}, {"c", 99}}, channels_, languages_) {
+  static std::vector<VideoRecord> Videos() {
+    return {
+        Video("a", "c0", "music|live", 10 * kDay, 120),
+        Video("b", "c0", "music", 20 * kDay, 300),
+        Video("c", "c1", "sports", 30 * kDay, 90, "de"),
+        Video("d", "c9", "music", 40 * kDay, 600),  // c9: OOV channel
+        Video("e", "c1", "", kNow - kDay / 2, 30),  // no topic
+        Video("f", "c2", "gaming", 200 * kDay, 60, "xx"),  // uploaded later
+    };
+  }
+  static absl::flat_hash_map<std::string, int64_t> WatchCounts() {
+    return {{"a", 9}, {"c", 99}};
+  }
+
+  RankingFeaturesTest() : catalog_(Videos(), WatchCounts(), channels_, languages_) {
     context_.mutable_demographics()->set_language("de");
     // Request order is not time order.
     AddWatch(&context_, "c", 98 * kDay);
@@ -493,6 +497,36 @@ TEST_F(RankingFeaturesTest, QueryUsesTheSharedVideoVocabulary) {
   EXPECT_EQ(Features("c").video, videos_.Lookup("c"));
   EXPECT_EQ(Features("zz").video, videos_.Lookup("zz"));
   EXPECT_EQ(Features("unknown").video, Vocabulary::kOov);
+}
+
+// A catalogue made with the ranking video vocabulary hands out each video's
+// row with its metadata (one lookup per candidate, not two): the same
+// features as looking the ID up, for videos in and out of the catalogue and
+// the vocabulary.
+TEST_F(RankingFeaturesTest, CatalogWithTheVideoVocabularyGivesTheSameFeatures) {
+  for (const bool truncated : {false, true}) {
+    const Vocabulary videos =
+        truncated ? *Vocabulary::FromValues({"c", "zz", "a"}) : videos_;
+    const RankingVocabularies vocabs{&videos, &channels_, &languages_};
+    const VideoCatalog with_rows(Videos(), WatchCounts(), channels_, languages_, &videos);
+    EXPECT_EQ(with_rows.Find("a")->video, videos.Lookup("a"));
+    EXPECT_EQ(with_rows.Find("b")->video, videos.Lookup("b"));
+    EXPECT_EQ(catalog_.Find("a")->video, VideoInfo::kNoVideoRow);
+    const RankingQuery by_id = ExtractRankingQuery(context_, vocabs, catalog_, 3, 0);
+    const RankingQuery by_row = ExtractRankingQuery(context_, vocabs, with_rows, 3, 0);
+    for (const char* id : {"a", "b", "c", "d", "e", "f", "zz", "unknown"}) {
+      const Candidate c = MakeCandidate(id, 1.5f, SOURCE_DNN);
+      const RankingCandidateFeatures x = ExtractRankingCandidate(by_id, c, vocabs, catalog_);
+      const RankingCandidateFeatures y = ExtractRankingCandidate(by_row, c, vocabs, with_rows);
+      EXPECT_EQ(x.video, y.video) << id << (truncated ? " (truncated)" : "");
+      EXPECT_EQ(x.video, videos.Lookup(id)) << id;
+      EXPECT_EQ(x.channel, y.channel) << id;
+      EXPECT_EQ(x.language, y.language) << id;
+      for (int i = 0; i < kNumRankingContinuous; ++i) {
+        EXPECT_EQ(x.raw[i], y.raw[i]) << id << " " << RankingContinuousName(i);
+      }
+    }
+  }
 }
 
 TEST_F(RankingFeaturesTest, QueryDoesNotDependOnRequestOrder) {

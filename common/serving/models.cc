@@ -116,7 +116,8 @@ absl::StatusOr<Mlp> LoadMlp(const Bundle& bundle, const std::string& prefix) {
 
 absl::StatusOr<VideoCatalog> LoadCatalog(const Bundle& bundle,
                                          const Vocabulary& channels,
-                                         const Vocabulary& languages) {
+                                         const Vocabulary& languages,
+                                         const Vocabulary* ranking_videos) {
   absl::StatusOr<std::vector<VideoRecord>> videos = bundle.ReadVideos();
   if (!videos.ok()) return videos.status();
   absl::StatusOr<Tensor> popularity = ReadFiniteTensor(bundle, kCatalogPopularity);
@@ -131,7 +132,7 @@ absl::StatusOr<VideoCatalog> LoadCatalog(const Bundle& bundle,
   for (size_t i = 0; i < videos->size(); ++i) {
     counts[(*videos)[i].video_id] = static_cast<int64_t>(popularity->data[i]);
   }
-  return VideoCatalog(*videos, counts, channels, languages);
+  return VideoCatalog(*videos, counts, channels, languages, ranking_videos);
 }
 
 absl::StatusOr<std::vector<bundle::FeatureGroup>> DisabledFeatureGroupsOf(
@@ -338,7 +339,7 @@ absl::StatusOr<std::unique_ptr<RankingModel>> RankingModel::Load(
   RECSYS_ASSIGN_OR_RETURN(m->channels_, bundle.ReadVocabulary(kChannelVocab));
   RECSYS_ASSIGN_OR_RETURN(m->languages_, bundle.ReadVocabulary(kLanguageVocab));
   RECSYS_ASSIGN_OR_RETURN(m->catalog_,
-                          LoadCatalog(bundle, m->channels_, m->languages_));
+                          LoadCatalog(bundle, m->channels_, m->languages_, &m->videos_));
   m->use_powers_ = spec.use_powers();
   m->max_watches_ = spec.max_watches();
   if (spec.quantiles_size() != kNumRankingContinuous) {

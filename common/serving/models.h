@@ -212,10 +212,12 @@ absl::StatusOr<Mlp> LoadMlp(const Bundle& bundle, const std::string& prefix);
 
 // Loads the catalogue (videos.csv and their training-window popularity).
 // `channels` and `languages` give the embedding indices (empty
-// vocabularies: every one out of vocabulary).
+// vocabularies: every one out of vocabulary); `ranking_videos`, when given,
+// the ranking video vocabulary (`VideoInfo::video`).
 absl::StatusOr<VideoCatalog> LoadCatalog(const Bundle& bundle,
                                          const Vocabulary& channels,
-                                         const Vocabulary& languages);
+                                         const Vocabulary& languages,
+                                         const Vocabulary* ranking_videos = nullptr);
 
 }  // namespace recsys
 
