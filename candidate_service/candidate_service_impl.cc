@@ -52,6 +52,18 @@ DegradedCause CauseOf(const grpc::Status& status) {
   }
 }
 
+// The nominees as messages of `to` (on its arena, when it has one).
+void AddCandidates(const std::vector<Nominee>& nominees,
+                   google::protobuf::RepeatedPtrField<Candidate>* to) {
+  to->Reserve(to->size() + static_cast<int>(nominees.size()));
+  for (const Nominee& n : nominees) {
+    Candidate* c = to->Add();
+    c->set_video_id(*n.video_id);
+    c->set_retrieval_score(n.score);
+    c->set_source(n.source);
+  }
+}
+
 }  // namespace
 
 // One Recommend call: owns everything the asynchronous ranking call needs
@@ -94,20 +106,17 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
                                                             : options.default_num_candidates;
     num_results_ =
         request.num_results() > 0 ? request.num_results() : options.default_num_results;
-    absl::StatusOr<std::vector<Candidate>> candidates =
-        retriever_->Candidates(request.context(), num_candidates, &clock_);
+    absl::StatusOr<std::vector<Nominee>> candidates =
+        retriever_->Nominate(request.context(), num_candidates, &clock_);
     if (!candidates.ok()) {
       Done(ToGrpcStatus(candidates.status()));
       return;
     }
-    // The candidates go into the ranking request once (copied onto the
-    // call's arena: the retriever's live on the heap) and a degraded answer
-    // reads them back from there.
-    google::protobuf::RepeatedPtrField<Candidate>* to_rank = rank_request_.mutable_candidates();
-    to_rank->Reserve(static_cast<int>(candidates->size()));
-    for (Candidate& c : *candidates) *to_rank->Add() = std::move(c);
+    // The candidates are written once, into the ranking request on the
+    // call's arena, and a degraded answer reads them back from there.
+    AddCandidates(*candidates, rank_request_.mutable_candidates());
     response_.set_model_version(retriever_->version());
-    if (to_rank->empty()) {
+    if (rank_request_.candidates().empty()) {
       FinishOk();
       return;
     }
@@ -337,7 +346,9 @@ grpc::ServerUnaryReactor* CandidateServiceImpl::GenerateCandidates(
   std::string version;
   int results = 0;
   auto generate = [&]() -> absl::Status {
-    GenerateCandidatesRequest request;
+    // The call's messages on one arena, freed at once on return.
+    google::protobuf::Arena arena(CallArenaOptions());
+    auto& request = *google::protobuf::Arena::CreateMessage<GenerateCandidatesRequest>(&arena);
     RECSYS_RETURN_IF_ERROR(ParseRequest(*request_bytes, &request));
     RECSYS_RETURN_IF_ERROR(ValidateGenerateCandidatesRequest(request));
     clock.Mark("validate");
@@ -347,14 +358,13 @@ grpc::ServerUnaryReactor* CandidateServiceImpl::GenerateCandidates(
     }
     const int n = request.num_candidates() > 0 ? request.num_candidates()
                                                : options_.default_num_candidates;
-    RECSYS_ASSIGN_OR_RETURN(std::vector<Candidate> candidates,
-                            retriever->Candidates(request.context(), n, &clock));
-    GenerateCandidatesResponse response;
+    RECSYS_ASSIGN_OR_RETURN(std::vector<Nominee> candidates,
+                            retriever->Nominate(request.context(), n, &clock));
+    auto& response = *google::protobuf::Arena::CreateMessage<GenerateCandidatesResponse>(&arena);
     version = retriever->version();
     results = static_cast<int>(candidates.size());
     response.set_model_version(version);
-    response.mutable_candidates()->Reserve(results);
-    for (Candidate& c : candidates) *response.add_candidates() = std::move(c);
+    AddCandidates(candidates, response.mutable_candidates());
     RECSYS_RETURN_IF_ERROR(SerializeResponse(response, response_bytes));
     clock.Mark("respond");
     return absl::OkStatus();

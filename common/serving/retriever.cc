@@ -20,6 +20,16 @@ absl::flat_hash_set<absl::string_view> WatchedIds(const UserContext& context) {
   return watched;
 }
 
+std::vector<Candidate> ToCandidates(const std::vector<Nominee>& nominees) {
+  std::vector<Candidate> out(nominees.size());
+  for (size_t i = 0; i < nominees.size(); ++i) {
+    out[i].set_video_id(*nominees[i].video_id);
+    out[i].set_retrieval_score(nominees[i].score);
+    out[i].set_source(nominees[i].source);
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Load(
@@ -108,10 +118,13 @@ absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Load(const Bundle& bundle,
 
 absl::StatusOr<std::vector<Candidate>> Retriever::Retrieve(
     const UserContext& context, int n) const {
-  return RetrieveFrom(context, model_->UserVector(model_->Features(context)), n);
+  absl::StatusOr<std::vector<Nominee>> got =
+      RetrieveFrom(context, model_->UserVector(model_->Features(context)), n);
+  if (!got.ok()) return got.status();
+  return ToCandidates(*got);
 }
 
-absl::StatusOr<std::vector<Candidate>> Retriever::RetrieveFrom(
+absl::StatusOr<std::vector<Nominee>> Retriever::RetrieveFrom(
     const UserContext& context, const std::vector<float>& user, int n,
     std::vector<int32_t>* rows) const {
   absl::flat_hash_set<int64_t> watched;
@@ -121,7 +134,7 @@ absl::StatusOr<std::vector<Candidate>> Retriever::RetrieveFrom(
   }
   const int k = static_cast<int>(
       std::min<int64_t>(ann_->size(), static_cast<int64_t>(n) + watched.size()));
-  std::vector<Candidate> out;
+  std::vector<Nominee> out;
   if (k <= 0) return out;
   std::vector<float> query = user;
   query.push_back(1.0f);  // the query [u, 1] meets [v, b]: the logit
@@ -131,11 +144,8 @@ absl::StatusOr<std::vector<Candidate>> Retriever::RetrieveFrom(
   for (const Neighbor& nb : neighbors) {
     if (watched.contains(nb.row)) continue;
     if (rows != nullptr) rows->push_back(static_cast<int32_t>(nb.row));
-    Candidate c;
-    c.set_video_id(model_->videos().value(static_cast<int32_t>(nb.row)));
-    c.set_retrieval_score(nb.score);
-    c.set_source(SOURCE_DNN);
-    out.push_back(std::move(c));
+    out.push_back(Nominee{&model_->videos().value(static_cast<int32_t>(nb.row)), nb.score,
+                          SOURCE_DNN});
     if (static_cast<int>(out.size()) >= n) break;
   }
   return out;
@@ -153,12 +163,19 @@ bool Retriever::KnowsAnything(const UserContext& context) const {
 absl::StatusOr<std::vector<Candidate>> Retriever::Candidates(const UserContext& context,
                                                              int n,
                                                              StageClock* clock) const {
+  absl::StatusOr<std::vector<Nominee>> got = Nominate(context, n, clock);
+  if (!got.ok()) return got.status();
+  return ToCandidates(*got);
+}
+
+absl::StatusOr<std::vector<Nominee>> Retriever::Nominate(const UserContext& context, int n,
+                                                         StageClock* clock) const {
   // Features and the user vector once: the watch history can be 10,000 long.
   const CandidateFeatures features = model_->Features(context);
   MarkStage(clock, "features");
   const std::vector<float> user = model_->UserVector(features);
   MarkStage(clock, "user_tower");
-  std::vector<Candidate> out;
+  std::vector<Nominee> out;
   std::vector<int32_t> rows;
   const bool knows = Knows(features);
   if (knows) {
@@ -166,27 +183,23 @@ absl::StatusOr<std::vector<Candidate>> Retriever::Candidates(const UserContext& 
   }
   MarkStage(clock, "ann");
   if (covisit_ != nullptr && options_.covisit_share > 0) {
-    if (knows) out = Merge(std::move(out), rows, Covisited(context, n), user, n);
+    if (knows) out = Merge(out, rows, Covisited(context, n), user, n);
     MarkStage(clock, "covisit");
   }
   if (static_cast<int>(out.size()) >= n || popular_.empty()) return out;
-  out.reserve(n);  // `taken` points into `out`'s strings: no reallocation
   float lowest = std::numeric_limits<float>::max();
   absl::flat_hash_set<absl::string_view> taken = WatchedIds(context);
-  for (const Candidate& c : out) {
-    taken.insert(c.video_id());
-    lowest = std::min(lowest, c.retrieval_score());
+  for (const Nominee& c : out) {
+    taken.insert(*c.video_id);
+    lowest = std::min(lowest, c.score);
   }
   if (out.empty()) lowest = 0;
   for (const std::string& id : popular_) {
     if (static_cast<int>(out.size()) >= n) break;
     if (taken.contains(id)) continue;
     const int32_t row = model_->videos().Lookup(id);
-    Candidate c;
-    c.set_video_id(id);
-    c.set_retrieval_score(row != Vocabulary::kOov ? model_->Logit(user, row) : lowest);
-    c.set_source(SOURCE_POPULAR);
-    out.push_back(std::move(c));
+    out.push_back(Nominee{&id, row != Vocabulary::kOov ? model_->Logit(user, row) : lowest,
+                          SOURCE_POPULAR});
   }
   MarkStage(clock, "popular_fill");
   return out;
@@ -225,11 +238,11 @@ std::vector<Candidate> Retriever::CovisitOnly(const UserContext& context, int n)
   return out;
 }
 
-std::vector<Candidate> Retriever::Merge(
-    std::vector<Candidate> dnn, const std::vector<int32_t>& dnn_rows,
+std::vector<Nominee> Retriever::Merge(
+    const std::vector<Nominee>& dnn, const std::vector<int32_t>& dnn_rows,
     const std::vector<CovisitationTable::Neighbour>& covisited, const std::vector<float>& user,
     int n) const {
-  std::vector<Candidate> out;
+  std::vector<Nominee> out;
   out.reserve(std::min<size_t>(n, dnn.size() + covisited.size()));
   absl::flat_hash_set<int32_t> taken;
   taken.reserve(std::min<size_t>(n, dnn.size() + covisited.size()));
@@ -249,15 +262,12 @@ std::vector<Candidate> Retriever::Merge(
     if (has_covisit && (covisit_turn || !has_dnn)) {
       const int32_t row = covisited[v++].row;
       taken.insert(row);
-      Candidate c;
-      c.set_video_id(model_->videos().value(row));
-      c.set_retrieval_score(model_->Logit(user, row));
-      c.set_source(SOURCE_COVISIT);
-      out.push_back(std::move(c));
+      out.push_back(Nominee{&model_->videos().value(row), model_->Logit(user, row),
+                            SOURCE_COVISIT});
       ++from_covisit;
     } else {
       taken.insert(dnn_rows[d]);
-      out.push_back(std::move(dnn[d++]));
+      out.push_back(dnn[d++]);
     }
   }
   return out;

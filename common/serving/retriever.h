@@ -24,6 +24,15 @@
 
 namespace recsys {
 
+// A nominated video without a protobuf: its ID (held by the retriever that
+// nominated it: valid while that version is loaded), retrieval score and
+// source. The service writes these straight into its call's messages.
+struct Nominee {
+  const std::string* video_id = nullptr;
+  float score = 0;
+  CandidateSource source = SOURCE_UNKNOWN;
+};
+
 // Immutable after `Load`; every method is const and thread-safe.
 class Retriever : public Servable {
  public:
@@ -85,6 +94,10 @@ class Retriever : public Servable {
   // given.
   absl::StatusOr<std::vector<Candidate>> Candidates(const UserContext& context, int n,
                                                     StageClock* clock = nullptr) const;
+  // The same list as `Nominee`s (what the services use: no message or
+  // string per candidate until the answer's own).
+  absl::StatusOr<std::vector<Nominee>> Nominate(const UserContext& context, int n,
+                                                StageClock* clock = nullptr) const;
 
   // Up to `n` candidates from the co-visitation table alone: the videos
   // co-visited with the context's `covisit_seeds` most recent watches
@@ -117,18 +130,19 @@ class Retriever : public Servable {
   explicit Retriever(std::string version) : Servable(std::move(version)) {}
   // `Retrieve` for the user vector `user` of `context`; each candidate's
   // vocabulary row goes into `rows` too when it is given.
-  absl::StatusOr<std::vector<Candidate>> RetrieveFrom(const UserContext& context,
-                                                      const std::vector<float>& user, int n,
-                                                      std::vector<int32_t>* rows = nullptr) const;
+  absl::StatusOr<std::vector<Nominee>> RetrieveFrom(const UserContext& context,
+                                                    const std::vector<float>& user, int n,
+                                                    std::vector<int32_t>* rows = nullptr) const;
   static bool Knows(const CandidateFeatures& features);
   // The co-visitation table's rows for `CovisitOnly`, best first.
   std::vector<CovisitationTable::Neighbour> Covisited(const UserContext& context,
                                                       int n) const;
   // `dnn` (whose vocabulary rows are `dnn_rows`) and the co-visitation
   // candidates `covisited` merged into at most `n` (see `Candidates`).
-  std::vector<Candidate> Merge(std::vector<Candidate> dnn, const std::vector<int32_t>& dnn_rows,
-                               const std::vector<CovisitationTable::Neighbour>& covisited,
-                               const std::vector<float>& user, int n) const;
+  std::vector<Nominee> Merge(const std::vector<Nominee>& dnn,
+                             const std::vector<int32_t>& dnn_rows,
+                             const std::vector<CovisitationTable::Neighbour>& covisited,
+                             const std::vector<float>& user, int n) const;
 
   Options options_;
   std::unique_ptr<CandidateModel> model_;
