@@ -84,6 +84,7 @@ class TopK {
 
 // The `k` best of `n` scores (row i is index i), best first, ties to the
 // lower row: what a TopK fed the same scores keeps; min(k, n) results.
+// Rows (n) below 2^32.
 std::vector<ScoredRow> SelectTopK(const float* scores, int64_t n, int k);
 
 // Exact search: the `k` best of the `n` row-major vectors `rows` (width

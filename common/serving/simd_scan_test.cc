@@ -273,7 +273,8 @@ TEST(SimdScanTest, SelectTopKKeepsWhatTheHeapKeeps) {
   std::mt19937_64 rng(7);
   // Spread 0: few distinct values, so the k-th place is usually a tie.
   // 1: logits, mostly distinct, with a long upper tail. 2: the same with
-  // one far outlier, which squeezes the rest into a few histogram bins.
+  // one far outlier, which squeezes the rest into a few histogram bins, and
+  // a -0 tied with a +0.
   for (int spread : {0, 1, 2}) {
     for (int64_t n : {1, 2, 17, 2906, 5000}) {
       for (int k : {1, 10, 250, 5000, 6000}) {
@@ -283,7 +284,11 @@ TEST(SimdScanTest, SelectTopKKeepsWhatTheHeapKeeps) {
         for (float& v : scores) {
           v = spread == 0 ? static_cast<float>(value(rng)) * 0.25f : logit(rng);
         }
-        if (spread == 2) scores[n / 2] = 1e30f;
+        if (spread == 2) {
+          scores[n / 2] = 1e30f;
+          scores[0] = -0.0f;  // the same score as +0: ties go to the lower row
+          scores[n - 1] = 0.0f;
+        }
         TopK heap(k);
         heap.PushAll(scores.data(), n, /*rows=*/nullptr, /*first_row=*/0);
         const std::vector<ScoredRow> expected = heap.TakeSorted();
