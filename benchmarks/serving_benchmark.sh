@@ -305,7 +305,7 @@ bound="$OUT_DIR/bound.md"
   echo "| part | core-us per request | how |"
   echo "|---|---|---|"
   echo "| user tower | $(part bound_user_tower_us) | $(part user_tower_mflop) MFLOP at the sgemm rate (served: $(part served_user_tower_mean_us) us with features) |"
-  echo "| ranking tower | $(part bound_ranking_us) | $(part ranking_tower_mflop) MFLOP at the sgemm rate (served: $(part served_ranking_mean_us) us with features) |"
+  echo "| ranking tower | $(part bound_ranking_us) | $(part ranking_tower_mflop) MFLOP at the sgemm rate (served: $(part served_ranking_mean_us) us = features $(part served_ranking_features_mean_us) + tower $(part served_ranking_tower_mean_us)) |"
   echo "| ANN search | $(part ann_mean_us) | the bundle's own index, k = $(part candidates), mean on one core (p50 $(part ann_p50_us), p99 $(part ann_p99_us)) |"
   if [[ -n "${SERVER_US["echo_recommend|$top"]:-}" && -n "${SERVER_US["echo_rank|$top"]:-}" ]]; then
     hop1=${SERVER_US["echo_recommend|$top"]}
