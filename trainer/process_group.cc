@@ -1,0 +1,115 @@
+#include "trainer/process_group.h"
+
+#include <chrono>
+#include <utility>
+
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "trainer/torch_status.h"
+
+namespace recsys {
+
+struct ProcessGroup::Impl {
+  c10::intrusive_ptr<c10d::TCPStore> store;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+};
+
+absl::Status ValidateDistributedOptions(const DistributedOptions& o) {
+  if (o.world_size < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--world_size must be at least 1, got ", o.world_size));
+  }
+  if (o.rank < 0 || o.rank >= o.world_size) {
+    return absl::InvalidArgumentError(absl::StrCat("--rank must be in [0, --world_size=",
+                                                   o.world_size, "), got ", o.rank));
+  }
+  if (o.master_addr.empty()) {
+    return absl::InvalidArgumentError("--master_addr is empty (rank 0's host name or IP)");
+  }
+  if (o.master_port < 1 || o.master_port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--master_port must be in [1, 65535], got ", o.master_port));
+  }
+  if (o.timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("the group's timeout must be positive");
+  }
+  return absl::OkStatus();
+}
+
+ProcessGroup::ProcessGroup(DistributedOptions options, std::unique_ptr<Impl> impl)
+    : options_(std::move(options)), impl_(std::move(impl)) {}
+
+ProcessGroup::~ProcessGroup() = default;
+
+absl::StatusOr<std::unique_ptr<ProcessGroup>> ProcessGroup::Join(
+    const DistributedOptions& options) {
+  if (absl::Status s = ValidateDistributedOptions(options); !s.ok()) return s;
+  const std::string where = absl::StrCat(options.master_addr, ":", options.master_port);
+  const auto timeout = std::chrono::milliseconds(absl::ToInt64Milliseconds(options.timeout));
+  auto impl = std::make_unique<Impl>();
+  absl::Status joined = CatchTorchErrors("joining the process group", [&]() -> absl::Status {
+    c10d::TCPStoreOptions store;
+    store.port = static_cast<uint16_t>(options.master_port);
+    store.isServer = options.rank == 0;
+    store.numWorkers = options.world_size;
+    store.waitWorkers = false;  // the group's own rendezvous waits for every rank
+    store.timeout = timeout;
+    impl->store = c10::make_intrusive<c10d::TCPStore>(options.master_addr, store);
+    auto gloo = c10d::ProcessGroupGloo::Options::create();
+    gloo->timeout = timeout;
+    gloo->devices.push_back(
+        c10d::ProcessGroupGloo::createDeviceForHostname(options.master_addr));
+    impl->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, options.rank,
+                                                              options.world_size, gloo);
+    return absl::OkStatus();
+  });
+  if (!joined.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "rank ", options.rank, " of ", options.world_size, " could not join the group at ",
+        where, " within ", absl::FormatDuration(options.timeout),
+        " (is rank 0 running and reachable there, and are all --world_size ranks started?): ",
+        joined.message()));
+  }
+  return std::unique_ptr<ProcessGroup>(new ProcessGroup(options, std::move(impl)));
+}
+
+absl::Status ProcessGroup::AllReduceSum(std::vector<torch::Tensor>& tensors) {
+  if (tensors.empty()) return absl::OkStatus();
+  return CatchTorchErrors("all-reduce", [&]() -> absl::Status {
+    torch::NoGradGuard no_grad;
+    // One collective for all of them: Gloo reduces a list of same-shaped
+    // tensors (one per device), so the tensors travel as one flat buffer.
+    std::vector<torch::Tensor> flat;
+    flat.reserve(tensors.size());
+    for (const torch::Tensor& t : tensors) flat.push_back(t.reshape({-1}));
+    std::vector<torch::Tensor> buffer{torch::cat(flat)};
+    impl_->group->allreduce(buffer)->wait();
+    int64_t offset = 0;
+    for (torch::Tensor& t : tensors) {
+      const int64_t n = t.numel();
+      t.copy_(buffer[0].narrow(0, offset, n).view(t.sizes()));
+      offset += n;
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status ProcessGroup::AllReduceMean(std::vector<torch::Tensor>& tensors) {
+  if (absl::Status s = AllReduceSum(tensors); !s.ok()) return s;
+  if (world_size() > 1) {
+    torch::NoGradGuard no_grad;
+    for (torch::Tensor& t : tensors) t.div_(world_size());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ProcessGroup::Barrier() {
+  return CatchTorchErrors("barrier", [&]() -> absl::Status {
+    impl_->group->barrier()->wait();
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace recsys
