@@ -1,6 +1,8 @@
 #include "trainer/candidate_optimizer.h"
 
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 // The embedding loops below are the step's hot spots: cloned for AVX-512 and
 // AVX2 (the best runs, chosen at load), built with -O3 -fno-math-errno
@@ -32,6 +34,16 @@ torch::Tensor LongTensor(const std::vector<int64_t>& v) {
 
 }  // namespace
 
+namespace {
+
+// A failed collective (a rank died or timed out) ends training: thrown to
+// the trainer's boundary (`CatchTorchErrors`), which returns it as a status.
+void ThrowIfError(const absl::Status& status) {
+  if (!status.ok()) throw std::runtime_error(std::string(status.message()));
+}
+
+}  // namespace
+
 CandidateOptimizer::Table::Table(const torch::Tensor& w)
     : weight(w), sum(torch::zeros_like(w)), dim(w.size(1)), slot(w.size(0), -1) {}
 
@@ -58,6 +70,35 @@ void CandidateOptimizer::Table::ApplyAndClear(float learning_rate) {
 void CandidateOptimizer::Table::Clear() {
   for (int64_t row : rows) slot[row] = -1;
   rows.clear();
+}
+
+absl::Status CandidateOptimizer::Table::Exchange(ProcessGroup& group) {
+  const int world = group.world_size();
+  // Every rank's number of used rows, then all rows and gradients, each
+  // rank's part at its offset (an all-gather by sums of zero-padded parts).
+  std::vector<torch::Tensor> counts{torch::zeros({world}, torch::kLong)};
+  counts[0][group.rank()] = static_cast<int64_t>(rows.size());
+  if (absl::Status s = group.AllReduceSum(counts); !s.ok()) return s;
+  std::vector<int64_t> offset(world + 1, 0);
+  for (int r = 0; r < world; ++r) offset[r + 1] = offset[r] + counts[0][r].item<int64_t>();
+  const int64_t total = offset[world];
+  std::vector<torch::Tensor> ids{torch::zeros({total}, torch::kLong)};
+  std::vector<torch::Tensor> grads{torch::zeros({total * dim})};
+  const int64_t mine = offset[group.rank()];
+  std::copy(rows.begin(), rows.end(), ids[0].data_ptr<int64_t>() + mine);
+  std::copy(grad.begin(), grad.end(), grads[0].data_ptr<float>() + mine * dim);
+  if (absl::Status s = group.AllReduceSum(ids); !s.ok()) return s;
+  if (absl::Status s = group.AllReduceSum(grads); !s.ok()) return s;
+  // The same rows, order and sums on every rank.
+  Clear();
+  const int64_t* id = ids[0].data_ptr<int64_t>();
+  std::vector<int64_t> local(total);
+  for (int64_t j = 0; j < total; ++j) local[j] = Local(id[j]);
+  grad.assign(rows.size() * dim, 0.0f);
+  const float* g = grads[0].data_ptr<float>();
+  const float scale = 1.0f / static_cast<float>(world);
+  for (int64_t j = 0; j < total; ++j) Axpy(scale, g + j * dim, grad.data() + local[j] * dim, dim);
+  return absl::OkStatus();
 }
 
 torch::Tensor CandidateOptimizer::BagMeans(const Table& table, const Bags& bags) {
@@ -94,9 +135,11 @@ void CandidateOptimizer::BackwardBags(const torch::Tensor& means, const Bags& ba
   }
 }
 
-CandidateOptimizer::CandidateOptimizer(CandidateNet net, float learning_rate)
+CandidateOptimizer::CandidateOptimizer(CandidateNet net, float learning_rate,
+                                       ProcessGroup* group)
     : net_(net),
       learning_rate_(learning_rate),
+      group_(group != nullptr && group->world_size() > 1 ? group : nullptr),
       tower_optimizer_(net->TowerParameters(), torch::optim::AdagradOptions(learning_rate)),
       watches_(net->watch_embedding()->weight),
       tokens_(net->token_embedding()->weight),
@@ -188,6 +231,13 @@ float CandidateOptimizer::Step(const std::vector<const CandidateFeatures*>& rows
 
   tower_optimizer_.zero_grad();
   loss.backward();
+  if (group_ != nullptr) {
+    std::vector<torch::Tensor> dense;
+    for (const torch::Tensor& p : tower_optimizer_.param_groups()[0].params()) {
+      if (p.grad().defined()) dense.push_back(p.grad());
+    }
+    ThrowIfError(group_->AllReduceMean(dense));
+  }
   tower_optimizer_.step();
 
   for (Table* t : {&watches_, &tokens_, &regions_, &devices_}) {
@@ -218,6 +268,11 @@ float CandidateOptimizer::Step(const std::vector<const CandidateFeatures*>& rows
   video_biases_.rows = video_vectors_.rows;
   for (Table* t : {&watches_, &tokens_, &regions_, &devices_, &video_vectors_,
                    &video_biases_}) {
+    if (group_ != nullptr) {
+      // The biases share the vectors' row list: exchanged on their own,
+      // they come back in the same merged order.
+      ThrowIfError(t->Exchange(*group_));
+    }
     t->ApplyAndClear(learning_rate_);
   }
   return loss.item<float>();

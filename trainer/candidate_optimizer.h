@@ -20,14 +20,22 @@
 
 #include <torch/torch.h>
 
+#include "absl/status/status.h"
 #include "common/features/features.h"
 #include "trainer/nets/candidate_net.h"
+#include "trainer/process_group.h"
 
 namespace recsys {
 
 class CandidateOptimizer {
  public:
-  CandidateOptimizer(CandidateNet net, float learning_rate);
+  // With a `group` of more than one process (data-parallel training: each
+  // rank steps on its own batch, every call collective), each step uses the
+  // mean over the ranks of the tower's dense gradients (all-reduced) and of
+  // the embedding rows' gradients (each rank's used rows and their
+  // gradients gathered by every rank, summed in rank order): every rank
+  // applies the same update, so the replicas stay equal.
+  CandidateOptimizer(CandidateNet net, float learning_rate, ProcessGroup* group = nullptr);
 
   // One step of sampled softmax on `rows` with `labels` [B] and `sampled`
   // [S] (video indices) where `log_q` [V] is log of each video's expected
@@ -53,6 +61,9 @@ class CandidateOptimizer {
     void ApplyAndClear(float learning_rate);
     // Forgets the used rows without an update.
     void Clear();
+    // Replaces the used rows and their gradients by the mean over the
+    // group's ranks (a row no rank used keeps no gradient).
+    absl::Status Exchange(ProcessGroup& group);
 
     torch::Tensor weight, sum;
     int64_t dim;
@@ -84,6 +95,7 @@ class CandidateOptimizer {
 
   CandidateNet net_;
   float learning_rate_;
+  ProcessGroup* group_;
   torch::optim::Adagrad tower_optimizer_;
   Table watches_, tokens_, regions_, devices_, video_vectors_, video_biases_;
 };

@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
+#include <memory>
+#include <stdexcept>
+#include <string>
 #include <tuple>
 #include <utility>
 
@@ -15,11 +19,22 @@
 #include "evaluation/metrics.h"
 #include "trainer/best_epoch.h"
 #include "trainer/candidate_optimizer.h"
+#include "trainer/process_group.h"
 #include "trainer/sampler.h"
 #include "trainer/training_loop.h"
 
 namespace recsys {
 namespace {
+
+// The largest `n` over the group's ranks (collective).
+size_t MaxOverRanks(ProcessGroup& group, size_t n) {
+  std::vector<torch::Tensor> each{torch::zeros({group.world_size()}, torch::kLong)};
+  each[0][group.rank()] = static_cast<int64_t>(n);
+  if (absl::Status s = group.AllReduceSum(each); !s.ok()) {
+    throw std::runtime_error(std::string(s.message()));
+  }
+  return static_cast<size_t>(each[0].max().item<int64_t>());
+}
 
 // The negative sampler's seed is `TrainerOptions::seed` plus this.
 constexpr uint64_t kSamplerSeedOffset = 1;
@@ -117,13 +132,16 @@ RetrievalMetrics Validate(CandidateNet& net, const ValidationSet& v) {
 void TrainCandidateNet(CandidateNet& net, const std::vector<CandidateExample>& examples,
                        NegativeSampler sampler, const ValidationSet& validation,
                        const TrainerOptions& options, std::mt19937_64& rng,
-                       CandidateTraining* out) {
+                       ProcessGroup* group, CandidateTraining* out) {
   std::vector<std::pair<double, double>> scores;  // HR@50, NDCG@10 by epoch
-  CandidateOptimizer optimizer(net, options.candidate_learning_rate);
+  CandidateOptimizer optimizer(net, options.candidate_learning_rate, group);
   BestEpochKeeper keeper(options.candidate_epochs, options.patience);
   for (int epoch = 0; epoch < options.candidate_epochs; ++epoch) {
     net->train();
     auto batches = Batches(examples.size(), options.batch_size, rng);
+    // Data-parallel: every rank takes as many steps as the rank with the
+    // most batches (each step is collective), going round its own again.
+    const size_t steps = group != nullptr ? MaxOverRanks(*group, batches.size()) : batches.size();
     ProgressBar bar(absl::StrCat("candidates epoch ", epoch + 1, "/",
                                  options.candidate_epochs),
                     examples.size(), "ex", options.progress);
@@ -131,10 +149,10 @@ void TrainCandidateNet(CandidateNet& net, const std::vector<CandidateExample>& e
     int64_t done = 0;
     std::vector<const CandidateFeatures*> rows;
     std::vector<int64_t> labels, sampled;
-    for (size_t b = 0; b < batches.size(); ++b) {
+    for (size_t b = 0; b < steps; ++b) {
       rows.clear();
       labels.clear();
-      for (size_t i : batches[b]) {
+      for (size_t i : batches[b % batches.size()]) {
         rows.push_back(&examples[i].features);
         labels.push_back(examples[i].label);
       }
@@ -191,8 +209,18 @@ CandidateTraining TrainCandidateModel(const Logs& logs, const TrainingData& p,
     train_only.searches = logs.searches;
     holdout_histories = UserHistories::Build(train_only);
   }
+  // Data-parallel: this rank's share of the users (a hash of the ID).
+  std::vector<const WatchRecord*> my_watches;
+  if (options.world_size > 1) {
+    for (const WatchRecord* w : p.train_watches) {
+      if (std::hash<std::string>()(w->user_id) % options.world_size == static_cast<size_t>(options.rank)) {
+        my_watches.push_back(w);
+      }
+    }
+  }
   std::vector<CandidateExample> examples = MakeRollbackExamples(
-      example_options.random_holdout ? holdout_histories : p.histories, p.train_watches,
+      example_options.random_holdout ? holdout_histories : p.histories,
+      options.world_size > 1 ? my_watches : p.train_watches,
       CandidateVocabularies{&p.videos, &p.tokens, &p.regions, &p.devices},
       example_options, rng);
   spdlog::info("candidate generation: {} examples, {} videos, {} search tokens",
@@ -210,8 +238,31 @@ CandidateTraining TrainCandidateModel(const Logs& logs, const TrainingData& p,
   const ValidationSet validation = MakeValidationSet(
       p, example_options.features, ScaledExampleAge(options.serving_example_age_days, scale_days),
       options.max_validation_users);
+  std::unique_ptr<ProcessGroup> group;
+  if (options.world_size > 1) {
+    DistributedOptions d;
+    d.world_size = options.world_size;
+    d.rank = options.rank;
+    d.master_addr = options.master_addr;
+    d.master_port = options.master_port;
+    absl::StatusOr<std::unique_ptr<ProcessGroup>> joined = ProcessGroup::Join(d);
+    if (!joined.ok()) throw std::runtime_error(std::string(joined.status().message()));
+    group = std::move(*joined);
+    // Every replica starts from rank 0's weights.
+    std::vector<torch::Tensor> weights;
+    for (const torch::Tensor& w : out.net->parameters()) weights.push_back(w);
+    if (absl::Status s = group->Broadcast(weights); !s.ok()) {
+      throw std::runtime_error(std::string(s.message()));
+    }
+    spdlog::info("candidate generation: rank {} of {}: {} examples of its users", d.rank,
+                 d.world_size, examples.size());
+    if (examples.empty()) {
+      throw std::runtime_error(absl::StrCat("rank ", d.rank, " of ", d.world_size,
+                                            " has no training examples: fewer users than ranks?"));
+    }
+  }
   TrainCandidateNet(out.net, examples, MakeSampler(p, options), validation, options, rng,
-                    &out);
+                    group.get(), &out);
   spdlog::info("candidate generation: kept epoch {} (best validation HR@50)", out.kept_epoch);
   return out;
 }

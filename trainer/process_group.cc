@@ -75,23 +75,36 @@ absl::StatusOr<std::unique_ptr<ProcessGroup>> ProcessGroup::Join(
   return std::unique_ptr<ProcessGroup>(new ProcessGroup(options, std::move(impl)));
 }
 
+namespace {
+
+// The tensors as one flat buffer, and back.
+torch::Tensor Flatten(const std::vector<torch::Tensor>& tensors) {
+  std::vector<torch::Tensor> flat;
+  flat.reserve(tensors.size());
+  for (const torch::Tensor& t : tensors) flat.push_back(t.reshape({-1}));
+  return torch::cat(flat);
+}
+
+void Unflatten(const torch::Tensor& buffer, std::vector<torch::Tensor>& tensors) {
+  int64_t offset = 0;
+  for (torch::Tensor& t : tensors) {
+    const int64_t n = t.numel();
+    t.copy_(buffer.narrow(0, offset, n).view(t.sizes()));
+    offset += n;
+  }
+}
+
+}  // namespace
+
 absl::Status ProcessGroup::AllReduceSum(std::vector<torch::Tensor>& tensors) {
   if (tensors.empty()) return absl::OkStatus();
   return CatchTorchErrors("all-reduce", [&]() -> absl::Status {
     torch::NoGradGuard no_grad;
     // One collective for all of them: Gloo reduces a list of same-shaped
     // tensors (one per device), so the tensors travel as one flat buffer.
-    std::vector<torch::Tensor> flat;
-    flat.reserve(tensors.size());
-    for (const torch::Tensor& t : tensors) flat.push_back(t.reshape({-1}));
-    std::vector<torch::Tensor> buffer{torch::cat(flat)};
+    std::vector<torch::Tensor> buffer{Flatten(tensors)};
     impl_->group->allreduce(buffer)->wait();
-    int64_t offset = 0;
-    for (torch::Tensor& t : tensors) {
-      const int64_t n = t.numel();
-      t.copy_(buffer[0].narrow(0, offset, n).view(t.sizes()));
-      offset += n;
-    }
+    Unflatten(buffer[0], tensors);
     return absl::OkStatus();
   });
 }
@@ -103,6 +116,19 @@ absl::Status ProcessGroup::AllReduceMean(std::vector<torch::Tensor>& tensors) {
     for (torch::Tensor& t : tensors) t.div_(world_size());
   }
   return absl::OkStatus();
+}
+
+absl::Status ProcessGroup::Broadcast(std::vector<torch::Tensor>& tensors, int root) {
+  if (tensors.empty()) return absl::OkStatus();
+  return CatchTorchErrors("broadcast", [&]() -> absl::Status {
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> buffer{Flatten(tensors)};
+    c10d::BroadcastOptions options;
+    options.rootRank = root;
+    impl_->group->broadcast(buffer, options)->wait();
+    Unflatten(buffer[0], tensors);
+    return absl::OkStatus();
+  });
 }
 
 absl::Status ProcessGroup::Barrier() {

@@ -50,6 +50,8 @@ class ProcessGroup {
   absl::Status AllReduceMean(std::vector<torch::Tensor>& tensors);
   // Sums in place (counts, losses).
   absl::Status AllReduceSum(std::vector<torch::Tensor>& tensors);
+  // Every rank's `tensors` become rank `root`'s (same shapes on every rank).
+  absl::Status Broadcast(std::vector<torch::Tensor>& tensors, int root = 0);
   // Returns when every rank has called it.
   absl::Status Barrier();
 

@@ -89,6 +89,15 @@ absl::StatusOr<TrainerReport> TrainStages(const Logs& logs, const TrainerOptions
   } else {
     candidate = TrainCandidateModel(logs, p, options, rng);
   }
+  if (options.rank != 0) {
+    // Data-parallel: rank 0 holds the same model and goes on alone.
+    report.summary = absl::StrCat("rank ", options.rank, " of ", options.world_size,
+                                  ": candidate training done (kept epoch ", candidate.kept_epoch,
+                                  ", validation HR@50 ", candidate.validation_hr50,
+                                  "); rank 0 writes the bundle");
+    report.metrics.emplace_back("candidate/validation/hr@50", candidate.validation_hr50);
+    return report;
+  }
   report.metrics.emplace_back("candidate/kept_epoch", candidate.kept_epoch);
   report.metrics.emplace_back("candidate/validation/hr@50", candidate.validation_hr50);
   report.metrics.emplace_back("candidate/validation/ndcg@10", candidate.validation_ndcg10);

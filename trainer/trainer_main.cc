@@ -33,6 +33,13 @@ ABSL_FLAG(bool, skip_malformed, false,
           "Skip and count malformed log rows instead of stopping at the first.");
 ABSL_FLAG(uint64_t, seed, 42, "Random seed: the same seed and logs give the same model.");
 ABSL_FLAG(int, threads, 2, "libtorch threads.");
+ABSL_FLAG(int, world_size, 1,
+          "Data-parallel candidate training: the number of trainer processes (1: this one "
+          "alone). Each trains on its share of the users; rank 0 writes the bundle.");
+ABSL_FLAG(int, rank, 0, "This process's rank in [0, --world_size).");
+ABSL_FLAG(std::string, master_addr, "127.0.0.1",
+          "Rank 0's address: where it serves the group's rendezvous (every rank connects).");
+ABSL_FLAG(int, master_port, 29500, "Rank 0's rendezvous port.");
 ABSL_FLAG(bool, progress, true, "Show progress bars on stderr.");
 ABSL_FLAG(int, max_videos, 1000000, "Video vocabulary size (most watched first).");
 ABSL_FLAG(int, max_tokens, 1000000, "Search-token vocabulary size.");
@@ -157,6 +164,10 @@ absl::StatusOr<recsys::TrainerOptions> OptionsFromFlags() {
   options.training_data = absl::GetFlag(FLAGS_logs);
   options.seed = absl::GetFlag(FLAGS_seed);
   options.num_threads = absl::GetFlag(FLAGS_threads);
+  options.world_size = absl::GetFlag(FLAGS_world_size);
+  options.rank = absl::GetFlag(FLAGS_rank);
+  options.master_addr = absl::GetFlag(FLAGS_master_addr);
+  options.master_port = absl::GetFlag(FLAGS_master_port);
   options.progress = absl::GetFlag(FLAGS_progress);
   options.max_videos = absl::GetFlag(FLAGS_max_videos);
   options.max_tokens = absl::GetFlag(FLAGS_max_tokens);
@@ -267,6 +278,10 @@ int main(int argc, char** argv) {
   }
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (report->bundle_dir.empty()) {
+    std::printf("\n%s\nDone in %.1f s\n", report->summary.c_str(), seconds);
+    return 0;
+  }
   std::printf("\n%s\nWrote bundle %s in %.1f s\n", report->summary.c_str(),
               report->bundle_dir.c_str(), seconds);
   return 0;

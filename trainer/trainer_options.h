@@ -50,6 +50,15 @@ struct TrainerOptions {
   int num_threads = 2;
   bool progress = true;
 
+  // Data-parallel candidate training (trainer/process_group.h): world_size
+  // processes, each training on its share of the users (by a hash of the
+  // user ID); rank 0 serves the rendezvous at master_addr:master_port and
+  // alone goes on to the ranking model and the bundle. 1: one process.
+  int world_size = 1;
+  int rank = 0;
+  std::string master_addr = "127.0.0.1";
+  int master_port = 29500;
+
   // Vocabularies: the most frequent N values (<= 0: all).
   int max_videos = 1000000;
   int max_tokens = 1000000;
