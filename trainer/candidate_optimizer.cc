@@ -72,32 +72,60 @@ void CandidateOptimizer::Table::Clear() {
   rows.clear();
 }
 
-absl::Status CandidateOptimizer::Table::Exchange(ProcessGroup& group) {
-  const int world = group.world_size();
-  // Every rank's number of used rows, then all rows and gradients, each
-  // rank's part at its offset (an all-gather by sums of zero-padded parts).
-  std::vector<torch::Tensor> counts{torch::zeros({world}, torch::kLong)};
-  counts[0][group.rank()] = static_cast<int64_t>(rows.size());
+absl::Status CandidateOptimizer::ExchangeRows(const std::vector<Table*>& tables,
+                                              ProcessGroup& group) {
+  const int world = group.world_size(), n = static_cast<int>(tables.size());
+  // Every rank's number of used rows per table, then all rows and
+  // gradients, table by table and rank by rank, each rank writing its own
+  // parts (an all-gather made of sums of zero-padded parts).
+  std::vector<torch::Tensor> counts{torch::zeros({world, n}, torch::kLong)};
+  for (int t = 0; t < n; ++t) {
+    counts[0][group.rank()][t] = static_cast<int64_t>(tables[t]->rows.size());
+  }
   if (absl::Status s = group.AllReduceSum(counts); !s.ok()) return s;
-  std::vector<int64_t> offset(world + 1, 0);
-  for (int r = 0; r < world; ++r) offset[r + 1] = offset[r] + counts[0][r].item<int64_t>();
-  const int64_t total = offset[world];
-  std::vector<torch::Tensor> ids{torch::zeros({total}, torch::kLong)};
-  std::vector<torch::Tensor> grads{torch::zeros({total * dim})};
-  const int64_t mine = offset[group.rank()];
-  std::copy(rows.begin(), rows.end(), ids[0].data_ptr<int64_t>() + mine);
-  std::copy(grad.begin(), grad.end(), grads[0].data_ptr<float>() + mine * dim);
+  const torch::Tensor c = counts[0].contiguous();
+  const int64_t* count = c.data_ptr<int64_t>();  // [rank][table]
+  // Offsets of (table t, rank r)'s part in the ids and in the gradients.
+  std::vector<int64_t> id_at(n * world), grad_at(n * world);
+  int64_t ids_total = 0, grads_total = 0;
+  for (int t = 0; t < n; ++t) {
+    for (int r = 0; r < world; ++r) {
+      id_at[t * world + r] = ids_total;
+      grad_at[t * world + r] = grads_total;
+      ids_total += count[r * n + t];
+      grads_total += count[r * n + t] * tables[t]->dim;
+    }
+  }
+  std::vector<torch::Tensor> ids{torch::zeros({ids_total}, torch::kLong)};
+  std::vector<torch::Tensor> grads{torch::zeros({grads_total})};
+  int64_t* id = ids[0].data_ptr<int64_t>();
+  float* g = grads[0].data_ptr<float>();
+  for (int t = 0; t < n; ++t) {
+    const Table& table = *tables[t];
+    std::copy(table.rows.begin(), table.rows.end(), id + id_at[t * world + group.rank()]);
+    std::copy(table.grad.begin(), table.grad.end(), g + grad_at[t * world + group.rank()]);
+  }
   if (absl::Status s = group.AllReduceSum(ids); !s.ok()) return s;
   if (absl::Status s = group.AllReduceSum(grads); !s.ok()) return s;
-  // The same rows, order and sums on every rank.
-  Clear();
-  const int64_t* id = ids[0].data_ptr<int64_t>();
-  std::vector<int64_t> local(total);
-  for (int64_t j = 0; j < total; ++j) local[j] = Local(id[j]);
-  grad.assign(rows.size() * dim, 0.0f);
-  const float* g = grads[0].data_ptr<float>();
   const float scale = 1.0f / static_cast<float>(world);
-  for (int64_t j = 0; j < total; ++j) Axpy(scale, g + j * dim, grad.data() + local[j] * dim, dim);
+  for (int t = 0; t < n; ++t) {
+    Table& table = *tables[t];
+    const int64_t dim = table.dim;
+    table.Clear();
+    std::vector<int64_t> local;
+    for (int r = 0; r < world; ++r) {
+      const int64_t begin = id_at[t * world + r], end = begin + count[r * n + t];
+      for (int64_t j = begin; j < end; ++j) local.push_back(table.Local(id[j]));
+    }
+    table.grad.assign(table.rows.size() * dim, 0.0f);
+    size_t k = 0;
+    for (int r = 0; r < world; ++r) {
+      const float* part = g + grad_at[t * world + r];
+      for (int64_t j = 0; j < count[r * n + t]; ++j, ++k) {
+        Axpy(scale, part + j * dim, table.grad.data() + local[k] * dim, dim);
+      }
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -266,15 +294,12 @@ float CandidateOptimizer::Step(const std::vector<const CandidateFeatures*>& rows
   scatter(v_pos, b_pos, label_local);
   scatter(v_neg, b_neg, sampled_local);
   video_biases_.rows = video_vectors_.rows;
-  for (Table* t : {&watches_, &tokens_, &regions_, &devices_, &video_vectors_,
-                   &video_biases_}) {
-    if (group_ != nullptr) {
-      // The biases share the vectors' row list: exchanged on their own,
-      // they come back in the same merged order.
-      ThrowIfError(t->Exchange(*group_));
-    }
-    t->ApplyAndClear(learning_rate_);
-  }
+  const std::vector<Table*> tables{&watches_,       &tokens_,      &regions_,
+                                   &devices_,       &video_vectors_, &video_biases_};
+  // (The biases share the vectors' row list; exchanged as a table of their
+  // own, they come back in the same merged order.)
+  if (group_ != nullptr) ThrowIfError(ExchangeRows(tables, *group_));
+  for (Table* t : tables) t->ApplyAndClear(learning_rate_);
   return loss.item<float>();
 }
 

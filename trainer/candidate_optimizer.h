@@ -61,9 +61,6 @@ class CandidateOptimizer {
     void ApplyAndClear(float learning_rate);
     // Forgets the used rows without an update.
     void Clear();
-    // Replaces the used rows and their gradients by the mean over the
-    // group's ranks (a row no rank used keeps no gradient).
-    absl::Status Exchange(ProcessGroup& group);
 
     torch::Tensor weight, sum;
     int64_t dim;
@@ -92,6 +89,11 @@ class CandidateOptimizer {
     torch::Tensor x;
   };
   TowerInputs AssembleTowerInputs(const std::vector<const CandidateFeatures*>& rows);
+
+  // Replaces each table's used rows and their gradients by the mean over
+  // the group's ranks (every rank's rows, in rank order: the same rows,
+  // order and sums on every rank). Three collectives for all the tables.
+  static absl::Status ExchangeRows(const std::vector<Table*>& tables, ProcessGroup& group);
 
   CandidateNet net_;
   float learning_rate_;
