@@ -1,5 +1,6 @@
 #include "trainer/candidate_optimizer.h"
 
+#include <chrono>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -259,12 +260,16 @@ float CandidateOptimizer::Step(const std::vector<const CandidateFeatures*>& rows
 
   tower_optimizer_.zero_grad();
   loss.backward();
+  using Clock = std::chrono::steady_clock;
+  ++steps_;
   if (group_ != nullptr) {
+    const Clock::time_point t0 = Clock::now();
     std::vector<torch::Tensor> dense;
     for (const torch::Tensor& p : tower_optimizer_.param_groups()[0].params()) {
       if (p.grad().defined()) dense.push_back(p.grad());
     }
     ThrowIfError(group_->AllReduceMean(dense));
+    collective_seconds_ += std::chrono::duration<double>(Clock::now() - t0).count();
   }
   tower_optimizer_.step();
 
@@ -298,7 +303,11 @@ float CandidateOptimizer::Step(const std::vector<const CandidateFeatures*>& rows
                                    &devices_,       &video_vectors_, &video_biases_};
   // (The biases share the vectors' row list; exchanged as a table of their
   // own, they come back in the same merged order.)
-  if (group_ != nullptr) ThrowIfError(ExchangeRows(tables, *group_));
+  if (group_ != nullptr) {
+    const Clock::time_point t0 = Clock::now();
+    ThrowIfError(ExchangeRows(tables, *group_));
+    collective_seconds_ += std::chrono::duration<double>(Clock::now() - t0).count();
+  }
   for (Table* t : tables) t->ApplyAndClear(learning_rate_);
   return loss.item<float>();
 }

@@ -49,6 +49,11 @@ class CandidateOptimizer {
   // input), without a step: what the parity test holds equal to serving.
   torch::Tensor UserVectors(const std::vector<const CandidateFeatures*>& rows);
 
+  // Data-parallel: seconds spent in the step's collectives (waiting for the
+  // other ranks included) and the steps taken.
+  double collective_seconds() const { return collective_seconds_; }
+  int64_t steps() const { return steps_; }
+
  private:
   // One embedding table (rows of `weight` [N, D], contiguous) with its
   // Adagrad accumulator, and the rows a batch uses: `rows` (global, in
@@ -98,6 +103,8 @@ class CandidateOptimizer {
   CandidateNet net_;
   float learning_rate_;
   ProcessGroup* group_;
+  double collective_seconds_ = 0;
+  int64_t steps_ = 0;
   torch::optim::Adagrad tower_optimizer_;
   Table watches_, tokens_, regions_, devices_, video_vectors_, video_biases_;
 };

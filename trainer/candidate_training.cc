@@ -180,6 +180,13 @@ void TrainCandidateNet(CandidateNet& net, const std::vector<CandidateExample>& e
       break;
     }
   }
+  if (group != nullptr) {
+    spdlog::info("candidate generation: rank {} of {}: {} steps, {:.2f} s in collectives "
+                 "({:.2f} ms a step, waiting for the other ranks included)",
+                 group->rank(), group->world_size(), optimizer.steps(),
+                 optimizer.collective_seconds(),
+                 1e3 * optimizer.collective_seconds() / std::max<int64_t>(optimizer.steps(), 1));
+  }
   out->kept_epoch = keeper.Restore(*net);
   net->eval();
   if (out->kept_epoch >= 1 && out->kept_epoch <= static_cast<int>(scores.size())) {
