@@ -6,6 +6,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "trainer/torch_status.h"
 
@@ -59,8 +60,14 @@ absl::StatusOr<std::unique_ptr<ProcessGroup>> ProcessGroup::Join(
     impl->store = c10::make_intrusive<c10d::TCPStore>(options.master_addr, store);
     auto gloo = c10d::ProcessGroupGloo::Options::create();
     gloo->timeout = timeout;
-    gloo->devices.push_back(
-        c10d::ProcessGroupGloo::createDeviceForHostname(options.master_addr));
+    // Gloo's own connections: on this machine's loopback when the group is
+    // (master on 127.x / localhost), else on the address this host's name
+    // resolves to (each pod's own, in a Kubernetes Indexed Job).
+    const bool loopback = options.master_addr == "localhost" ||
+                          absl::StartsWith(options.master_addr, "127.");
+    gloo->devices.push_back(loopback
+                                ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                                : c10d::ProcessGroupGloo::createDefaultDevice());
     impl->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, options.rank,
                                                               options.world_size, gloo);
     return absl::OkStatus();

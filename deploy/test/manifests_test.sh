@@ -40,6 +40,7 @@ KUSTOMIZATIONS=(
   "overlays/dev|dev"
   "overlays/prod|prod"
   "loadtest|loadtest"
+  "training|training"
 )
 
 JUNIT_SUITE=manifests_test

@@ -22,6 +22,9 @@
 //             probes, at least 2 replicas and 1 available in a disruption
 //   loadtest  the load-test Job reads a config that its ConfigMap holds
 //             (with --ghz_dir: byte for byte the files of that directory)
+//   training  the data-parallel trainer: an Indexed Job whose pod i is
+//             rank i of --world_size (= completions = parallelism), meeting
+//             at pod 0 through a headless Service
 //
 // Prints one line per check ("ok    ..." / "FAIL  ..."), then a count.
 // Exit status: 0 all passed, 1 a check failed, 2 usage or set-up error.
@@ -58,7 +61,7 @@ requirePinned("kubernetes-models");
 
 // --- arguments --------------------------------------------------------------
 
-const PROFILES = ["schema", "dev", "prod", "loadtest"];
+const PROFILES = ["schema", "dev", "prod", "loadtest", "training"];
 let profile = null;
 let ghzDir = null;
 const files = [];
@@ -612,6 +615,44 @@ function checkLoadtest() {
   }
 }
 
+function checkParallelTraining() {
+  const jobs = byKind("Job").filter((j) => allContainers(podSpecOf(j)).some((c) => binaryOf(c) === "trainer"));
+  check("a Job runs the data-parallel trainer", jobs.length !== 1 && `found ${jobs.length}`);
+  for (const j of jobs) {
+    const pod = podSpecOf(j);
+    const c = allContainers(pod).find((x) => binaryOf(x) === "trainer");
+    const flags = flagsOf(c);
+    const world = Number(flags.get("world_size"));
+    const rankEnv = (c.env || []).find((e) => `$(${e.name})` === flags.get("rank"));
+    const indexPath = "metadata.annotations['batch.kubernetes.io/job-completion-index']";
+    const service = find("Service", pod.subdomain);
+    const port = Number(flags.get("master_port"));
+    const bundles = mountOf(pod, c, `${flags.get("bundles")}/x`);
+    const logs = mountOf(pod, c, `${flags.get("logs")}/x`);
+    check(`${id(j)}: pod i is rank i of --world_size, meeting at pod 0`, [
+      j.spec.completionMode !== "Indexed" && `completionMode is ${j.spec.completionMode}, expected Indexed`,
+      !(world >= 2) && `--world_size is ${flags.get("world_size")}, expected >= 2`,
+      j.spec.completions !== world && `completions ${j.spec.completions} != --world_size ${world}`,
+      j.spec.parallelism !== world && `parallelism ${j.spec.parallelism} != --world_size ${world}: the ranks must run at once`,
+      !rankEnv && `--rank=${flags.get("rank")} is not $(VAR) of an env var`,
+      rankEnv && !(rankEnv.valueFrom && rankEnv.valueFrom.fieldRef &&
+                   rankEnv.valueFrom.fieldRef.fieldPath === indexPath) &&
+        `--rank's env ${rankEnv.name} is not the pod's completion index`,
+      !pod.subdomain && "no subdomain: the pods have no DNS names",
+      flags.get("master_addr") !== `${j.metadata.name}-0.${pod.subdomain}` &&
+        `--master_addr is ${flags.get("master_addr")}, expected ${j.metadata.name}-0.${pod.subdomain} (pod 0)`,
+      !service && `no Service ${pod.subdomain} (the pods' subdomain)`,
+      service && service.spec.clusterIP !== "None" && `Service ${pod.subdomain} is not headless`,
+      service && !matches(service.spec.selector, podLabelsOf(j)) && `Service ${pod.subdomain} does not select the Job's pods`,
+      !(c.ports || []).some((p) => p.containerPort === port) && `no container port ${port} (--master_port)`,
+      !bundles && `no volume mounted at --bundles=${flags.get("bundles")}`,
+      bundles && bundles.mount.readOnly === true && "the bundles mount is readOnly (rank 0 writes the bundle)",
+      !logs && `no volume mounted at --logs=${flags.get("logs")}`,
+      logs && logs.mount.readOnly !== true && "the logs mount is not readOnly",
+    ]);
+  }
+}
+
 if (profile === "dev" || profile === "prod") {
   checkLockedDown();
   checkClaims();
@@ -620,6 +661,10 @@ if (profile === "dev" || profile === "prod") {
 } else if (profile === "loadtest") {
   checkLockedDown();
   checkLoadtest();
+} else if (profile === "training") {
+  checkLockedDown();
+  checkServices();
+  checkParallelTraining();
 }
 
 console.log(`# ${checks} checks, ${failures} failed`);
