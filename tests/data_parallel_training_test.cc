@@ -3,10 +3,6 @@
 // libtorch's Gloo process group, against the same trainer as one process on
 // the same simulated world.
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/base/free_port.h"
 #include "tests/test_util.h"
 
 namespace recsys {
@@ -27,20 +24,6 @@ using testing::ReadFileOrEmpty;
 using testing::RunfilePath;
 using testing::RunToCompletion;
 using testing::TestTempDir;
-
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ADD_FAILURE() << "no free port";
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // --metrics_out's "name value" lines.
 std::map<std::string, double> ReadMetrics(const std::string& path) {
@@ -76,7 +59,7 @@ TEST(DataParallelTrainingTest, TwoProcessesLearnWhatOneDoes) {
             0)
       << FileTail(tmp + "/one.log");
 
-  const std::string port = std::to_string(FreePort());
+  const std::string port = std::to_string(FreeLoopbackPort());
   auto rank_args = [&](int rank) {
     return std::vector<std::string>{trainer, common_flags, "--bundles=" + tmp + "/two",
                                     "--metrics_out=" + tmp + "/two" + std::to_string(rank) + ".txt",

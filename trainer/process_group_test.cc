@@ -1,34 +1,16 @@
 #include "trainer/process_group.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/base/free_port.h"
+
 namespace recsys {
 namespace {
 
 using ::testing::HasSubstr;
-
-// A port nothing listens on now (the kernel's pick for port 0).
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ADD_FAILURE() << "no free port";
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 DistributedOptions Options(int world_size, int rank, int port) {
   DistributedOptions o;
@@ -56,7 +38,7 @@ TEST(ProcessGroupTest, OptionsOutOfRangeNameTheFlag) {
 
 TEST(ProcessGroupTest, AGroupOfOneLeavesTensorsAsTheyAre) {
   absl::StatusOr<std::unique_ptr<ProcessGroup>> group =
-      ProcessGroup::Join(Options(1, 0, FreePort()));
+      ProcessGroup::Join(Options(1, 0, FreeLoopbackPort()));
   ASSERT_TRUE(group.ok()) << group.status();
   std::vector<torch::Tensor> t{torch::arange(5, torch::kFloat)};
   ASSERT_TRUE((*group)->AllReduceMean(t).ok());
@@ -67,7 +49,7 @@ TEST(ProcessGroupTest, AGroupOfOneLeavesTensorsAsTheyAre) {
 // Two ranks (threads of this process, each with its own store client and
 // Gloo context over loopback TCP: the real collective, no mock).
 TEST(ProcessGroupTest, TwoRanksAverageTheirTensors) {
-  const int port = FreePort();
+  const int port = FreeLoopbackPort();
   std::vector<torch::Tensor> results[2];
   absl::Status statuses[2];
   std::vector<std::thread> ranks;
@@ -101,7 +83,7 @@ TEST(ProcessGroupTest, TwoRanksAverageTheirTensors) {
 }
 
 TEST(ProcessGroupTest, AMissingRankIsAClearErrorAfterTheTimeout) {
-  DistributedOptions o = Options(2, 0, FreePort());
+  DistributedOptions o = Options(2, 0, FreeLoopbackPort());
   o.timeout = absl::Seconds(2);
   absl::StatusOr<std::unique_ptr<ProcessGroup>> group = ProcessGroup::Join(o);
   ASSERT_FALSE(group.ok());
