@@ -350,6 +350,37 @@ function mountOf(podSpec, container, file) {
   return null;
 }
 
+// The `kind` objects whose pods run `binary`, each with its pod spec, that
+// container and its flags.
+function running(kind, binary) {
+  return byKind(kind)
+    .filter((o) => allContainers(podSpecOf(o)).some((c) => binaryOf(c) === binary))
+    .map((o) => {
+      const pod = podSpecOf(o);
+      const container = allContainers(pod).find((c) => binaryOf(c) === binary);
+      return { obj: o, pod, container, flags: flagsOf(container) };
+    });
+}
+
+// A trainer's volumes: it writes --bundles on the recsys-bundles claim,
+// read-write, and reads --logs from the recsys-logs claim, read-only.
+function trainerVolumeProblems(pod, c, flags) {
+  const bundles = mountOf(pod, c, `${flags.get("bundles")}/x`);
+  const logs = mountOf(pod, c, `${flags.get("logs")}/x`);
+  return [
+    !bundles && `no volume mounted at --bundles=${flags.get("bundles")}`,
+    bundles && bundles.mount.readOnly === true && "the bundles mount is readOnly",
+    bundles && !(bundles.volume.persistentVolumeClaim &&
+                 bundles.volume.persistentVolumeClaim.claimName === "recsys-bundles" &&
+                 !bundles.volume.persistentVolumeClaim.readOnly) &&
+      "--bundles is not the recsys-bundles claim, read-write",
+    !logs && `no volume mounted at --logs=${flags.get("logs")}`,
+    logs && !(logs.volume.persistentVolumeClaim && logs.volume.persistentVolumeClaim.claimName === "recsys-logs") &&
+      "--logs is not on the recsys-logs claim",
+    logs && logs.mount.readOnly !== true && "the logs mount is not readOnly",
+  ];
+}
+
 function serverDeployments() {
   const servers = {};
   for (const d of byKind("Deployment")) {
@@ -501,26 +532,12 @@ function checkServing() {
   }
 
   // The trainer: the only writer of the bundles, one run at a time.
-  const trainers = byKind("CronJob").filter((j) => allContainers(podSpecOf(j)).some((c) => binaryOf(c) === "trainer"));
+  const trainers = running("CronJob", "trainer");
   check("a CronJob runs the trainer", trainers.length !== 1 && `found ${trainers.length}`);
-  for (const j of trainers) {
-    const pod = podSpecOf(j);
-    const c = allContainers(pod).find((x) => binaryOf(x) === "trainer");
-    const flags = flagsOf(c);
-    const bundles = mountOf(pod, c, `${flags.get("bundles")}/x`);
-    const logs = mountOf(pod, c, `${flags.get("logs")}/x`);
+  for (const { obj: j, pod, container: c, flags } of trainers) {
     check(`${id(j)}: writes bundles, reads logs, one run at a time`, [
       j.spec.concurrencyPolicy !== "Forbid" && `concurrencyPolicy is ${j.spec.concurrencyPolicy}, expected Forbid`,
-      !bundles && `no volume mounted at --bundles=${flags.get("bundles")}`,
-      bundles && bundles.mount.readOnly === true && "the bundles mount is readOnly",
-      bundles && !(bundles.volume.persistentVolumeClaim &&
-                   bundles.volume.persistentVolumeClaim.claimName === "recsys-bundles" &&
-                   !bundles.volume.persistentVolumeClaim.readOnly) &&
-        "--bundles is not the recsys-bundles claim, read-write",
-      !logs && `no volume mounted at --logs=${flags.get("logs")}`,
-      logs && !(logs.volume.persistentVolumeClaim && logs.volume.persistentVolumeClaim.claimName === "recsys-logs") &&
-        "--logs is not on the recsys-logs claim",
-      logs && logs.mount.readOnly !== true && "the logs mount is not readOnly",
+      ...trainerVolumeProblems(pod, c, flags),
       c.image && !/recsys-trainer/.test(c.image) && `image ${c.image} is not the trainer image`,
     ]);
   }
@@ -571,12 +588,9 @@ function checkServing() {
 }
 
 function checkLoadtest() {
-  const jobs = byKind("Job").filter((j) => allContainers(podSpecOf(j)).some((c) => binaryOf(c) === "recsys_load"));
+  const jobs = running("Job", "recsys_load");
   check("a Job runs recsys_load", jobs.length !== 1 && `found ${jobs.length}`);
-  for (const j of jobs) {
-    const pod = podSpecOf(j);
-    const c = allContainers(pod).find((x) => binaryOf(x) === "recsys_load");
-    const flags = flagsOf(c);
+  for (const { obj: j, pod, container: c, flags } of jobs) {
     const config = flags.get("config");
     const m = config && mountOf(pod, c, config);
     const configMap = m && m.volume && m.volume.configMap && find("ConfigMap", m.volume.configMap.name);
@@ -616,19 +630,14 @@ function checkLoadtest() {
 }
 
 function checkParallelTraining() {
-  const jobs = byKind("Job").filter((j) => allContainers(podSpecOf(j)).some((c) => binaryOf(c) === "trainer"));
+  const jobs = running("Job", "trainer");
   check("a Job runs the data-parallel trainer", jobs.length !== 1 && `found ${jobs.length}`);
-  for (const j of jobs) {
-    const pod = podSpecOf(j);
-    const c = allContainers(pod).find((x) => binaryOf(x) === "trainer");
-    const flags = flagsOf(c);
+  for (const { obj: j, pod, container: c, flags } of jobs) {
     const world = Number(flags.get("world_size"));
     const rankEnv = (c.env || []).find((e) => `$(${e.name})` === flags.get("rank"));
     const indexPath = "metadata.annotations['batch.kubernetes.io/job-completion-index']";
     const service = find("Service", pod.subdomain);
     const port = Number(flags.get("master_port"));
-    const bundles = mountOf(pod, c, `${flags.get("bundles")}/x`);
-    const logs = mountOf(pod, c, `${flags.get("logs")}/x`);
     check(`${id(j)}: pod i is rank i of --world_size, meeting at pod 0`, [
       j.spec.completionMode !== "Indexed" && `completionMode is ${j.spec.completionMode}, expected Indexed`,
       !(world >= 2) && `--world_size is ${flags.get("world_size")}, expected >= 2`,
@@ -645,10 +654,8 @@ function checkParallelTraining() {
       service && service.spec.clusterIP !== "None" && `Service ${pod.subdomain} is not headless`,
       service && !matches(service.spec.selector, podLabelsOf(j)) && `Service ${pod.subdomain} does not select the Job's pods`,
       !(c.ports || []).some((p) => p.containerPort === port) && `no container port ${port} (--master_port)`,
-      !bundles && `no volume mounted at --bundles=${flags.get("bundles")}`,
-      bundles && bundles.mount.readOnly === true && "the bundles mount is readOnly (rank 0 writes the bundle)",
-      !logs && `no volume mounted at --logs=${flags.get("logs")}`,
-      logs && logs.mount.readOnly !== true && "the logs mount is not readOnly",
+      // Rank 0 writes the bundle version.
+      ...trainerVolumeProblems(pod, c, flags),
     ]);
   }
 }
