@@ -217,17 +217,18 @@ CandidateTraining TrainCandidateModel(const Logs& logs, const TrainingData& p,
     holdout_histories = UserHistories::Build(train_only);
   }
   // Data-parallel: this rank's share of the users (a hash of the ID).
+  const DistributedOptions& d = options.distributed;
   std::vector<const WatchRecord*> my_watches;
-  if (options.world_size > 1) {
+  if (d.world_size > 1) {
     for (const WatchRecord* w : p.train_watches) {
-      if (std::hash<std::string>()(w->user_id) % options.world_size == static_cast<size_t>(options.rank)) {
+      if (std::hash<std::string>()(w->user_id) % d.world_size == static_cast<size_t>(d.rank)) {
         my_watches.push_back(w);
       }
     }
   }
   std::vector<CandidateExample> examples = MakeRollbackExamples(
       example_options.random_holdout ? holdout_histories : p.histories,
-      options.world_size > 1 ? my_watches : p.train_watches,
+      d.world_size > 1 ? my_watches : p.train_watches,
       CandidateVocabularies{&p.videos, &p.tokens, &p.regions, &p.devices},
       example_options, rng);
   spdlog::info("candidate generation: {} examples, {} videos, {} search tokens",
@@ -246,12 +247,7 @@ CandidateTraining TrainCandidateModel(const Logs& logs, const TrainingData& p,
       p, example_options.features, ScaledExampleAge(options.serving_example_age_days, scale_days),
       options.max_validation_users);
   std::unique_ptr<ProcessGroup> group;
-  if (options.world_size > 1) {
-    DistributedOptions d;
-    d.world_size = options.world_size;
-    d.rank = options.rank;
-    d.master_addr = options.master_addr;
-    d.master_port = options.master_port;
+  if (d.world_size > 1) {
     absl::StatusOr<std::unique_ptr<ProcessGroup>> joined = ProcessGroup::Join(d);
     if (!joined.ok()) throw std::runtime_error(std::string(joined.status().message()));
     group = std::move(*joined);

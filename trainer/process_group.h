@@ -15,23 +15,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
+#include "trainer/distributed_options.h"
 
 namespace recsys {
-
-struct DistributedOptions {
-  int world_size = 1;
-  int rank = 0;
-  // Where rank 0 serves the rendezvous store (every rank connects there).
-  std::string master_addr = "127.0.0.1";
-  int master_port = 29500;
-  // How long to wait for every rank to join, and for any one collective.
-  absl::Duration timeout = absl::Seconds(300);
-};
-
-// InvalidArgument naming the flag (--world_size, --rank, --master_addr,
-// --master_port) when out of range.
-absl::Status ValidateDistributedOptions(const DistributedOptions& options);
 
 class ProcessGroup {
  public:

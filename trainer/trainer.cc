@@ -89,9 +89,10 @@ absl::StatusOr<TrainerReport> TrainStages(const Logs& logs, const TrainerOptions
   } else {
     candidate = TrainCandidateModel(logs, p, options, rng);
   }
-  if (options.rank != 0) {
+  if (options.distributed.rank != 0) {
     // Data-parallel: rank 0 holds the same model and goes on alone.
-    report.summary = absl::StrCat("rank ", options.rank, " of ", options.world_size,
+    report.summary = absl::StrCat("rank ", options.distributed.rank, " of ",
+                                  options.distributed.world_size,
                                   ": candidate training done (kept epoch ", candidate.kept_epoch,
                                   ", validation HR@50 ", candidate.validation_hr50,
                                   "); rank 0 writes the bundle");

@@ -164,10 +164,10 @@ absl::StatusOr<recsys::TrainerOptions> OptionsFromFlags() {
   options.training_data = absl::GetFlag(FLAGS_logs);
   options.seed = absl::GetFlag(FLAGS_seed);
   options.num_threads = absl::GetFlag(FLAGS_threads);
-  options.world_size = absl::GetFlag(FLAGS_world_size);
-  options.rank = absl::GetFlag(FLAGS_rank);
-  options.master_addr = absl::GetFlag(FLAGS_master_addr);
-  options.master_port = absl::GetFlag(FLAGS_master_port);
+  options.distributed.world_size = absl::GetFlag(FLAGS_world_size);
+  options.distributed.rank = absl::GetFlag(FLAGS_rank);
+  options.distributed.master_addr = absl::GetFlag(FLAGS_master_addr);
+  options.distributed.master_port = absl::GetFlag(FLAGS_master_port);
   options.progress = absl::GetFlag(FLAGS_progress);
   options.max_videos = absl::GetFlag(FLAGS_max_videos);
   options.max_tokens = absl::GetFlag(FLAGS_max_tokens);

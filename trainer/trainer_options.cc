@@ -76,12 +76,8 @@ std::string FeatureGroupList(const std::vector<bundle::FeatureGroup>& disabled) 
 }
 
 absl::Status TrainerOptions::Validate() const {
-  if (world_size < 1 || rank < 0 || rank >= world_size) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--rank must be in [0, --world_size) and --world_size >= 1, got --rank=", rank,
-        " --world_size=", world_size));
-  }
-  if (world_size > 1 && tune_budget_s > 0) {
+  if (absl::Status s = ValidateDistributedOptions(distributed); !s.ok()) return s;
+  if (distributed.world_size > 1 && tune_budget_s > 0) {
     return absl::InvalidArgumentError("--tune runs in one process: drop --world_size");
   }
   if (!(tune_budget_s >= 0)) {

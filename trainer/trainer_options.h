@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "proto/bundle.pb.h"
+#include "trainer/distributed_options.h"
 
 namespace recsys {
 
@@ -53,11 +54,9 @@ struct TrainerOptions {
   // Data-parallel candidate training (trainer/process_group.h): world_size
   // processes, each training on its share of the users (by a hash of the
   // user ID); rank 0 serves the rendezvous at master_addr:master_port and
-  // alone goes on to the ranking model and the bundle. 1: one process.
-  int world_size = 1;
-  int rank = 0;
-  std::string master_addr = "127.0.0.1";
-  int master_port = 29500;
+  // alone goes on to the ranking model and the bundle. world_size 1: one
+  // process.
+  DistributedOptions distributed;
 
   // Vocabularies: the most frequent N values (<= 0: all).
   int max_videos = 1000000;
