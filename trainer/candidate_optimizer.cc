@@ -2,8 +2,8 @@
 
 #include <chrono>
 #include <cmath>
-#include <stdexcept>
-#include <string>
+
+#include "trainer/torch_status.h"
 
 // The embedding loops below are the step's hot spots: cloned for AVX-512 and
 // AVX2 (the best runs, chosen at load), built with -O3 -fno-math-errno
@@ -31,16 +31,6 @@ torch::Tensor LongTensor(const std::vector<int64_t>& v) {
   return torch::from_blob(const_cast<int64_t*>(v.data()),
                           {static_cast<int64_t>(v.size())}, torch::kLong)
       .clone();
-}
-
-}  // namespace
-
-namespace {
-
-// A failed collective (a rank died or timed out) ends training: thrown to
-// the trainer's boundary (`CatchTorchErrors`), which returns it as a status.
-void ThrowIfError(const absl::Status& status) {
-  if (!status.ok()) throw std::runtime_error(std::string(status.message()));
 }
 
 }  // namespace

@@ -5,7 +5,6 @@
 #include <functional>
 #include <limits>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -21,6 +20,7 @@
 #include "trainer/candidate_optimizer.h"
 #include "trainer/process_group.h"
 #include "trainer/sampler.h"
+#include "trainer/torch_status.h"
 #include "trainer/training_loop.h"
 
 namespace recsys {
@@ -30,9 +30,7 @@ namespace {
 size_t MaxOverRanks(ProcessGroup& group, size_t n) {
   std::vector<torch::Tensor> each{torch::zeros({group.world_size()}, torch::kLong)};
   each[0][group.rank()] = static_cast<int64_t>(n);
-  if (absl::Status s = group.AllReduceSum(each); !s.ok()) {
-    throw std::runtime_error(std::string(s.message()));
-  }
+  ThrowIfError(group.AllReduceSum(each));
   return static_cast<size_t>(each[0].max().item<int64_t>());
 }
 
@@ -249,19 +247,18 @@ CandidateTraining TrainCandidateModel(const Logs& logs, const TrainingData& p,
   std::unique_ptr<ProcessGroup> group;
   if (d.world_size > 1) {
     absl::StatusOr<std::unique_ptr<ProcessGroup>> joined = ProcessGroup::Join(d);
-    if (!joined.ok()) throw std::runtime_error(std::string(joined.status().message()));
+    ThrowIfError(joined.status());
     group = std::move(*joined);
     // Every replica starts from rank 0's weights.
     std::vector<torch::Tensor> weights;
     for (const torch::Tensor& w : out.net->parameters()) weights.push_back(w);
-    if (absl::Status s = group->Broadcast(weights); !s.ok()) {
-      throw std::runtime_error(std::string(s.message()));
-    }
+    ThrowIfError(group->Broadcast(weights));
     spdlog::info("candidate generation: rank {} of {}: {} examples of its users", d.rank,
                  d.world_size, examples.size());
     if (examples.empty()) {
-      throw std::runtime_error(absl::StrCat("rank ", d.rank, " of ", d.world_size,
-                                            " has no training examples: fewer users than ranks?"));
+      ThrowIfError(absl::FailedPreconditionError(absl::StrCat(
+          "rank ", d.rank, " of ", d.world_size,
+          " has no training examples: fewer users than ranks?")));
     }
   }
   TrainCandidateNet(out.net, examples, MakeSampler(p, options), validation, options, rng,

@@ -6,6 +6,7 @@
 // two: nothing libtorch throws leaves the trainer's top-level functions.
 
 #include <exception>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -34,6 +35,14 @@ auto CatchTorchErrors(absl::string_view what, Fn&& fn) -> decltype(fn()) {
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat(what, " failed: ", e.what()));
   }
+}
+
+// The other way, for code deep inside a training loop that cannot return a
+// status (e.g. a failed collective of data-parallel training): throws
+// `std::runtime_error` with the status's message when it is not OK, for
+// `CatchTorchErrors` at the trainer's boundary to return.
+inline void ThrowIfError(const absl::Status& status) {
+  if (!status.ok()) throw std::runtime_error(std::string(status.message()));
 }
 
 }  // namespace recsys
