@@ -52,18 +52,6 @@ DegradedCause CauseOf(const grpc::Status& status) {
   }
 }
 
-// The nominees as messages of `to` (on its arena, when it has one).
-void AddCandidates(const std::vector<Nominee>& nominees,
-                   google::protobuf::RepeatedPtrField<Candidate>* to) {
-  to->Reserve(to->size() + static_cast<int>(nominees.size()));
-  for (const Nominee& n : nominees) {
-    Candidate* c = to->Add();
-    c->set_video_id(*n.video_id);
-    c->set_retrieval_score(n.score);
-    c->set_source(n.source);
-  }
-}
-
 }  // namespace
 
 // One Recommend call: owns everything the asynchronous ranking call needs

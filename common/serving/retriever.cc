@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 
 #include "absl/container/flat_hash_set.h"
@@ -21,16 +22,24 @@ absl::flat_hash_set<absl::string_view> WatchedIds(const UserContext& context) {
 }
 
 std::vector<Candidate> ToCandidates(const std::vector<Nominee>& nominees) {
-  std::vector<Candidate> out(nominees.size());
-  for (size_t i = 0; i < nominees.size(); ++i) {
-    out[i].set_video_id(*nominees[i].video_id);
-    out[i].set_retrieval_score(nominees[i].score);
-    out[i].set_source(nominees[i].source);
-  }
-  return out;
+  google::protobuf::RepeatedPtrField<Candidate> messages;
+  AddCandidates(nominees, &messages);
+  return std::vector<Candidate>(std::make_move_iterator(messages.begin()),
+                                std::make_move_iterator(messages.end()));
 }
 
 }  // namespace
+
+void AddCandidates(const std::vector<Nominee>& nominees,
+                   google::protobuf::RepeatedPtrField<Candidate>* to) {
+  to->Reserve(to->size() + static_cast<int>(nominees.size()));
+  for (const Nominee& n : nominees) {
+    Candidate* c = to->Add();
+    c->set_video_id(*n.video_id);
+    c->set_retrieval_score(n.score);
+    c->set_source(n.source);
+  }
+}
 
 absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Load(
     const Bundle& bundle, const AnnIndex::Options& ann_options) {

@@ -33,6 +33,11 @@ struct Nominee {
   CandidateSource source = SOURCE_UNKNOWN;
 };
 
+// The nominees as `Candidate` messages appended to `to` (on its arena, when
+// it has one).
+void AddCandidates(const std::vector<Nominee>& nominees,
+                   google::protobuf::RepeatedPtrField<Candidate>* to);
+
 // Immutable after `Load`; every method is const and thread-safe.
 class Retriever : public Servable {
  public:
