@@ -38,6 +38,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "benchmarks/benchmark_util.h"
 #include "common/base/command_line.h"
 #include "common/base/cpu_env.h"
@@ -222,9 +223,10 @@ absl::Status Run() {
     }
     if (rank_calls++ < contexts.size()) return;
     for (int s = 0; s < clock.times().size(); ++s) {
+      const absl::string_view stage = clock.times()[s].first;
       const double us = absl::ToDoubleMicroseconds(clock.times()[s].second);
-      if (std::string(clock.times()[s].first) == "features") features_us += us;
-      if (std::string(clock.times()[s].first) == "tower") tower_stage_us += us;
+      if (stage == "features") features_us += us;
+      if (stage == "tower") tower_stage_us += us;
     }
   });
   const double gflops = SgemmGflops(1);
