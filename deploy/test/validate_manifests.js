@@ -381,70 +381,122 @@ function trainerVolumeProblems(pod, c, flags) {
   ];
 }
 
-function serverDeployments() {
-  const servers = {};
-  for (const d of byKind("Deployment")) {
-    for (const c of podSpecOf(d).containers || []) {
-      const binary = binaryOf(c);
-      if (binary === "candidate_server" || binary === "ranking_server") {
-        (servers[binary] = servers[binary] || []).push({ deployment: d, container: c });
-      }
-    }
+// The HorizontalPodAutoscalers that scale workload `w`.
+function autoscalersOf(w) {
+  return byKind("HorizontalPodAutoscaler").filter((h) =>
+    h.spec.scaleTargetRef.kind === w.kind && h.spec.scaleTargetRef.name === w.metadata.name);
+}
+
+// The PodDisruptionBudgets that select the pods of workload `w`.
+function budgetsOf(w) {
+  return byKind("PodDisruptionBudget").filter((p) =>
+    matches(p.spec.selector && p.spec.selector.matchLabels, podLabelsOf(w)));
+}
+
+// What every server pod needs, whichever workload runs it (the serving
+// Deployments, the ANN shards' StatefulSet): `c` is the server's container
+// of workload `w`.
+function checkServerPod(w, c) {
+  const flags = flagsOf(c);
+  const pod = podSpecOf(w);
+  const labels = podLabelsOf(w);
+  const name = id(w);
+
+  // The drain: --drain_s of serving after SIGTERM, then 5 s for calls in
+  // flight, all before kubelet's SIGKILL.
+  const drain = Number(flags.get("drain_s"));
+  const grace = pod.terminationGracePeriodSeconds;
+  check(`${name}: drain fits the grace period`, [
+    !flags.has("drain_s") && "no --drain_s",
+    flags.has("drain_s") && !(drain > 0) && `--drain_s=${flags.get("drain_s")} is not a positive number`,
+    grace === undefined && "no terminationGracePeriodSeconds",
+    grace !== undefined && drain > 0 && !(grace > drain + 5) &&
+      `terminationGracePeriodSeconds ${grace} must be greater than --drain_s (${drain}) + 5 s`,
+    (c.lifecycle && c.lifecycle.preStop) && "a preStop hook (the drain is in the server)",
+  ]);
+
+  const grpcPort = containerPort(c, "grpc");
+  const address = hostPort(flags.get("address"));
+  check(`${name}: listens on all interfaces of the pod`, [
+    !address && `--address=${flags.get("address")} is not host:port`,
+    address && address.host !== "0.0.0.0" && `--address host is ${address.host}, expected 0.0.0.0`,
+    address && address.port !== grpcPort && `--address port ${address.port} is not the grpc containerPort ${grpcPort}`,
+  ]);
+
+  const metrics = hostPort(flags.get("metrics_address"));
+  const annotations = podAnnotationsOf(w);
+  check(`${name}: Prometheus scrapes the metrics port`, [
+    !metrics && "no --metrics_address=host:port",
+    metrics && metrics.host !== "0.0.0.0" && `--metrics_address host is ${metrics.host}`,
+    metrics && metrics.port !== 9090 && `--metrics_address port is ${metrics.port}, expected 9090`,
+    containerPort(c, "metrics") !== 9090 && "no containerPort 9090 named metrics",
+    annotations["prometheus.io/scrape"] !== "true" && "no prometheus.io/scrape: \"true\"",
+    annotations["prometheus.io/port"] !== "9090" && "prometheus.io/port is not \"9090\"",
+  ]);
+
+  const pdbs = budgetsOf(w);
+  const pdb = pdbs[0];
+  check(`${name}: has a disruption budget`, [
+    pdbs.length !== 1 && `${pdbs.length} PodDisruptionBudgets select its pods`,
+    pdb && pdb.apiVersion !== "policy/v1" && `the PDB is ${pdb.apiVersion}, expected policy/v1`,
+    pdb && profile === "prod" && !(Number.isInteger(pdb.spec.minAvailable) && pdb.spec.minAvailable >= 1) &&
+      `minAvailable is ${pdb.spec.minAvailable} in prod, expected at least 1`,
+  ]);
+
+  const spread = pod.topologySpreadConstraints || [];
+  check(`${name}: spread over zones and nodes`,
+    ["topology.kubernetes.io/zone", "kubernetes.io/hostname"].map((key) => {
+      const t = spread.find((s) => s.topologyKey === key);
+      if (!t) return `no topologySpreadConstraint on ${key}`;
+      if (t.whenUnsatisfiable !== "ScheduleAnyway") return `${key}: whenUnsatisfiable ${t.whenUnsatisfiable}`;
+      if (!matches(t.labelSelector && t.labelSelector.matchLabels, labels)) return `${key}: selector does not match the pods`;
+      return null;
+    }));
+
+  // Bundles: read-only for the servers.
+  const bundles = mountOf(pod, c, `${flags.get("bundles")}/x`);
+  check(`${name}: reads the bundles volume read-only`, [
+    !bundles && `no volume mounted at --bundles=${flags.get("bundles")}`,
+    bundles && !(bundles.volume && bundles.volume.persistentVolumeClaim &&
+                 bundles.volume.persistentVolumeClaim.claimName === "recsys-bundles") &&
+      "--bundles is not on the recsys-bundles claim",
+    bundles && bundles.mount.readOnly !== true && "the mount is not readOnly",
+  ]);
+
+  // Probes: gRPC health where the server speaks plaintext; TCP with TLS
+  // (kubelet's gRPC probes cannot do TLS).
+  const tls = flags.has("tls_cert_file");
+  const probes = ["startupProbe", "readinessProbe", "livenessProbe"].filter((p) => c[p]);
+  const problems = [];
+  if (!c.readinessProbe) problems.push("no readinessProbe");
+  if (!c.livenessProbe) problems.push("no livenessProbe");
+  for (const p of probes) {
+    const probe = c[p];
+    if (probe.exec) problems.push(`${p} is an exec probe`);
+    if (tls && probe.grpc) problems.push(`${p} is a gRPC probe but the server speaks TLS (kubelet's gRPC probes are plaintext)`);
+    const port = probe.grpc ? probe.grpc.port : probe.tcpSocket ? probe.tcpSocket.port : undefined;
+    if (port !== undefined && port !== grpcPort && port !== "grpc") problems.push(`${p} checks port ${port}, not the gRPC port`);
   }
-  return servers;
+  if (!tls && !(c.readinessProbe && c.readinessProbe.grpc)) problems.push("plaintext server without a gRPC health readiness probe");
+  check(`${name}: probes`, problems);
 }
 
 function checkServing() {
-  const servers = serverDeployments();
+  const servers = {};
   for (const binary of ["candidate_server", "ranking_server"]) {
+    servers[binary] = running("Deployment", binary);
     check(`one Deployment runs ${binary}`,
-          (servers[binary] || []).length !== 1 && `found ${(servers[binary] || []).length}`);
+          servers[binary].length !== 1 && `found ${servers[binary].length}`);
   }
-  const all = [...(servers.candidate_server || []), ...(servers.ranking_server || [])];
+  const all = [...servers.candidate_server, ...servers.ranking_server];
 
-  for (const { deployment: d, container: c } of all) {
-    const flags = flagsOf(c);
-    const pod = podSpecOf(d);
-    const labels = podLabelsOf(d);
+  for (const { obj: d, container: c } of all) {
+    checkServerPod(d, c);
     const name = id(d);
-
-    // The drain: --drain_s of serving after SIGTERM, then 5 s for calls in
-    // flight, all before kubelet's SIGKILL.
-    const drain = Number(flags.get("drain_s"));
-    const grace = pod.terminationGracePeriodSeconds;
-    check(`${name}: drain fits the grace period`, [
-      !flags.has("drain_s") && "no --drain_s",
-      flags.has("drain_s") && !(drain > 0) && `--drain_s=${flags.get("drain_s")} is not a positive number`,
-      grace === undefined && "no terminationGracePeriodSeconds",
-      grace !== undefined && drain > 0 && !(grace > drain + 5) &&
-        `terminationGracePeriodSeconds ${grace} must be greater than --drain_s (${drain}) + 5 s`,
-      (c.lifecycle && c.lifecycle.preStop) && "a preStop hook (the drain is in the server)",
-    ]);
-
-    const grpcPort = containerPort(c, "grpc");
-    const address = hostPort(flags.get("address"));
-    check(`${name}: listens on all interfaces of the pod`, [
-      !address && `--address=${flags.get("address")} is not host:port`,
-      address && address.host !== "0.0.0.0" && `--address host is ${address.host}, expected 0.0.0.0`,
-      address && address.port !== grpcPort && `--address port ${address.port} is not the grpc containerPort ${grpcPort}`,
-    ]);
-
-    const metrics = hostPort(flags.get("metrics_address"));
-    const annotations = podAnnotationsOf(d);
-    check(`${name}: Prometheus scrapes the metrics port`, [
-      !metrics && "no --metrics_address=host:port",
-      metrics && metrics.host !== "0.0.0.0" && `--metrics_address host is ${metrics.host}`,
-      metrics && metrics.port !== 9090 && `--metrics_address port is ${metrics.port}, expected 9090`,
-      containerPort(c, "metrics") !== 9090 && "no containerPort 9090 named metrics",
-      annotations["prometheus.io/scrape"] !== "true" && "no prometheus.io/scrape: \"true\"",
-      annotations["prometheus.io/port"] !== "9090" && "prometheus.io/port is not \"9090\"",
-    ]);
-
     check(`${name}: replicas left to the autoscaler`,
           d.spec.replicas !== undefined && `spec.replicas is ${d.spec.replicas}; remove it (every apply would reset the HPA's count)`);
 
-    const hpas = byKind("HorizontalPodAutoscaler").filter((h) =>
-      h.spec.scaleTargetRef.kind === "Deployment" && h.spec.scaleTargetRef.name === d.metadata.name);
+    const hpas = autoscalersOf(d);
     const hpa = hpas[0];
     const cpuMetric = hpa && (hpa.spec.metrics || []).find((m) =>
       m.type === "Resource" && m.resource && m.resource.name === "cpu" &&
@@ -457,63 +509,16 @@ function checkServing() {
       hpa && profile === "prod" && !((hpa.spec.minReplicas || 1) >= 2) &&
         `minReplicas ${hpa.spec.minReplicas || 1} in prod, expected at least 2`,
     ]);
-
-    const pdbs = byKind("PodDisruptionBudget").filter((p) =>
-      matches(p.spec.selector && p.spec.selector.matchLabels, labels));
-    const pdb = pdbs[0];
-    check(`${name}: has a disruption budget`, [
-      pdbs.length !== 1 && `${pdbs.length} PodDisruptionBudgets select its pods`,
-      pdb && pdb.apiVersion !== "policy/v1" && `the PDB is ${pdb.apiVersion}, expected policy/v1`,
-      pdb && profile === "prod" && !(Number.isInteger(pdb.spec.minAvailable) && pdb.spec.minAvailable >= 1) &&
-        `minAvailable is ${pdb.spec.minAvailable} in prod, expected at least 1`,
-    ]);
-
-    const spread = pod.topologySpreadConstraints || [];
-    check(`${name}: spread over zones and nodes`,
-      ["topology.kubernetes.io/zone", "kubernetes.io/hostname"].map((key) => {
-        const t = spread.find((s) => s.topologyKey === key);
-        if (!t) return `no topologySpreadConstraint on ${key}`;
-        if (t.whenUnsatisfiable !== "ScheduleAnyway") return `${key}: whenUnsatisfiable ${t.whenUnsatisfiable}`;
-        if (!matches(t.labelSelector && t.labelSelector.matchLabels, labels)) return `${key}: selector does not match the pods`;
-        return null;
-      }));
-
-    // Bundles: read-only for the servers.
-    const bundles = mountOf(pod, c, `${flags.get("bundles")}/x`);
-    check(`${name}: reads the bundles volume read-only`, [
-      !bundles && `no volume mounted at --bundles=${flags.get("bundles")}`,
-      bundles && !(bundles.volume && bundles.volume.persistentVolumeClaim &&
-                   bundles.volume.persistentVolumeClaim.claimName === "recsys-bundles") &&
-        "--bundles is not on the recsys-bundles claim",
-      bundles && bundles.mount.readOnly !== true && "the mount is not readOnly",
-    ]);
-
-    // Probes: gRPC health where the server speaks plaintext; TCP with TLS
-    // (kubelet's gRPC probes cannot do TLS).
-    const tls = flags.has("tls_cert_file");
-    const probes = ["startupProbe", "readinessProbe", "livenessProbe"].filter((p) => c[p]);
-    const problems = [];
-    if (!c.readinessProbe) problems.push("no readinessProbe");
-    if (!c.livenessProbe) problems.push("no livenessProbe");
-    for (const p of probes) {
-      const probe = c[p];
-      if (probe.exec) problems.push(`${p} is an exec probe`);
-      if (tls && probe.grpc) problems.push(`${p} is a gRPC probe but the server speaks TLS (kubelet's gRPC probes are plaintext)`);
-      const port = probe.grpc ? probe.grpc.port : probe.tcpSocket ? probe.tcpSocket.port : undefined;
-      if (port !== undefined && port !== grpcPort && port !== "grpc") problems.push(`${p} checks port ${port}, not the gRPC port`);
-    }
-    if (!tls && !(c.readinessProbe && c.readinessProbe.grpc)) problems.push("plaintext server without a gRPC health readiness probe");
-    check(`${name}: probes`, problems);
   }
 
   // The candidate server reaches every ranking pod: DNS over a headless
   // Service, round_robin over its addresses.
-  for (const { deployment: d, container: c } of servers.candidate_server || []) {
+  for (const { obj: d, container: c } of servers.candidate_server) {
     const flags = flagsOf(c);
     const target = flags.get("ranking_address") || "";
     const hp = hostPort(target);
     const service = hp && find("Service", hp.host.split(".")[0]);
-    const ranking = (servers.ranking_server || [])[0];
+    const ranking = servers.ranking_server[0];
     check(`${id(d)}: calls ranking through a headless Service with round_robin`, [
       !target.startsWith("dns:///") && `--ranking_address=${target} does not use the dns:/// resolver`,
       !hp && `--ranking_address=${target} is not dns:///host:port`,
@@ -522,7 +527,7 @@ function checkServing() {
         `Service ${service.metadata.name} has clusterIP ${service.spec.clusterIP}, expected None (headless)`,
       service && !(service.spec.ports || []).some((p) => p.port === hp.port) &&
         `Service ${service.metadata.name} has no port ${hp.port}`,
-      service && ranking && !matches(service.spec.selector, podLabelsOf(ranking.deployment)) &&
+      service && ranking && !matches(service.spec.selector, podLabelsOf(ranking.obj)) &&
         `Service ${service.metadata.name} does not select the ranking pods`,
       service && ranking && hp.port !== containerPort(ranking.container, "grpc") &&
         `port ${hp.port} is not ranking's gRPC port`,
@@ -543,7 +548,7 @@ function checkServing() {
   }
 
   if (profile === "dev") {
-    for (const { deployment: d, container: c } of all) {
+    for (const { obj: d, container: c } of all) {
       check(`${id(d)}: server reflection on (dev)`,
             flagsOf(c).get("reflection") === "false" && "--reflection=false");
     }
@@ -556,7 +561,7 @@ function checkServing() {
       ranking_server: ["tls_cert_file", "tls_key_file", "tls_client_ca_file"],
     };
     for (const binary of Object.keys(tlsFlags)) {
-      for (const { deployment: d, container: c } of servers[binary] || []) {
+      for (const { obj: d, container: c } of servers[binary]) {
         const flags = flagsOf(c);
         const pod = podSpecOf(d);
         check(`${id(d)}: server reflection off (prod)`,
