@@ -3,8 +3,9 @@
 # manifests, checked offline.
 #
 #  1. Renders every kustomization under deploy/k8s (the base, overlays/dev,
-#     overlays/prod, loadtest) with `kubectl kustomize`, which needs no
-#     cluster (KUBECONFIG points at an empty file to make sure).
+#     overlays/prod, loadtest, training, sharded) with `kubectl kustomize`,
+#     which needs no cluster (KUBECONFIG points at an empty file to make
+#     sure).
 #  2. Validates every rendered object with deploy/test/validate_manifests.js:
 #     its Kubernetes schema (npm kubernetes-models; an unknown kind or field
 #     fails), then the invariants of the overlay (locked-down pods, the drain
@@ -41,6 +42,7 @@ KUSTOMIZATIONS=(
   "overlays/prod|prod"
   "loadtest|loadtest"
   "training|training"
+  "sharded|sharded"
 )
 
 JUNIT_SUITE=manifests_test

@@ -25,6 +25,10 @@
 //   training  the data-parallel trainer: an Indexed Job whose pod i is
 //             rank i of --world_size (= completions = parallelism), meeting
 //             at pod 0 through a headless Service
+//   sharded   dev, plus sharded retrieval: a StatefulSet whose pod I serves
+//             ANN slice I of --num_shards (= replicas, I from the pod-index
+//             label), a headless Service naming each pod, and the candidate
+//             Deployment (the front) listing every shard in --ann_shards
 //
 // Prints one line per check ("ok    ..." / "FAIL  ..."), then a count.
 // Exit status: 0 all passed, 1 a check failed, 2 usage or set-up error.
@@ -61,7 +65,7 @@ requirePinned("kubernetes-models");
 
 // --- arguments --------------------------------------------------------------
 
-const PROFILES = ["schema", "dev", "prod", "loadtest", "training"];
+const PROFILES = ["schema", "dev", "prod", "loadtest", "training", "sharded"];
 let profile = null;
 let ghzDir = null;
 const files = [];
@@ -547,7 +551,7 @@ function checkServing() {
     ]);
   }
 
-  if (profile === "dev") {
+  if (profile === "dev" || profile === "sharded") {
     for (const { obj: d, container: c } of all) {
       check(`${id(d)}: server reflection on (dev)`,
             flagsOf(c).get("reflection") === "false" && "--reflection=false");
@@ -665,6 +669,91 @@ function checkParallelTraining() {
   }
 }
 
+// Sharded retrieval: pod I of a StatefulSet of candidate_server serves
+// slice I of the ANN index (--shard_index from the pod-index label,
+// --num_shards = replicas), and the front (the candidate Deployment) lists
+// every shard by its pod's DNS name under the headless Service, in order.
+const kShardPodIndex = "metadata.labels['apps.kubernetes.io/pod-index']";
+const kShardService = "recsys.AnnShardService";
+function checkShardedRetrieval() {
+  const shardSets = running("StatefulSet", "candidate_server");
+  check("a StatefulSet runs the ANN shards", shardSets.length !== 1 && `found ${shardSets.length}`);
+  const front = running("Deployment", "candidate_server")[0];
+  for (const { obj: s, container: c, flags } of shardSets) {
+    checkServerPod(s, c);
+    const name = id(s);
+    const replicas = s.spec.replicas === undefined ? 1 : s.spec.replicas;
+    const k = Number(flags.get("num_shards"));
+    const indexEnv = (c.env || []).find((e) => `$(${e.name})` === flags.get("shard_index"));
+    const pdb = budgetsOf(s)[0];
+    check(`${name}: pod I serves slice I of --num_shards`, [
+      !(Number.isInteger(k) && k >= 1) && `--num_shards is ${flags.get("num_shards")}, expected an integer >= 1`,
+      replicas !== k && `replicas ${replicas} != --num_shards ${k}: every pod must serve its own slice, and only those`,
+      !indexEnv && `--shard_index=${flags.get("shard_index")} is not $(VAR) of an env var`,
+      indexEnv && !(indexEnv.valueFrom && indexEnv.valueFrom.fieldRef &&
+                    indexEnv.valueFrom.fieldRef.fieldPath === kShardPodIndex) &&
+        `--shard_index's env ${indexEnv.name} is not the pod's index (fieldRef ${kShardPodIndex})`,
+      s.spec.podManagementPolicy !== "Parallel" &&
+        `podManagementPolicy is ${s.spec.podManagementPolicy}, expected Parallel (every shard loads at once)`,
+      autoscalersOf(s).length > 0 && "a HorizontalPodAutoscaler scales it (its replicas are the shard count)",
+      pdb && !(pdb.spec.maxUnavailable === 1 || pdb.spec.minAvailable === k - 1) &&
+        `PodDisruptionBudget ${pdb.metadata.name} does not let exactly one shard go ` +
+        `(maxUnavailable ${pdb.spec.maxUnavailable}, minAvailable ${pdb.spec.minAvailable})`,
+    ]);
+
+    // Each pod's DNS name (<pod>.<serviceName>) comes from the headless
+    // Service that the StatefulSet names; only that Service selects shards.
+    const port = containerPort(c, "grpc");
+    const service = s.spec.serviceName && find("Service", s.spec.serviceName);
+    const others = byKind("Service").filter((o) => o !== service && matches(o.spec.selector, podLabelsOf(s)));
+    check(`${name}: every shard is reachable by name through a headless Service`, [
+      !s.spec.serviceName && "no serviceName: the pods have no DNS names",
+      s.spec.serviceName && !service && `no Service ${s.spec.serviceName} (the serviceName) in the render`,
+      service && service.spec.clusterIP !== "None" && `Service ${service.metadata.name} is not headless`,
+      service && !matches(service.spec.selector, podLabelsOf(s)) &&
+        `Service ${service.metadata.name} does not select the shard pods`,
+      service && !(service.spec.ports || []).some((p) => p.port === port && [port, "grpc"].includes(p.targetPort)) &&
+        `Service ${service.metadata.name} does not expose the shards' gRPC port ${port}`,
+      ...others.map((o) => `Service ${o.metadata.name} selects the shard pods too (a shard serves only ${kShardService})`),
+    ]);
+
+    const callsOut = [...flags.keys()].filter((f) => /^(ranking_|breaker_|ann_shards$|shard_deadline_ms$)/.test(f));
+    const readiness = c.readinessProbe && c.readinessProbe.grpc;
+    const loaded = flags.has("max_loaded_versions") ? Number(flags.get("max_loaded_versions")) : 1;
+    check(`${name}: serves ${kShardService} from its slice, calls nothing`, [
+      ...callsOut.map((f) => `--${f} on a shard (a shard calls neither ranking nor other shards)`),
+      readiness && readiness.service !== kShardService &&
+        `readinessProbe asks for ${readiness.service}, expected ${kShardService} (the only service a shard has)`,
+      !(loaded >= 2) && `--max_loaded_versions is ${loaded}, expected at least 2: a front that has ` +
+        "not switched to a new version yet asks for the previous one",
+      front && c.image !== front.container.image && `image ${c.image} is not the front's image ${front.container.image}`,
+    ]);
+
+    if (!front) continue;
+    const expected = Array.from({ length: Number.isInteger(k) && k > 0 ? k : 0 },
+                                (_, i) => `${s.metadata.name}-${i}.${s.spec.serviceName}`);
+    const listed = (front.flags.get("ann_shards") || "").split(",").filter(Boolean);
+    const deadline = Number(front.flags.get("shard_deadline_ms"));
+    check(`${id(front.obj)}: the front fans out to every shard, in order`, [
+      !front.flags.has("ann_shards") && "no --ann_shards (the front would search its own index)",
+      front.flags.has("ann_shards") && listed.length !== expected.length &&
+        `--ann_shards lists ${listed.length} shards, expected ${expected.length} (--num_shards)`,
+      ...expected.map((host, i) => {
+        const hp = hostPort(listed[i]);
+        if (listed[i] === undefined) return `--ann_shards position ${i} is missing, expected ${host}:${port}`;
+        if (!hp || !(hp.host === host || hp.host.startsWith(`${host}.`)) || hp.port !== port) {
+          return `--ann_shards position ${i} is ${listed[i]}, expected ${host}:${port}`;
+        }
+        return null;
+      }),
+      front.flags.has("shard_deadline_ms") && !(Number.isInteger(deadline) && deadline > 0) &&
+        `--shard_deadline_ms=${front.flags.get("shard_deadline_ms")} is not a positive integer`,
+      ...["shard_index", "num_shards"].filter((f) => front.flags.has(f)).map((f) =>
+        `--${f} on the front (shard mode serves no CandidateService)`),
+    ]);
+  }
+}
+
 if (profile === "dev" || profile === "prod") {
   checkLockedDown();
   checkClaims();
@@ -677,6 +766,12 @@ if (profile === "dev" || profile === "prod") {
   checkLockedDown();
   checkServices();
   checkParallelTraining();
+} else if (profile === "sharded") {
+  checkLockedDown();
+  checkClaims();
+  checkServices();
+  checkServing();
+  checkShardedRetrieval();
 }
 
 console.log(`# ${checks} checks, ${failures} failed`);
