@@ -68,6 +68,7 @@ absl::StatusOr<TrainerReport> TrainStages(const Logs& logs, const TrainerOptions
   data_options.max_searches = options.max_searches;
   data_options.max_videos = options.max_videos;
   data_options.max_tokens = options.max_tokens;
+  data_options.unsampled_video_counts = options.unsampled_video_counts;
   const TrainingData p = PrepareTrainingData(logs, data_options);
   if (p.videos.size() < 2) {
     return absl::InvalidArgumentError("fewer than 2 distinct watched videos");

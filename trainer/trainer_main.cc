@@ -14,6 +14,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -26,11 +27,18 @@
 #include "common/serving/models.h"
 #include "common/logs/logs.h"
 #include "trainer/trainer.h"
+#include "trainer/training_data.h"
 
 ABSL_FLAG(std::string, logs, "", "Directory of canonical CSV logs (docs/data-format.md).");
 ABSL_FLAG(std::string, bundles, "bundles", "Directory that receives the new bundle version.");
 ABSL_FLAG(bool, skip_malformed, false,
           "Skip and count malformed log rows instead of stopping at the first.");
+ABSL_FLAG(double, user_fraction, 1.0,
+          "Train on this share of the users, in (0, 1]: chosen by a fixed hash of the user "
+          "ID (the same users every run), their rows kept as the logs stream in and the "
+          "others' dropped, so memory and epoch time scale with the share. Every video of "
+          "videos.csv stays in the catalogue; the vocabularies come from the kept users. For "
+          "logs too large for memory or for an epoch of a few hours (e.g. the large world).");
 ABSL_FLAG(uint64_t, seed, 42, "Random seed: the same seed and logs give the same model.");
 ABSL_FLAG(int, threads, 2, "libtorch threads.");
 ABSL_FLAG(int, world_size, 1,
@@ -246,6 +254,24 @@ int main(int argc, char** argv) {
   auto start = std::chrono::steady_clock::now();
   recsys::ReadLogsOptions read_options;
   read_options.skip_malformed = absl::GetFlag(FLAGS_skip_malformed);
+  const double user_fraction = absl::GetFlag(FLAGS_user_fraction);
+  if (!(user_fraction > 0 && user_fraction <= 1)) {
+    spdlog::error("trainer: --user_fraction must be in (0, 1], got {}", user_fraction);
+    return 2;
+  }
+  // The left-out users' watches per video: the vocabulary, the negative
+  // sampler and popularity still cover every watched video.
+  absl::flat_hash_map<std::string, int64_t> unsampled_video_counts;
+  if (user_fraction < 1) {
+    read_options.keep_user = [user_fraction](absl::string_view user) {
+      return recsys::InUserSample(user, user_fraction);
+    };
+    read_options.on_dropped_watch = [&](const recsys::WatchRecord& w) {
+      ++unsampled_video_counts[w.video_id];
+    };
+    options->unsampled_video_counts = &unsampled_video_counts;
+    options->training_data = absl::StrCat(logs_dir, " (--user_fraction=", user_fraction, ")");
+  }
   recsys::ReadLogsStats stats;
   absl::StatusOr<recsys::Logs> logs = recsys::ReadLogs(logs_dir, read_options, &stats);
   if (!logs.ok()) {
@@ -259,6 +285,10 @@ int main(int argc, char** argv) {
   spdlog::info("read {}: {} videos, {} users, {} watches, {} searches, {} impressions", logs_dir,
                logs->videos.size(), logs->users.size(), logs->watches.size(),
                logs->searches.size(), logs->impressions.size());
+  if (user_fraction < 1) {
+    spdlog::info("--user_fraction={}: kept those {} users' rows, dropped {} rows of the others",
+                 user_fraction, logs->users.size(), stats.dropped_rows);
+  }
 
   absl::StatusOr<recsys::TrainerReport> report = recsys::Train(*logs, *options);
   if (!report.ok()) {

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -61,6 +62,10 @@ struct TrainerOptions {
   // Vocabularies: the most frequent N values (<= 0: all).
   int max_videos = 1000000;
   int max_tokens = 1000000;
+  // Logs read for a sample of the users (--user_fraction): the left-out
+  // users' watches per video (`TrainingDataOptions::unsampled_video_counts`).
+  // Not owned; null when every user was read.
+  const absl::flat_hash_map<std::string, int64_t>* unsampled_video_counts = nullptr;
 
   // Candidate generation.
   int embedding_dim = 64;

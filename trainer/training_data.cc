@@ -8,6 +8,21 @@
 
 namespace recsys {
 
+bool InUserSample(absl::string_view user_id, double fraction) {
+  if (fraction >= 1) return true;
+  // FNV-1a, then splitmix64's finaliser (the data-parallel split takes
+  // std::hash modulo the world size; this takes the top 53 bits of another
+  // hash, so the two choices do not line up).
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : user_id) h = (h ^ c) * 1099511628211ull;
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebull;
+  h ^= h >> 31;
+  return static_cast<double>(h >> 11) * 0x1.0p-53 < fraction;
+}
+
 TrainingData PrepareTrainingData(const Logs& logs, const TrainingDataOptions& options) {
   TrainingData p;
   UserHistories::Options recent;
@@ -32,6 +47,11 @@ TrainingData PrepareTrainingData(const Logs& logs, const TrainingDataOptions& op
     for (size_t i = 0; i < n; ++i) {
       p.train_watches.push_back(&w[i]);
       ++p.video_counts[w[i].video_id];
+    }
+  }
+  if (options.unsampled_video_counts != nullptr) {
+    for (const auto& [video, count] : *options.unsampled_video_counts) {
+      p.video_counts[video] += count;
     }
   }
   for (const WatchRecord& w : logs.watches) {

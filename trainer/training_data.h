@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
 #include "common/features/vocabulary.h"
 #include "common/logs/logs.h"
 #include "common/logs/user_context.h"
@@ -30,7 +31,8 @@ struct TrainingData {
   // The last watch's time, Unix seconds.
   int64_t window_end_s = 0;
   Vocabulary videos, tokens, regions, devices;
-  absl::flat_hash_map<std::string, int64_t> video_counts;  // training watches
+  // Training watches (plus `TrainingDataOptions::unsampled_video_counts`).
+  absl::flat_hash_map<std::string, int64_t> video_counts;
 };
 
 struct TrainingDataOptions {
@@ -41,7 +43,18 @@ struct TrainingDataOptions {
   // values (<= 0: all).
   int max_videos = 1000000;
   int max_tokens = 1000000;
+  // Training on a sample of the users (`InUserSample`): the watches of the
+  // users left out, per video. Added to `video_counts`, so that the video
+  // vocabulary, the negative sampler's distribution and popularity cover
+  // the whole corpus while the examples come from the sample. Not owned;
+  // may be null.
+  const absl::flat_hash_map<std::string, int64_t>* unsampled_video_counts = nullptr;
 };
+
+// Whether `user_id` is in a sample of `fraction` of all users: a fixed hash
+// of the ID, so the same users every run and on every machine; fraction >= 1
+// keeps everyone. Independent of the data-parallel split by user.
+bool InUserSample(absl::string_view user_id, double fraction);
 
 TrainingData PrepareTrainingData(const Logs& logs, const TrainingDataOptions& options);
 

@@ -973,23 +973,33 @@ absl::StatusOr<Logs> ReadLogs(const std::string& dir,
   absl::StatusOr<std::unique_ptr<LogStreamReader>> reader =
       LogStreamReader::Open(dir, options, stats);
   if (!reader.ok()) return reader.status();
+  const auto& keep_user = options.keep_user;
+  int64_t dropped = 0;
+  // Appends `r` to `to` when its user is kept, else counts it and passes it
+  // to `on_dropped`.
+  auto keep = [&](auto& to, auto on_dropped) {
+    return [&to, &keep_user, &dropped, on_dropped](auto&& r) {
+      if (keep_user && !keep_user(r.user_id)) {
+        ++dropped;
+        on_dropped(r);
+        return;
+      }
+      to.push_back(std::move(r));
+    };
+  };
+  auto ignore = [](const auto&) {};
+  auto dropped_watch = [&options](const WatchRecord& r) {
+    if (options.on_dropped_watch) options.on_dropped_watch(r);
+  };
   Logs logs;
   logs.videos = (*reader)->videos();
-  logs.users = (*reader)->users();
+  for (const UserRecord& u : (*reader)->users()) keep(logs.users, ignore)(UserRecord(u));
   absl::Status status = FirstError(
-      [&] {
-        return (*reader)->ForEachWatch(
-            [&](WatchRecord&& r) { logs.watches.push_back(std::move(r)); });
-      },
-      [&] {
-        return (*reader)->ForEachSearch(
-            [&](SearchRecord&& r) { logs.searches.push_back(std::move(r)); });
-      },
-      [&] {
-        return (*reader)->ForEachImpression(
-            [&](ImpressionRecord&& r) { logs.impressions.push_back(std::move(r)); });
-      });
+      [&] { return (*reader)->ForEachWatch(keep(logs.watches, dropped_watch)); },
+      [&] { return (*reader)->ForEachSearch(keep(logs.searches, ignore)); },
+      [&] { return (*reader)->ForEachImpression(keep(logs.impressions, ignore)); });
   if (!status.ok()) return status;
+  if (stats != nullptr) stats->dropped_rows = dropped;
   return logs;
 }
 

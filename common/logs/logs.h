@@ -20,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace recsys {
 
@@ -117,10 +118,23 @@ struct ReadLogsOptions {
   // `ReadLogsStats` must then be passed, so that skips are never silent.
   // A missing or wrong header row is an error either way.
   bool skip_malformed = false;
+  // When set, `ReadLogs` keeps only the users it accepts (their users.csv
+  // row and every watch, search and impression of theirs); the rows of
+  // other users are checked like any row, then dropped as they stream by,
+  // so memory holds only the kept users' rows. Counted in
+  // `ReadLogsStats::dropped_rows`. Videos are always all kept. Empty: every
+  // user.
+  std::function<bool(absl::string_view user_id)> keep_user;
+  // When set, called with each (well-formed) watch that `keep_user` drops,
+  // before it is dropped: e.g. to count every video's watches over all
+  // users while holding the rows of a sample.
+  std::function<void(const WatchRecord&)> on_dropped_watch;
 };
 
 struct ReadLogsStats {
   int64_t skipped_rows = 0;
+  // Well-formed rows left out by `ReadLogsOptions::keep_user`.
+  int64_t dropped_rows = 0;
   // The first `kMaxSkipMessages` skip messages, "file:line: reason".
   std::vector<std::string> skip_messages;
 

@@ -1,5 +1,6 @@
 #include "common/logs/logs.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -135,6 +136,48 @@ TEST(LogsTest, RoundTripIsExact) {
                            kSearchesFileName, kImpressionsFileName}) {
     EXPECT_EQ(ReadFile(dir + "/" + file), ReadFile(dir2 + "/" + file)) << file;
   }
+}
+
+// `keep_user` keeps the chosen users' rows of every kind, drops the rest
+// (counted), keeps every video, and still checks the dropped rows.
+TEST(LogsTest, KeepUserReadsOnlyThoseUsersRows) {
+  const std::string dir = NewTempDir("keep_user");
+  const Logs logs = TrickyLogs();
+  ASSERT_TRUE(WriteLogs(dir, logs).ok());
+  ReadLogsOptions options;
+  options.keep_user = [](absl::string_view user) { return user == "u1" || user == "u,3"; };
+  std::vector<std::string> dropped_watches;
+  options.on_dropped_watch = [&](const WatchRecord& w) {
+    dropped_watches.push_back(w.user_id + ":" + w.video_id);
+  };
+  ReadLogsStats stats;
+  absl::StatusOr<Logs> read = ReadLogs(dir, options, &stats);
+  ASSERT_TRUE(read.ok()) << read.status();
+  Logs expected = logs;
+  auto kept = [](const auto& r) { return r.user_id != "u2"; };
+  auto filter = [&](auto& rows) {
+    rows.erase(std::remove_if(rows.begin(), rows.end(), [&](const auto& r) { return !kept(r); }),
+               rows.end());
+  };
+  filter(expected.users);
+  filter(expected.watches);
+  filter(expected.searches);
+  filter(expected.impressions);
+  ExpectSameRecords(expected.videos, read->videos);
+  ExpectSameRecords(expected.users, read->users);
+  ExpectSameRecords(expected.watches, read->watches);
+  ExpectSameRecords(expected.searches, read->searches);
+  ExpectSameRecords(expected.impressions, read->impressions);
+  // u2's user row, watch and search.
+  EXPECT_EQ(stats.dropped_rows, 3);
+  EXPECT_EQ(dropped_watches, std::vector<std::string>{"u2:v3"});
+
+  // A dropped user's malformed row is still an error naming file and line.
+  WriteFile(dir + "/" + kWatchesFileName,
+            "user_id,video_id,time_s,watch_seconds\nu1,v1,5,1\nu2,v1,-5,1\n");
+  absl::Status status = ReadLogs(dir, options, &stats).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("watches.csv:3"));
 }
 
 TEST(LogsTest, RandomFloatsRoundTripBitForBit) {
