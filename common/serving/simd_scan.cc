@@ -56,11 +56,13 @@ __attribute__((target("avx2"))) inline __m128 HorizontalSums4(__m256 a,
                     _mm256_extractf128_ps(abcd, 1));
 }
 
+// The sum of the 8 lanes of `a` added in `HorizontalSums4`'s order, so a
+// row scores the same bits whether it is scanned in a group of rows or
+// alone: its score does not depend on its position in the scan (shards of
+// an index, AnnIndex::Shard, hold its rows at other positions).
 __attribute__((target("avx2"))) inline float HorizontalSum(__m256 a) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
+  const __m256 zero = _mm256_setzero_ps();
+  return _mm_cvtss_f32(HorizontalSums4(a, zero, zero, zero));
 }
 
 // A mask that loads the first `tail` (0..7) of 8 floats.

@@ -135,6 +135,27 @@ TEST(SimdScanTest, InnerProductsMatchDoubleSums) {
   }
 }
 
+// A row's score is the same bits wherever it sits in the scan (in a group
+// of rows or in the remainder): the shards of an index hold its rows at
+// other positions and must score them as the index does.
+TEST(SimdScanTest, ARowScoresTheSameAtEveryPosition) {
+  for (SimdLevel level : kAllLevels) {
+    if (!SimdLevelSupported(level)) continue;
+    for (int dim : {7, 16, 33, 257}) {
+      const std::vector<float> row = RandomVectors(1, dim, dim + 1);
+      const std::vector<float> query = RandomVectors(1, dim, dim + 2);
+      constexpr int64_t kN = 19;  // groups of 4 or 8 and a remainder
+      std::vector<float> rows;
+      for (int64_t i = 0; i < kN; ++i) rows.insert(rows.end(), row.begin(), row.end());
+      std::vector<float> scores(kN);
+      InnerProducts(level, query.data(), rows.data(), kN, dim, scores.data());
+      for (int64_t i = 1; i < kN; ++i) {
+        EXPECT_EQ(scores[i], scores[0]) << SimdLevelName(level) << " dim " << dim << " row " << i;
+      }
+    }
+  }
+}
+
 // Each SIMD level returns the scalar kernel's results (rows and order
 // exactly, scores to rounding) and both return the exact top k.
 TEST(SimdScanTest, FlatSearchLevelsAgreeWithScalarAndReference) {
