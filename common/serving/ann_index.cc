@@ -230,11 +230,16 @@ std::vector<float> TrainingSample(const float* vectors, int64_t n, int dim,
 
 class FaissAnnIndex final : public AnnIndex {
  public:
+  // `row_map` (a "Flat" shard's): entry i is the row that the index's
+  // vector i stands for.
   FaissAnnIndex(std::unique_ptr<faiss::Index> index, std::string factory,
-                const Options& options)
+                const Options& options,
+                std::optional<std::vector<int64_t>> row_map = std::nullopt)
       : index_(std::move(index)),
         factory_(std::move(factory)),
-        num_threads_(options.num_threads) {
+        options_(options),
+        num_threads_(options.num_threads),
+        row_map_(std::move(row_map)) {
     ApplyRuntimeKnobs(index_.get(), options);
     // The index is not modified after this point, so the kernels' pointers
     // into its storage stay valid for its lifetime.
@@ -250,6 +255,10 @@ class FaissAnnIndex final : public AnnIndex {
   }
 
   absl::Status Save(const std::string& path) const override {
+    if (row_map_.has_value()) {
+      return absl::FailedPreconditionError(
+          "a Flat shard cannot be saved: its row map is not part of a FAISS file");
+    }
     try {
       faiss::write_index(index_.get(), path.c_str());
     } catch (const std::exception& e) {
@@ -288,7 +297,7 @@ class FaissAnnIndex final : public AnnIndex {
           !s.ok()) {
         return s;
       }
-      return results;
+      return MapRows(std::move(results));
     }
     const int dim = index_->d;
     bool failed = false;
@@ -308,7 +317,25 @@ class FaissAnnIndex final : public AnnIndex {
       for (int64_t q = 0; q < num_queries; ++q) search_one(q);
     }
     if (failed) return absl::ResourceExhaustedError("ANN search failed");
-    return results;
+    return MapRows(std::move(results));
+  }
+
+  absl::StatusOr<std::unique_ptr<AnnIndex>> Shard(int shard_index,
+                                                  int num_shards) const override {
+    if (num_shards < 1 || shard_index < 0 || shard_index >= num_shards) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("shard_index must be in [0, num_shards) and num_shards >= 1, got ",
+                       shard_index, " of ", num_shards));
+    }
+    try {
+      if (FlatRows(*index_) != nullptr) return FlatShard(shard_index, num_shards);
+      if (IvfFlatView(*index_)) return IvfShard(shard_index, num_shards);
+    } catch (const std::exception& e) {
+      return absl::InternalError(
+          absl::StrCat("making shard ", shard_index, " of ", num_shards, " failed: ", e.what()));
+    }
+    return absl::UnimplementedError(absl::StrCat(
+        "only Flat and IVF<n>,Flat indexes split into shards, not ", factory_));
   }
 
   int64_t size() const override { return index_->ntotal; }
@@ -331,6 +358,61 @@ class FaissAnnIndex final : public AnnIndex {
       out[i] = Neighbor{top[i].row, top[i].score};
     }
     return out;
+  }
+
+  // `results` with a "Flat" shard's rows replaced by the rows they stand
+  // for (an increasing map: ties stay ordered to the lower row).
+  std::vector<std::vector<Neighbor>> MapRows(
+      std::vector<std::vector<Neighbor>> results) const {
+    if (!row_map_.has_value()) return results;
+    for (std::vector<Neighbor>& neighbors : results) {
+      for (Neighbor& n : neighbors) n.row = (*row_map_)[n.row];
+    }
+    return results;
+  }
+
+  // The shard of a "Flat" index: its rows copied, with their row map.
+  std::unique_ptr<AnnIndex> FlatShard(int shard_index, int num_shards) const {
+    const float* rows = FlatRows(*index_);
+    const int dim = index_->d;
+    std::vector<int64_t> row_map;
+    for (int64_t r = shard_index; r < index_->ntotal; r += num_shards) {
+      row_map.push_back(row_map_.has_value() ? (*row_map_)[r] : r);
+    }
+    std::vector<float> vectors(row_map.size() * dim);
+    for (size_t i = 0; i < row_map.size(); ++i) {
+      std::copy_n(rows + (shard_index + static_cast<int64_t>(i) * num_shards) * dim, dim,
+                  vectors.data() + i * dim);
+    }
+    auto shard = std::make_unique<faiss::IndexFlat>(dim, faiss::METRIC_INNER_PRODUCT);
+    shard->add(static_cast<faiss::Index::idx_t>(row_map.size()), vectors.data());
+    return std::make_unique<FaissAnnIndex>(std::move(shard), factory_, options_,
+                                           std::move(row_map));
+  }
+
+  // The shard of an "IVF<nlist>,Flat" index: a copy of its centroids and
+  // of the entries of each inverted list whose row is the shard's.
+  std::unique_ptr<AnnIndex> IvfShard(int shard_index, int num_shards) const {
+    const IvfView view = *IvfFlatView(*index_);
+    auto quantizer = std::make_unique<faiss::IndexFlat>(view.dim, faiss::METRIC_INNER_PRODUCT);
+    quantizer->add(view.nlist, view.centroids);
+    auto shard = std::make_unique<faiss::IndexIVFFlat>(
+        quantizer.get(), view.dim, view.nlist, faiss::METRIC_INNER_PRODUCT);
+    shard->own_fields = true;
+    quantizer.release();
+    shard->is_trained = true;
+    int64_t total = 0;
+    for (int64_t l = 0; l < view.nlist; ++l) {
+      const InvertedListView& list = view.lists[l];
+      for (int64_t j = 0; j < list.size; ++j) {
+        if (list.rows[j] % num_shards != shard_index) continue;
+        shard->invlists->add_entry(
+            l, list.rows[j], reinterpret_cast<const uint8_t*>(list.vectors + j * view.dim));
+        ++total;
+      }
+    }
+    shard->ntotal = total;
+    return std::make_unique<FaissAnnIndex>(std::move(shard), factory_, options_);
   }
 
   // `width` (<= size()) neighbours of each query through FAISS's search.
@@ -366,7 +448,10 @@ class FaissAnnIndex final : public AnnIndex {
 
   const std::unique_ptr<faiss::Index> index_;
   const std::string factory_;
+  const Options options_;
   const int num_threads_;
+  // A "Flat" shard's map from its vectors to the rows they stand for.
+  const std::optional<std::vector<int64_t>> row_map_;
   // Set when our kernels search this index: the level, and either the Flat
   // rows or the IVF view with its nprobe.
   std::optional<SimdLevel> level_;
@@ -376,6 +461,21 @@ class FaissAnnIndex final : public AnnIndex {
 };
 
 }  // namespace
+
+std::vector<Neighbor> MergeNeighbors(const std::vector<std::vector<Neighbor>>& lists, int k) {
+  std::vector<Neighbor> all;
+  size_t total = 0;
+  for (const std::vector<Neighbor>& list : lists) total += list.size();
+  all.reserve(total);
+  for (const std::vector<Neighbor>& list : lists) all.insert(all.end(), list.begin(), list.end());
+  const auto better = [](const Neighbor& a, const Neighbor& b) {
+    return a.score > b.score || (a.score == b.score && a.row < b.row);
+  };
+  const size_t kept = std::min(all.size(), static_cast<size_t>(std::max(k, 0)));
+  std::partial_sort(all.begin(), all.begin() + kept, all.end(), better);
+  all.resize(kept);
+  return all;
+}
 
 std::string AnnIndex::ResolveFactory(const std::string& factory, int64_t n) {
   if (factory != "auto") return factory;

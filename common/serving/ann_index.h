@@ -21,6 +21,13 @@ struct Neighbor {
   float score = 0;
 };
 
+// The `k` best of `lists` (each best first, as `AnnIndex::Search` returns
+// them; rows distinct across lists, as the shards of one index hold), best
+// first: a higher score first, an equal score to the lower row. Merging the
+// top-k of every shard of an index (`AnnIndex::Shard`) gives the top-k of
+// the index itself (with our kernels, whose ties go to the lower row too).
+std::vector<Neighbor> MergeNeighbors(const std::vector<std::vector<Neighbor>>& lists, int k);
+
 // Thread-safety: `Search` and `SearchBatch` are const and may be called
 // concurrently; building, loading and saving are not concurrent with
 // anything.
@@ -91,7 +98,8 @@ class AnnIndex {
   virtual ~AnnIndex() = default;
 
   // Writes the index with faiss::write_index. The runtime knobs are not part
-  // of the file: `Load` applies its own `Options`.
+  // of the file: `Load` applies its own `Options`. FailedPrecondition for a
+  // "Flat" shard (its row map is not part of a FAISS file).
   virtual absl::Status Save(const std::string& path) const = 0;
 
   // The `k` rows with the largest inner product with `query` (width
@@ -108,6 +116,21 @@ class AnnIndex {
   virtual absl::StatusOr<std::vector<std::vector<Neighbor>>> SearchBatch(
       const float* queries, int64_t num_queries, int k) const = 0;
 
+  // Shard `shard_index` of `num_shards` of this index: the rows r with
+  // r % num_shards == shard_index, searched with the same options and
+  // kernels, its `Neighbor`s carrying the rows of this index (not 0..size()
+  // of the shard). "Flat": the shard's vectors with a map from its rows to
+  // these. "IVF<nlist>,Flat": the same coarse quantizer (centroids) and
+  // nprobe, each inverted list filtered to the shard's rows, so a query
+  // probes the same lists in every shard and `MergeNeighbors` of the
+  // shards' top-k is this index's top-k. Independent of this index (it may
+  // be freed). InvalidArgument for num_shards < 1 or a shard_index outside
+  // [0, num_shards); Unimplemented for other structures (an HNSW graph does
+  // not split by rows).
+  virtual absl::StatusOr<std::unique_ptr<AnnIndex>> Shard(int shard_index,
+                                                          int num_shards) const = 0;
+
+  // Vectors held (a shard: its own rows).
   virtual int64_t size() const = 0;
   virtual int dimension() const = 0;
   // What searches run on: "avx512", "avx2" or "scalar" (our kernels), or

@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -505,6 +506,141 @@ TEST(AnnIndexKernelTest, ScanKernelNamesWhatRuns) {
     EXPECT_EQ(AnnIndex::Build(base.data(), 500, 8, options).status().code(),
               absl::StatusCode::kInvalidArgument);
   }
+}
+
+// Shard i of K of an index, searched for the same query by each shard and
+// merged: the unsharded index's answer, rows and scores, ties included.
+// Rows repeat 200 distinct vectors, so many scores tie across shards.
+TEST(AnnIndexShardTest, MergedShardsEqualTheUnshardedIndex) {
+  constexpr int kDim = 40;
+  constexpr int64_t kDistinct = 200;
+  constexpr int kCopies = 7;  // 1,400 rows: row r repeats vector r % 200.
+  const std::vector<float> distinct = RandomVectors(kDistinct, kDim, 90);
+  std::vector<float> base;
+  for (int c = 0; c < kCopies; ++c) base.insert(base.end(), distinct.begin(), distinct.end());
+  const int64_t n = kDistinct * kCopies;
+  const std::vector<float> queries = RandomVectors(5, kDim, 91);
+  for (const std::string factory : {"Flat", "IVF16,Flat"}) {
+    AnnIndex::Options options = WithFactory(factory);
+    options.nprobe = 3;  // IVF: 3 of 16 lists, so the search is approximate.
+    auto index = AnnIndex::Build(base.data(), n, kDim, options);
+    ASSERT_TRUE(index.ok()) << index.status();
+    for (int num_shards : {1, 2, 3}) {
+      std::vector<std::unique_ptr<AnnIndex>> shards;
+      int64_t rows = 0;
+      for (int i = 0; i < num_shards; ++i) {
+        auto shard = (*index)->Shard(i, num_shards);
+        ASSERT_TRUE(shard.ok()) << shard.status();
+        EXPECT_EQ((*shard)->dimension(), kDim);
+        EXPECT_EQ((*shard)->factory(), (*index)->factory());
+        rows += (*shard)->size();
+        shards.push_back(std::move(*shard));
+      }
+      EXPECT_EQ(rows, n) << factory;
+      for (int q = 0; q < 5; ++q) {
+        const float* query = queries.data() + q * kDim;
+        for (int k : {1, 7, 50, 400}) {
+          const std::string where =
+              factory + " K=" + std::to_string(num_shards) + " k=" + std::to_string(k);
+          auto whole = (*index)->Search(query, k);
+          ASSERT_TRUE(whole.ok()) << whole.status();
+          std::vector<std::vector<Neighbor>> parts;
+          for (int i = 0; i < num_shards; ++i) {
+            auto part = shards[i]->Search(query, k);
+            ASSERT_TRUE(part.ok()) << part.status();
+            for (const Neighbor& nb : *part) {
+              ASSERT_EQ(nb.row % num_shards, i) << where;  // global rows
+            }
+            parts.push_back(std::move(*part));
+          }
+          const std::vector<Neighbor> merged = MergeNeighbors(parts, k);
+          ASSERT_EQ(merged.size(), whole->size()) << where;
+          for (size_t j = 0; j < merged.size(); ++j) {
+            EXPECT_EQ(merged[j].row, (*whole)[j].row) << where << " rank " << j;
+            EXPECT_EQ(merged[j].score, (*whole)[j].score) << where << " rank " << j;
+          }
+          // Ties do occur in these answers: a vector's copies follow it.
+          if (k >= 7) {
+            EXPECT_EQ((*whole)[0].score, (*whole)[1].score) << where;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(AnnIndexShardTest, ShardSearchesBatchesAndCopiesOfTheIndexAlike) {
+  constexpr int kDim = 16;
+  constexpr int64_t kN = 900;
+  const std::vector<float> base = RandomVectors(kN, kDim, 92);
+  const int64_t num_queries = AnnIndex::kSgemmMinQueries + 1;  // Flat: FAISS's sgemm
+  const std::vector<float> queries = RandomVectors(num_queries, kDim, 93);
+  for (const std::string factory : {"Flat", "IVF8,Flat"}) {
+    auto index = AnnIndex::Build(base.data(), kN, kDim, WithFactory(factory));
+    ASSERT_TRUE(index.ok()) << index.status();
+    auto shard = (*index)->Shard(1, 2);
+    ASSERT_TRUE(shard.ok()) << shard.status();
+    index->reset();  // The shard does not need the index it came from.
+    auto batch = (*shard)->SearchBatch(queries.data(), num_queries, 10);
+    ASSERT_TRUE(batch.ok()) << batch.status();
+    for (int64_t q = 0; q < num_queries; ++q) {
+      auto one = (*shard)->Search(queries.data() + q * kDim, 10);
+      ASSERT_TRUE(one.ok());
+      ASSERT_EQ((*batch)[q].size(), one->size()) << factory;
+      for (size_t j = 0; j < one->size(); ++j) {
+        EXPECT_EQ((*batch)[q][j].row, (*one)[j].row) << factory;
+        EXPECT_EQ((*one)[j].row % 2, 1) << factory;
+        EXPECT_NEAR((*batch)[q][j].score, (*one)[j].score, 1e-4) << factory;
+      }
+    }
+  }
+}
+
+TEST(AnnIndexShardTest, BadShardsAndStructuresAreErrors) {
+  const std::vector<float> base = RandomVectors(300, 8, 94);
+  auto flat = AnnIndex::Build(base.data(), 300, 8, WithFactory("Flat"));
+  ASSERT_TRUE(flat.ok());
+  for (const auto& [index, count] : std::vector<std::pair<int, int>>{
+           {0, 0}, {-1, 2}, {2, 2}, {5, 3}}) {
+    EXPECT_EQ((*flat)->Shard(index, count).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << index << " of " << count;
+  }
+  auto hnsw = AnnIndex::Build(base.data(), 300, 8, WithFactory("HNSW8"));
+  ASSERT_TRUE(hnsw.ok());
+  EXPECT_EQ((*hnsw)->Shard(0, 2).status().code(), absl::StatusCode::kUnimplemented);
+  // More shards than rows: an empty shard answers nothing.
+  auto empty = (*flat)->Shard(350, 400);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ((*empty)->size(), 0);
+  auto none = (*empty)->Search(base.data(), 5);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  auto last = (*flat)->Shard(300 - 1, 300);
+  ASSERT_TRUE(last.ok());
+  auto got = (*last)->Search(base.data(), 5);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].row, 299);
+  // A Flat shard's rows are not in a FAISS file: it is not saved.
+  auto shard = (*flat)->Shard(0, 2);
+  ASSERT_TRUE(shard.ok());
+  EXPECT_EQ((*shard)->Save(TempPath("flat_shard.faiss")).code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(AnnIndexShardTest, MergeNeighborsOrdersByScoreThenRow) {
+  const std::vector<std::vector<Neighbor>> lists = {
+      {{4, 0.9f}, {2, 0.5f}, {8, 0.1f}},
+      {{7, 0.9f}, {1, 0.5f}},
+      {},
+      {{3, 0.95f}}};
+  const std::vector<Neighbor> top = MergeNeighbors(lists, 4);
+  ASSERT_EQ(top.size(), 4u);
+  const std::vector<int64_t> rows = {top[0].row, top[1].row, top[2].row, top[3].row};
+  EXPECT_EQ(rows, (std::vector<int64_t>{3, 4, 7, 1}));
+  EXPECT_EQ(MergeNeighbors(lists, 100).size(), 6u);
+  EXPECT_TRUE(MergeNeighbors(lists, 0).empty());
 }
 
 }  // namespace
