@@ -95,7 +95,8 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
     num_results_ =
         request.num_results() > 0 ? request.num_results() : options.default_num_results;
     absl::StatusOr<std::vector<Nominee>> candidates =
-        retriever_->Nominate(request.context(), num_candidates, &clock_);
+        service_->Nominate(*retriever_, request.context(), num_candidates, context_->deadline(),
+                           &clock_, &shards_missing_);
     if (!candidates.ok()) {
       Done(ToGrpcStatus(candidates.status()));
       return;
@@ -104,6 +105,7 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
     // call's arena, and a degraded answer reads them back from there.
     AddCandidates(*candidates, rank_request_.mutable_candidates());
     response_.set_model_version(retriever_->version());
+    response_.set_shards_missing(shards_missing_);
     if (rank_request_.candidates().empty()) {
       FinishOk();
       return;
@@ -226,7 +228,15 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
     FinishOk();
   }
 
-  void FinishOk() { Done(ToGrpcStatus(SerializeResponse(response_, response_bytes_))); }
+  void FinishOk() {
+    if (shards_missing_ > 0 && !response_.degraded()) {
+      service_->NoteDegraded(DEGRADED_SHARD_UNAVAILABLE,
+                             absl::StrCat(shards_missing_, " ANN shards left out"));
+      response_.set_degraded(true);
+      response_.set_degraded_cause(DEGRADED_SHARD_UNAVAILABLE);
+    }
+    Done(ToGrpcStatus(SerializeResponse(response_, response_bytes_)));
+  }
 
   CandidateServiceImpl* const service_;
   grpc::CallbackServerContext* const context_;
@@ -236,6 +246,7 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
   std::string request_id_;
   std::atomic<bool> caller_cancelled_{false};
   int num_results_ = 0;
+  int shards_missing_ = 0;
   Clock::duration ranking_budget_{};
   std::shared_ptr<const Retriever> retriever_;
   grpc::ClientContext ranking_context_;
@@ -255,6 +266,21 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
 
 std::shared_ptr<const Retriever> CandidateServiceImpl::CurrentRetriever() const {
   return VersionManager::Get<Retriever>(versions_->Newest());
+}
+
+absl::StatusOr<std::vector<Nominee>> CandidateServiceImpl::Nominate(
+    const Retriever& retriever, const UserContext& context, int n, Clock::time_point deadline,
+    StageClock* clock, int* shards_missing) const {
+  *shards_missing = 0;
+  if (options_.ann_shards == nullptr) return retriever.Nominate(context, n, clock);
+  return retriever.Nominate(
+      context, n, clock,
+      [&](absl::Span<const float> query, int k) -> absl::StatusOr<std::vector<Neighbor>> {
+        AnnShardsClient::Result got = options_.ann_shards->Search(
+            query, k, retriever.version(), retriever.ann_size(), deadline);
+        *shards_missing = got.missing;
+        return std::move(got.neighbors);
+      });
 }
 
 void CandidateServiceImpl::NoteRequest(const char* method, const grpc::Status& status,
@@ -346,12 +372,15 @@ grpc::ServerUnaryReactor* CandidateServiceImpl::GenerateCandidates(
     }
     const int n = request.num_candidates() > 0 ? request.num_candidates()
                                                : options_.default_num_candidates;
+    int shards_missing = 0;
     RECSYS_ASSIGN_OR_RETURN(std::vector<Nominee> candidates,
-                            retriever->Nominate(request.context(), n, &clock));
+                            Nominate(*retriever, request.context(), n, context->deadline(),
+                                     &clock, &shards_missing));
     auto& response = *google::protobuf::Arena::CreateMessage<GenerateCandidatesResponse>(&arena);
     version = retriever->version();
     results = static_cast<int>(candidates.size());
     response.set_model_version(version);
+    response.set_shards_missing(shards_missing);
     AddCandidates(candidates, response.mutable_candidates());
     RECSYS_RETURN_IF_ERROR(SerializeResponse(response, response_bytes));
     clock.Mark("respond");

@@ -6,13 +6,15 @@
 //
 // Recommend reads top to bottom: admit (a cap on requests in flight) ->
 // parse -> validate -> the current bundle version -> candidates (user tower,
-// ANN, most-popular fallback) -> call ranking (unless the breaker is open or
+// ANN on the local index or fanned out to its shards, co-visitation,
+// most-popular fallback) -> call ranking (unless the breaker is open or
 // the caller's deadline leaves no time) -> assemble. When ranking fails, is
 // late or is skipped, the answer is the retrieval order with `degraded` set
 // and `degraded_cause` saying why: a slow ranker costs quality, not
 // availability. docs/serving.md has every failure and what it does.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -23,6 +25,7 @@
 #include "common/grpc/log_limiter.h"
 #include "common/grpc/access_log.h"
 #include "common/grpc/server_metrics.h"
+#include "common/serving/ann_shards.h"
 #include "common/serving/retriever.h"
 #include "common/serving/version_manager.h"
 #include "proto/recsys.grpc.pb.h"
@@ -47,6 +50,11 @@ struct CandidateServiceOptions {
   ServerMetrics* metrics = nullptr;
   // Fraction of calls written to the access log (common/grpc/access_log.h).
   double access_log_sample = 0;
+  // When set (not owned), the ANN step asks these shards of the index
+  // instead of the version's own index (`--ann_shards`): an answer missing
+  // shards counts them in `shards_missing`, and a Recommend answer that is
+  // otherwise whole is `degraded` with DEGRADED_SHARD_UNAVAILABLE.
+  const AnnShardsClient* ann_shards = nullptr;
 };
 
 // Counters of what the service did, for tests and (later) metrics.
@@ -91,6 +99,13 @@ class CandidateServiceImpl final
 
   // The retriever of the newest loaded version; nullptr before the first.
   std::shared_ptr<const Retriever> CurrentRetriever() const;
+  // `retriever`'s nominees for `context`, its ANN step on `ann_shards`
+  // (waiting until `deadline` at most) when the options have them;
+  // `*shards_missing` is the number of shards left out.
+  absl::StatusOr<std::vector<Nominee>> Nominate(const Retriever& retriever,
+                                                const UserContext& context, int n,
+                                                std::chrono::system_clock::time_point deadline,
+                                                StageClock* clock, int* shards_missing) const;
   // Counts and logs (rate-limited) one degraded answer.
   void NoteDegraded(DegradedCause cause, const std::string& detail);
   void NoteVersionMismatch(const std::string& candidate_version,

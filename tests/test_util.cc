@@ -109,6 +109,22 @@ int ChildProcess::Stop() {
   return exit_code_;
 }
 
+StartedServer StartServer(const std::string& binary, const std::string& name,
+                          const std::vector<std::string>& flags) {
+  StartedServer server;
+  const std::string base = TestTempDir() + "/" + name;
+  server.log = base + ".log";
+  std::vector<std::string> argv = {RunfilePath(binary), "--address=127.0.0.1:0",
+                                   "--port_file=" + base + ".port",
+                                   "--metrics_address=127.0.0.1:0",
+                                   "--metrics_port_file=" + base + ".metrics_port"};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  server.process = std::make_unique<ChildProcess>(argv, server.log);
+  server.port = WaitForPortFile(base + ".port", 60);
+  if (server.port > 0) server.metrics_port = WaitForPortFile(base + ".metrics_port", 5);
+  return server;
+}
+
 int WaitForPortFile(const std::string& path, double timeout_s) {
   auto deadline = std::chrono::steady_clock::now() +
                   std::chrono::duration<double>(timeout_s);

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,22 @@ class ChildProcess {
   int exit_code_ = 0;
   bool reaped_ = false;
 };
+
+// A server binary of this workspace started by `StartServer`: the ports it
+// bound (0 when it did not come up) and its log.
+struct StartedServer {
+  std::unique_ptr<ChildProcess> process;
+  int port = 0;
+  int metrics_port = 0;
+  std::string log;
+};
+
+// Starts `binary` (e.g. "candidate_service/candidate_server") with
+// `--address=127.0.0.1:0 --metrics_address=127.0.0.1:0`, port files and
+// `flags`; its log and port files are `name`.* under `TestTempDir()`. Waits
+// up to 60 s for the gRPC port and 5 s more for the metrics port.
+StartedServer StartServer(const std::string& binary, const std::string& name,
+                          const std::vector<std::string>& flags);
 
 // Waits up to `timeout_s` for `path` to hold a port number; 0 on timeout.
 int WaitForPortFile(const std::string& path, double timeout_s);

@@ -71,6 +71,12 @@ ServerMetrics::ServerMetrics(const std::string& server)
                            "when the bundle was exported, per loaded version.")
                      .Labels(labels)
                      .Register(*registry_);
+  shard_calls_ = &prometheus::BuildCounter()
+                     .Name("recsys_ann_shard_calls_total")
+                     .Help("Searches sent to each ANN shard by outcome; every outcome but ok "
+                           "leaves the shard out of the answer.")
+                     .Labels(labels)
+                     .Register(*registry_);
   in_flight_ = &prometheus::BuildGauge()
                     .Name("recsys_in_flight_requests")
                     .Help("Calls being handled now.")
@@ -167,6 +173,10 @@ void ServerMetrics::SetAnnRecall(const std::string& version, double recall, int 
       ann_recall_->Add({{"version", version}, {"at", absl::StrCat(at)}});
   gauge.Set(recall);
   recall_gauges_[version] = &gauge;
+}
+
+void ServerMetrics::RecordShardCall(int shard, const char* outcome) {
+  shard_calls_->Add({{"shard", absl::StrCat(shard)}, {"outcome", outcome}}).Increment();
 }
 
 void ServerMetrics::RecordModelLoad(bool accepted) {

@@ -20,6 +20,10 @@
 //   recsys_model_loads_total{result}                counter: accepted | rejected
 //   recsys_ann_recall{version, at}                  gauge: the ANN index's
 //       recall of the exact top-`at`, measured at export (candidate)
+//   recsys_ann_shard_calls_total{shard, outcome}    counter: a sharded
+//       candidate server's searches per ANN shard: ok, deadline_exceeded,
+//       unavailable, error, other_version, other_shard, bad_answer (every
+//       outcome but ok leaves the shard out of the answer)
 //
 // Thread-safe. Recording costs a hash-map look-up under a mutex per call
 // (prometheus-cpp's Family::Add), about a microsecond.
@@ -75,6 +79,8 @@ class ServerMetrics {
   // The ANN recall of a loaded version (see the list above).
   void SetAnnRecall(const std::string& version, double recall, int at);
   void RecordModelLoad(bool accepted);
+  // One search's outcome at ANN shard `shard` (see the list above).
+  void RecordShardCall(int shard, const char* outcome);
 
  private:
   explicit ServerMetrics(const std::string& server);
@@ -89,6 +95,7 @@ class ServerMetrics {
   prometheus::Family<prometheus::Counter>* loads_;
   prometheus::Family<prometheus::Gauge>* versions_;
   prometheus::Family<prometheus::Gauge>* ann_recall_;
+  prometheus::Family<prometheus::Counter>* shard_calls_;
   prometheus::Gauge* in_flight_;
   prometheus::Counter* mismatches_;
   prometheus::Gauge* breaker_open_;

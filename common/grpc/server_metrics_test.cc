@@ -25,6 +25,9 @@ TEST(ServerMetricsTest, ServesWhatWasRecordedAtSlashMetrics) {
   (*metrics)->RecordModelLoad(true);
   (*metrics)->RecordModelLoad(false);
   (*metrics)->SetBreakerOpen(true);
+  (*metrics)->RecordShardCall(0, "ok");
+  (*metrics)->RecordShardCall(1, "unavailable");
+  (*metrics)->RecordShardCall(1, "unavailable");
   absl::StatusOr<std::string> page = HttpGet((*metrics)->port(), "/metrics");
   ASSERT_TRUE(page.ok()) << page.status();
   EXPECT_THAT(*page, HasSubstr(
@@ -36,6 +39,9 @@ TEST(ServerMetricsTest, ServesWhatWasRecordedAtSlashMetrics) {
   EXPECT_THAT(*page, HasSubstr("recsys_model_version_loaded{server=\"test_server\",version=\"20260102-000001\"} 1"));
   EXPECT_THAT(*page, HasSubstr("recsys_model_loads_total{server=\"test_server\",result=\"rejected\"} 1"));
   EXPECT_THAT(*page, HasSubstr("recsys_ranking_breaker_open{server=\"test_server\"} 1"));
+  EXPECT_THAT(*page, HasSubstr("recsys_ann_shard_calls_total{server=\"test_server\","
+                               "outcome=\"unavailable\",shard=\"1\"} 2"));
+  EXPECT_THAT(*page, HasSubstr("outcome=\"ok\",shard=\"0\"} 1"));
 }
 
 TEST(ServerMetricsTest, StageHistogramsAndAnnRecallFollowTheLoadedVersions) {

@@ -125,16 +125,22 @@ absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Load(const Bundle& bundle,
   return r;
 }
 
+absl::StatusOr<std::vector<Neighbor>> Retriever::SearchOwnIndex(absl::Span<const float> query,
+                                                                int k) const {
+  return ann_->Search(query.data(), k);
+}
+
 absl::StatusOr<std::vector<Candidate>> Retriever::Retrieve(
     const UserContext& context, int n) const {
-  absl::StatusOr<std::vector<Nominee>> got =
-      RetrieveFrom(context, model_->UserVector(model_->Features(context)), n);
+  absl::StatusOr<std::vector<Nominee>> got = RetrieveFrom(
+      context, model_->UserVector(model_->Features(context)), n,
+      [this](absl::Span<const float> query, int k) { return SearchOwnIndex(query, k); });
   if (!got.ok()) return got.status();
   return ToCandidates(*got);
 }
 
 absl::StatusOr<std::vector<Nominee>> Retriever::RetrieveFrom(
-    const UserContext& context, const std::vector<float>& user, int n,
+    const UserContext& context, const std::vector<float>& user, int n, AnnSearch search,
     std::vector<int32_t>* rows) const {
   absl::flat_hash_set<int64_t> watched;
   for (const Watch& w : context.watches()) {
@@ -147,7 +153,7 @@ absl::StatusOr<std::vector<Nominee>> Retriever::RetrieveFrom(
   if (k <= 0) return out;
   std::vector<float> query = user;
   query.push_back(1.0f);  // the query [u, 1] meets [v, b]: the logit
-  RECSYS_ASSIGN_OR_RETURN(std::vector<Neighbor> neighbors, ann_->Search(query.data(), k));
+  RECSYS_ASSIGN_OR_RETURN(std::vector<Neighbor> neighbors, search(query, k));
   out.reserve(n);
   if (rows != nullptr) rows->reserve(n);
   for (const Neighbor& nb : neighbors) {
@@ -179,6 +185,13 @@ absl::StatusOr<std::vector<Candidate>> Retriever::Candidates(const UserContext& 
 
 absl::StatusOr<std::vector<Nominee>> Retriever::Nominate(const UserContext& context, int n,
                                                          StageClock* clock) const {
+  return Nominate(context, n, clock,
+                  [this](absl::Span<const float> query, int k) { return SearchOwnIndex(query, k); });
+}
+
+absl::StatusOr<std::vector<Nominee>> Retriever::Nominate(const UserContext& context, int n,
+                                                         StageClock* clock,
+                                                         AnnSearch search) const {
   // Features and the user vector once: the watch history can be 10,000 long.
   const CandidateFeatures features = model_->Features(context);
   MarkStage(clock, "features");
@@ -188,7 +201,7 @@ absl::StatusOr<std::vector<Nominee>> Retriever::Nominate(const UserContext& cont
   std::vector<int32_t> rows;
   const bool knows = Knows(features);
   if (knows) {
-    RECSYS_ASSIGN_OR_RETURN(out, RetrieveFrom(context, user, n, &rows));
+    RECSYS_ASSIGN_OR_RETURN(out, RetrieveFrom(context, user, n, search, &rows));
   }
   MarkStage(clock, "ann");
   if (covisit_ != nullptr && options_.covisit_share > 0) {

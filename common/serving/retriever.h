@@ -12,7 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "common/features/features.h"
 #include "common/serving/ann_index.h"
 #include "common/serving/bundle.h"
@@ -104,6 +106,20 @@ class Retriever : public Servable {
   absl::StatusOr<std::vector<Nominee>> Nominate(const UserContext& context, int n,
                                                 StageClock* clock = nullptr) const;
 
+  // The ANN step: the `k` best rows of this version's index for `query`
+  // (the user vector and a 1: `ann_dimension()` values), best first as
+  // `AnnIndex::Search` returns them. An error fails the request.
+  using AnnSearch = absl::FunctionRef<absl::StatusOr<std::vector<Neighbor>>(
+      absl::Span<const float> query, int k)>;
+  // `Nominate` with the ANN step done by `search` instead of this version's
+  // own index (the candidate service's front asks the index's shards);
+  // everything else is the same code path.
+  absl::StatusOr<std::vector<Nominee>> Nominate(const UserContext& context, int n,
+                                                StageClock* clock, AnnSearch search) const;
+  // The width of the ANN index's vectors (and queries), and their number.
+  int ann_dimension() const { return ann_->dimension(); }
+  int64_t ann_size() const { return ann_->size(); }
+
   // Up to `n` candidates from the co-visitation table alone: the videos
   // co-visited with the context's `covisit_seeds` most recent watches
   // (`CovisitationTable::Score`; watches in time order, ties in the
@@ -137,7 +153,11 @@ class Retriever : public Servable {
   // vocabulary row goes into `rows` too when it is given.
   absl::StatusOr<std::vector<Nominee>> RetrieveFrom(const UserContext& context,
                                                     const std::vector<float>& user, int n,
+                                                    AnnSearch search,
                                                     std::vector<int32_t>* rows = nullptr) const;
+  // The ANN step on this version's own index.
+  absl::StatusOr<std::vector<Neighbor>> SearchOwnIndex(absl::Span<const float> query,
+                                                       int k) const;
   static bool Knows(const CandidateFeatures& features);
   // The co-visitation table's rows for `CovisitOnly`, best first.
   std::vector<CovisitationTable::Neighbour> Covisited(const UserContext& context,

@@ -267,5 +267,57 @@ TEST(RetrieverTest, DefaultsAreTheBundlesShareAndSeeds) {
   EXPECT_EQ((*overridden)->options().covisit_seeds, 2);
 }
 
+// The ANN step swapped for another search (the service's shard fan-out):
+// its rows become the network's candidates, and co-visitation, the
+// popular fill and the watched filter run as with the own index.
+TEST(RetrieverTest, AnotherAnnSearchFeedsTheSameNominatePath) {
+  std::unique_ptr<Retriever> r = LoadTiny("ann_search", true, Share(0.3));
+  ASSERT_NE(r, nullptr);
+  int calls = 0;
+  const auto two_rows = [&](absl::Span<const float> query,
+                            int k) -> absl::StatusOr<std::vector<Neighbor>> {
+    ++calls;
+    EXPECT_EQ(static_cast<int>(query.size()), r->ann_dimension());
+    EXPECT_EQ(query.back(), 1.0f);
+    EXPECT_GE(k, 10);
+    // Row 0 (v00) is watched: dropped.
+    return std::vector<Neighbor>{{12, 5.0f}, {0, 4.5f}, {15, 4.0f}};
+  };
+  absl::StatusOr<std::vector<Nominee>> got = r->Nominate(TwoWatches(), 10, nullptr, two_rows);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(calls, 1);
+  ASSERT_EQ(got->size(), 10u);
+  std::vector<std::string> dnn;
+  absl::flat_hash_set<std::string> seen;
+  for (const Nominee& n : *got) {
+    EXPECT_TRUE(seen.insert(*n.video_id).second) << *n.video_id;
+    EXPECT_NE(*n.video_id, TinyVideoId(0));
+    EXPECT_NE(*n.video_id, TinyVideoId(5));
+    if (n.source == SOURCE_DNN) dnn.push_back(*n.video_id);
+  }
+  EXPECT_THAT(dnn, ElementsAre(TinyVideoId(12), TinyVideoId(15)));
+  EXPECT_EQ((*got)[0].score, 5.0f);
+  // Co-visitation keeps its share; the popular list fills the rest.
+  EXPECT_EQ(*(*got)[2].video_id, TinyVideoId(1));
+  EXPECT_EQ((*got)[2].source, SOURCE_COVISIT);
+  EXPECT_EQ(got->back().source, SOURCE_POPULAR);
+
+  // Nothing from the search (every shard down): still a full list.
+  const auto nothing = [](absl::Span<const float>, int) -> absl::StatusOr<std::vector<Neighbor>> {
+    return std::vector<Neighbor>{};
+  };
+  got = r->Nominate(TwoWatches(), 10, nullptr, nothing);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->size(), 10u);
+  for (const Nominee& n : *got) EXPECT_NE(n.source, SOURCE_DNN);
+
+  // An error of the search is the request's.
+  const auto failing = [](absl::Span<const float>, int) -> absl::StatusOr<std::vector<Neighbor>> {
+    return absl::InternalError("index on fire");
+  };
+  got = r->Nominate(TwoWatches(), 10, nullptr, failing);
+  EXPECT_THAT(got.status().message(), HasSubstr("index on fire"));
+}
+
 }  // namespace
 }  // namespace recsys
