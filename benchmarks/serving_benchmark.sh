@@ -14,6 +14,12 @@
 #                           index returns for each user);
 #   GenerateCandidates      candidate_server alone;
 #   Recommend               both (candidate_server calls ranking_server);
+#   with --shards=K,...     GenerateCandidates and Recommend again on a
+#                           sharded candidate_server for each K: K shard
+#                           servers (--shard_index, --num_shards) and a front
+#                           (--ann_shards) fanning the ANN step out to them
+#                           (docs/serving.md, "Sharded retrieval"), next to
+#                           the unsharded rows of the same run;
 # QPS, latency p50/p99/p99.9, errors, degraded answers (both must be 0),
 # and server and client CPU per call (recsys_load's start-up subtracted).
 # Then the raw-parts bound of Recommend (benchmarks/serving_bound, same
@@ -43,6 +49,8 @@ NPROBE=16
 CALLS="echo_recommend,echo_rank,rank,generate,recommend"
 OPEN_LOOP_SHARE=0.5
 SERVER_START_TIMEOUT_S=300
+SHARDS=""
+SHARD_DEADLINE_MS=50
 
 usage() {
   cat <<EOF
@@ -68,6 +76,10 @@ Options:
   --calls=LIST          which rows, of ${CALLS}
   --open_loop_share=F   then Recommend open loop at F x its best closed-loop QPS
                         (default: ${OPEN_LOOP_SHARE}; 0: not run)
+  --shards=LIST         also GenerateCandidates and Recommend with the index in K
+                        shards for each K of LIST (e.g. 1,2): K shard servers and a
+                        front candidate_server (default: none)
+  --shard_deadline_ms=N the fronts' --shard_deadline_ms (default: ${SHARD_DEADLINE_MS})
   --bin_dir=DIR         use the binaries there (bazel-bin layout) instead of bazel build -c opt
   --out=DIR             logs, requests, JSON reports and the table (default: ${OUT_DIR})
   -h, --help            this message
@@ -78,6 +90,8 @@ Examples:
       --embedding_dim=256 --candidate_tower=1024,512,256 --ranking_tower=1024,512,256 \\
       --index=IVF1024,Flat
   benchmarks/serving_benchmark.sh --bundles=/tmp/heavy --synthetic --num_candidates=500 --levels=1,8
+  benchmarks/serving_benchmark.sh --bundles=/tmp/heavy --synthetic --calls=generate,recommend \
+      --shards=1,2 --open_loop_share=0                              # sharded retrieval
 EOF
 }
 
@@ -94,6 +108,8 @@ while (($#)); do
     --nprobe=*) NPROBE=${1#*=} ;;
     --calls=*) CALLS=${1#*=} ;;
     --open_loop_share=*) OPEN_LOOP_SHARE=${1#*=} ;;
+    --shards=*) SHARDS=${1#*=} ;;
+    --shard_deadline_ms=*) SHARD_DEADLINE_MS=${1#*=} ;;
     --bin_dir=*) BIN_DIR=${1#*=} ;;
     --out=*) OUT_DIR=${1#*=} ;;
     -h | --help) usage; exit 0 ;;
@@ -101,9 +117,14 @@ while (($#)); do
   esac
   shift
 done
-for n in "$DURATION_S" "$NUM_CANDIDATES" "$NUM_RESULTS" "$NPROBE"; do
-  [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "--duration_s, --num_candidates, --num_results and --nprobe take positive whole numbers (got '$n')"
+for n in "$DURATION_S" "$NUM_CANDIDATES" "$NUM_RESULTS" "$NPROBE" "$SHARD_DEADLINE_MS"; do
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "--duration_s, --num_candidates, --num_results, --nprobe and --shard_deadline_ms take positive whole numbers (got '$n')"
 done
+[[ -z "$SHARDS" || "$SHARDS" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] ||
+  die "--shards takes positive numbers of shards separated by commas"
+[[ -z "$SHARDS" || ",$CALLS," == *,generate,* || ",$CALLS," == *,recommend,* ]] ||
+  die "--shards needs generate or recommend in --calls"
+IFS=',' read -r -a shard_counts <<<"$SHARDS"
 [[ "$WARMUP_S" =~ ^[0-9]+$ ]] || die "--warmup_s takes whole seconds"
 [[ "$OPEN_LOOP_SHARE" =~ ^(0|0?\.[0-9]+|1(\.0*)?)$ ]] || die "--open_loop_share takes a number in [0, 1]"
 [[ "$LEVELS" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "--levels takes positive numbers separated by commas"
@@ -159,6 +180,23 @@ CANDIDATE_ADDRESS="127.0.0.1:$SERVER_PORT"
 start_server echo_server "$BIN_DIR/benchmarks/echo_server"
 ECHO_PID=$SERVER_PID
 ECHO_ADDRESS="127.0.0.1:$SERVER_PORT"
+# For each K of --shards: K shard servers and a front over them.
+declare -A FRONT_ADDRESS=() FRONT_PIDS=()
+for k in "${shard_counts[@]}"; do
+  addresses="" pids_k=""
+  for ((i = 0; i < k; ++i)); do
+    start_server "shard_k${k}_$i" "$BIN_DIR/candidate_service/candidate_server" \
+      --bundles="$BUNDLES_DIR" --nprobe="$NPROBE" --shard_index="$i" --num_shards="$k"
+    addresses+="${addresses:+,}127.0.0.1:$SERVER_PORT"
+    pids_k+=" $SERVER_PID"
+  done
+  start_server "front_k$k" "$BIN_DIR/candidate_service/candidate_server" \
+    --bundles="$BUNDLES_DIR" --ranking_address="$RANKING_ADDRESS" \
+    --num_candidates="$NUM_CANDIDATES" --nprobe="$NPROBE" \
+    --ann_shards="$addresses" --shard_deadline_ms="$SHARD_DEADLINE_MS"
+  FRONT_ADDRESS[$k]="127.0.0.1:$SERVER_PORT"
+  FRONT_PIDS[$k]="$SERVER_PID$pids_k"
+done
 
 load() { "$BIN_DIR/clients/recsys_load" --quiet --deadline_ms=10000 "$@"; }
 
@@ -184,9 +222,12 @@ RANK_ANS=$(answer_bytes "$OUT_DIR/probe_rank.txt")
 [[ -n "$RECOMMEND_REQ" && -n "$RECOMMEND_ANS" && -n "$RANK_REQ" && -n "$RANK_ANS" ]] ||
   die "cannot read the request and answer sizes from $OUT_DIR/probe_*.txt"
 
-# call_args NAME: recsys_load's target and request flags for a row.
+# call_args NAME: recsys_load's target and request flags for a row
+# (generate_kK and recommend_kK: the front over K shards).
 call_args() {
   case "$1" in
+    generate_k*) echo "--address=${FRONT_ADDRESS[${1#generate_k}]} --call=recsys.CandidateService.GenerateCandidates --data_file=$OUT_DIR/generate.json" ;;
+    recommend_k*) echo "--address=${FRONT_ADDRESS[${1#recommend_k}]} --data_file=$OUT_DIR/recommend.json" ;;
     echo_recommend) echo "--address=$ECHO_ADDRESS --call=recsys.bench.Echo.Echo --payload_bytes=$RECOMMEND_REQ --response_bytes=$RECOMMEND_ANS" ;;
     echo_rank) echo "--address=$ECHO_ADDRESS --call=recsys.bench.Echo.Echo --payload_bytes=$RANK_REQ --response_bytes=$RANK_ANS --transport=grpc" ;;
     rank) echo "--address=$RANKING_ADDRESS --call=recsys.RankingService.Rank --data_file=$OUT_DIR/rank.json" ;;
@@ -197,6 +238,8 @@ call_args() {
 # server_pids NAME: the servers whose CPU a row's calls use.
 server_pids() {
   case "$1" in
+    generate_k*) echo "${FRONT_PIDS[${1#generate_k}]}" ;;
+    recommend_k*) echo "${FRONT_PIDS[${1#recommend_k}]} $RANKING_PID" ;;
     echo_*) echo "$ECHO_PID" ;;
     rank) echo "$RANKING_PID" ;;
     generate) echo "$CANDIDATE_PID" ;;
@@ -205,6 +248,8 @@ server_pids() {
 }
 label() {
   case "$1" in
+    generate_k*) echo "GenerateCandidates, ${1#generate_k} shards" ;;
+    recommend_k*) echo "**Recommend, ${1#recommend_k} shards**" ;;
     echo_recommend) echo "echo (Recommend sizes, ${RECOMMEND_REQ} B / ${RECOMMEND_ANS} B)" ;;
     echo_rank) echo "echo (Rank sizes, ${RANK_REQ} B / ${RANK_ANS} B, gRPC client)" ;;
     rank) echo "Rank (${NUM_CANDIDATES} candidates)" ;;
@@ -262,6 +307,15 @@ echo "|---|---|---|---|---|---|---|---|---|---|" >>"$table"
 declare -A QPS=() SERVER_US=() CLIENT_US=() CLIENT_CORES=() STARTS=()
 IFS=',' read -r -a levels <<<"$LEVELS"
 IFS=',' read -r -a calls <<<"$CALLS"
+# Each sharded row after its unsharded one.
+rows=()
+for call in "${calls[@]}"; do
+  rows+=("$call")
+  if [[ "$call" == generate || "$call" == recommend ]]; then
+    for k in "${shard_counts[@]}"; do rows+=("${call}_k$k"); done
+  fi
+done
+calls=("${rows[@]}")
 for call in "${calls[@]}"; do
   read -r -a args <<<"$(call_args "$call")"
   read -r -a pids <<<"$(server_pids "$call")"

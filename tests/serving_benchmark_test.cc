@@ -42,7 +42,10 @@ TEST(ServingBenchmarkTest, MeasuresEveryRowWithoutErrorsAndPrintsTheBound) {
   const std::string log = TestTempDir() + "/benchmark.log";
   ASSERT_EQ(RunToCompletion({"/bin/bash", script, "--bin_dir=" + bin_dir, "--bundles=" + root,
                              "--synthetic", "--duration_s=1", "--warmup_s=0", "--levels=2",
-                             "--num_candidates=100", "--out=" + out},
+                             "--num_candidates=100", "--out=" + out, "--shards=2",
+                             // A loaded test machine must not make a whole answer
+                             // miss a shard.
+                             "--shard_deadline_ms=2000"},
                             log),
             0)
       << ReadFileOrEmpty(log);
@@ -61,7 +64,10 @@ TEST(ServingBenchmarkTest, MeasuresEveryRowWithoutErrorsAndPrintsTheBound) {
     EXPECT_EQ(cells[7], " 0 ") << "errors in: " << line;
     EXPECT_EQ(cells[8], " 0 ") << "degraded answers in: " << line;
   }
-  EXPECT_EQ(rows, 5) << printed;
+  // echo x 2, Rank, GenerateCandidates and Recommend, each also on 2 shards.
+  EXPECT_EQ(rows, 7) << printed;
+  EXPECT_THAT(printed, HasSubstr("| GenerateCandidates, 2 shards | 2 |"));
+  EXPECT_THAT(printed, HasSubstr("| **Recommend, 2 shards** | 2 |"));
   EXPECT_THAT(printed, HasSubstr("Raw-parts bound of Recommend (Flat, 2000 videos"));
   EXPECT_THAT(printed, HasSubstr("| **bound** |"));
   EXPECT_THAT(printed, HasSubstr("% of the bound's"));
@@ -77,6 +83,11 @@ TEST(ServingBenchmarkTest, RefusesABadFlagWithAMessage) {
                             log),
             1);
   EXPECT_THAT(ReadFileOrEmpty(log), HasSubstr("--levels takes positive numbers"));
+  EXPECT_EQ(RunToCompletion({"/bin/bash", RunfilePath("benchmarks/serving_benchmark.sh"),
+                             "--shards=0"},
+                            log),
+            1);
+  EXPECT_THAT(ReadFileOrEmpty(log), HasSubstr("--shards takes positive numbers"));
 }
 
 }  // namespace
