@@ -247,6 +247,8 @@ int main(int argc, char** argv) {
   }
   recsys::Retriever::Options retriever_options;
   retriever_options.ann = AnnOptionsFromFlags();
+  // A front searches the shards, never an index of its own.
+  retriever_options.load_ann_index = *ann_shards == nullptr;
   retriever_options.covisit_share = absl::GetFlag(FLAGS_covisit_share);
   if (!(retriever_options.covisit_share <= 1) ||
       (retriever_options.covisit_share < 0 && retriever_options.covisit_share != -1)) {

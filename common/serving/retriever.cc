@@ -73,21 +73,25 @@ absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Load(const Bundle& bundle,
   if (spec.file().empty()) {
     return absl::DataLossError(absl::StrCat(bundle.dir(), "/manifest.pb names no ANN index file"));
   }
-  RECSYS_ASSIGN_OR_RETURN(r->ann_, AnnIndex::Load(ann_path, ann_options));
   const int64_t model_rows = r->model_->videos().size();
   const int model_dim = r->model_->output_dim() + 1;
-  if (r->ann_->size() != model_rows || r->ann_->dimension() != model_dim) {
-    return absl::DataLossError(absl::StrCat(
-        ann_path, " holds ", r->ann_->size(), " x ", r->ann_->dimension(),
-        " vectors, the model's video embeddings and biases are ", model_rows, " x ",
-        model_dim));
+  if (options.load_ann_index) {
+    RECSYS_ASSIGN_OR_RETURN(r->ann_, AnnIndex::Load(ann_path, ann_options));
+    if (r->ann_->size() != model_rows || r->ann_->dimension() != model_dim) {
+      return absl::DataLossError(absl::StrCat(
+          ann_path, " holds ", r->ann_->size(), " x ", r->ann_->dimension(),
+          " vectors, the model's video embeddings and biases are ", model_rows, " x ",
+          model_dim));
+    }
   }
-  if (spec.dimension() != r->ann_->dimension() || spec.num_vectors() != r->ann_->size()) {
+  if (spec.dimension() != model_dim || spec.num_vectors() != model_rows) {
     return absl::DataLossError(absl::StrCat(
         bundle.dir(), "/manifest.pb says the ANN index is ", spec.num_vectors(), " x ",
-        spec.dimension(), ", but ", ann_path, " holds ", r->ann_->size(), " x ",
-        r->ann_->dimension()));
+        spec.dimension(), ", but ", options.load_ann_index ? ann_path : "the model's videos",
+        " holds ", model_rows, " x ", model_dim));
   }
+  r->ann_size_ = model_rows;
+  r->ann_dimension_ = model_dim;
   RECSYS_ASSIGN_OR_RETURN(r->covisit_, LoadCovisitation(bundle));
   if (r->covisit_ != nullptr && r->covisit_->num_videos() != model_rows) {
     return absl::DataLossError(absl::StrCat(
@@ -100,12 +104,23 @@ absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Load(const Bundle& bundle,
   r->ann_recall_ = spec.recall();
   r->ann_recall_at_ = spec.recall_at();
 
-  // Smoke requests through the whole forward pass and the index.
+  // Smoke requests through the whole forward pass and the index (without
+  // one, an ANN step that finds nothing).
+  const auto no_index = [](absl::Span<const float>,
+                           int) -> absl::StatusOr<std::vector<Neighbor>> {
+    return std::vector<Neighbor>{};
+  };
   UserContext smoke;
   for (int i = 0; i < 2; ++i) {
     for (const bool served : {false, true}) {
-      absl::StatusOr<std::vector<Candidate>> got =
-          served ? r->Candidates(smoke, 10) : r->Retrieve(smoke, 10);
+      absl::StatusOr<std::vector<Candidate>> got;
+      if (r->ann_ == nullptr) {
+        absl::StatusOr<std::vector<Nominee>> nominees = r->Nominate(smoke, 10, nullptr, no_index);
+        got = nominees.ok() ? absl::StatusOr<std::vector<Candidate>>(ToCandidates(*nominees))
+                            : nominees.status();
+      } else {
+        got = served ? r->Candidates(smoke, 10) : r->Retrieve(smoke, 10);
+      }
       if (!got.ok()) {
         return absl::DataLossError(absl::StrCat("smoke request on ", bundle.dir(),
                                                 " failed: ", got.status().message()));
@@ -127,6 +142,10 @@ absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Load(const Bundle& bundle,
 
 absl::StatusOr<std::vector<Neighbor>> Retriever::SearchOwnIndex(absl::Span<const float> query,
                                                                 int k) const {
+  if (ann_ == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "version ", version(), " was loaded without its ANN index (its ANN step is elsewhere)"));
+  }
   return ann_->Search(query.data(), k);
 }
 
@@ -148,7 +167,7 @@ absl::StatusOr<std::vector<Nominee>> Retriever::RetrieveFrom(
     if (id != Vocabulary::kOov) watched.insert(id);
   }
   const int k = static_cast<int>(
-      std::min<int64_t>(ann_->size(), static_cast<int64_t>(n) + watched.size()));
+      std::min<int64_t>(ann_size_, static_cast<int64_t>(n) + watched.size()));
   std::vector<Nominee> out;
   if (k <= 0) return out;
   std::vector<float> query = user;

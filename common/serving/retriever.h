@@ -56,6 +56,13 @@ class Retriever : public Servable {
     // co-visited videos are nominated. 0: the bundle's, 5 when it does not
     // say.
     int covisit_seeds = 0;
+    // False: the ANN index is not loaded (a candidate server whose ANN
+    // step is on the index's shards, `Nominate` with an `AnnSearch`); the
+    // manifest's `ann` spec must still match the model. `Retrieve`,
+    // `Candidates` and `Nominate` without a search then fail with
+    // FailedPrecondition, and the smoke requests run with an ANN step that
+    // finds nothing.
+    bool load_ann_index = true;
   };
 
   // Loads and validates the candidate model, the ANN index (its size and
@@ -117,8 +124,8 @@ class Retriever : public Servable {
   absl::StatusOr<std::vector<Nominee>> Nominate(const UserContext& context, int n,
                                                 StageClock* clock, AnnSearch search) const;
   // The width of the ANN index's vectors (and queries), and their number.
-  int ann_dimension() const { return ann_->dimension(); }
-  int64_t ann_size() const { return ann_->size(); }
+  int ann_dimension() const { return ann_dimension_; }
+  int64_t ann_size() const { return ann_size_; }
 
   // Up to `n` candidates from the co-visitation table alone: the videos
   // co-visited with the context's `covisit_seeds` most recent watches
@@ -171,7 +178,10 @@ class Retriever : public Servable {
 
   Options options_;
   std::unique_ptr<CandidateModel> model_;
+  // Null when loaded without it (`Options::load_ann_index`).
   std::unique_ptr<AnnIndex> ann_;
+  int64_t ann_size_ = 0;
+  int ann_dimension_ = 0;
   // Null when the bundle has no table.
   std::unique_ptr<const CovisitationTable> covisit_;
   VideoCatalog catalog_;

@@ -319,5 +319,34 @@ TEST(RetrieverTest, AnotherAnnSearchFeedsTheSameNominatePath) {
   EXPECT_THAT(got.status().message(), HasSubstr("index on fire"));
 }
 
+// Loaded without its index (a front whose ANN step is on shards): the
+// same answers from the same search, and no search of its own.
+TEST(RetrieverTest, WithoutItsIndexOnlyAnotherSearchRetrieves) {
+  Retriever::Options without = Share(0.3);
+  without.load_ann_index = false;
+  std::unique_ptr<Retriever> front = LoadTiny("without_index", true, without);
+  std::unique_ptr<Retriever> whole = LoadTiny("with_index", true, Share(0.3));
+  ASSERT_NE(front, nullptr);
+  ASSERT_NE(whole, nullptr);
+  EXPECT_EQ(front->ann_size(), 20);
+  EXPECT_EQ(front->ann_dimension(), kTinyOutputDim + 1);
+  EXPECT_EQ(front->Retrieve(TwoWatches(), 5).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(front->Candidates(TwoWatches(), 5).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  const auto rows = [](absl::Span<const float>, int) -> absl::StatusOr<std::vector<Neighbor>> {
+    return std::vector<Neighbor>{{12, 5.0f}, {15, 4.0f}};
+  };
+  absl::StatusOr<std::vector<Nominee>> a = front->Nominate(TwoWatches(), 10, nullptr, rows);
+  absl::StatusOr<std::vector<Nominee>> b = whole->Nominate(TwoWatches(), 10, nullptr, rows);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_EQ(a->size(), b->size());
+  for (size_t i = 0; i < a->size(); ++i) {
+    EXPECT_EQ(*(*a)[i].video_id, *(*b)[i].video_id);
+    EXPECT_EQ((*a)[i].score, (*b)[i].score);
+    EXPECT_EQ((*a)[i].source, (*b)[i].source);
+  }
+}
+
 }  // namespace
 }  // namespace recsys
