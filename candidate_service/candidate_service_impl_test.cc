@@ -21,6 +21,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/grpc/grpc_server.h"
+#include "common/serving/ann_shards.h"
 #include "common/serving/retriever.h"
 #include "common/serving/testing/tiny_bundle.h"
 #include "common/serving/version_manager.h"
@@ -245,6 +246,46 @@ TEST_F(CandidateServiceTest, DegradedRetrievalOrderWhenRankingIsUnavailable) {
   }
   EXPECT_FALSE(response.videos(0).title().empty());
   EXPECT_EQ(service_->counters().degraded[DEGRADED_RANKING_UNAVAILABLE].load(), 1);
+}
+
+// The ANN step on shards of which none answers (nothing listens there):
+// answers OK, counted missing, from co-visitation and the popular list;
+// Recommend still ranked but degraded, unless ranking degraded it itself.
+TEST_F(CandidateServiceTest, MissingAnnShardsDegradeButDoNotFail) {
+  AnnShardsClient::Options shards;
+  shards.addresses = {"127.0.0.1:1", "127.0.0.1:1"};
+  shards.deadline = absl::Seconds(2);
+  auto client = AnnShardsClient::Create(shards);
+  ASSERT_TRUE(client.ok()) << client.status();
+  CandidateServiceOptions options;
+  options.ann_shards = client->get();
+  StartService(options);
+  RecommendResponse response;
+  ASSERT_TRUE(Recommend(Request(), &response).ok());
+  EXPECT_EQ(response.shards_missing(), 2);
+  EXPECT_TRUE(response.degraded());
+  EXPECT_EQ(response.degraded_cause(), DEGRADED_SHARD_UNAVAILABLE);
+  EXPECT_EQ(response.ranking_model_version(), kVersion);  // ranked
+  EXPECT_EQ(response.videos_size(), 5);
+  EXPECT_EQ(service_->counters().degraded[DEGRADED_SHARD_UNAVAILABLE].load(), 1);
+
+  GenerateCandidatesRequest request;
+  *request.mutable_context() = Request().context();
+  request.set_num_candidates(10);
+  GenerateCandidatesResponse candidates;
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  ASSERT_TRUE(stub_->GenerateCandidates(&context, request, &candidates).ok());
+  EXPECT_EQ(candidates.shards_missing(), 2);
+  EXPECT_EQ(candidates.candidates_size(), 10);
+  for (const Candidate& c : candidates.candidates()) EXPECT_NE(c.source(), SOURCE_DNN);
+
+  // Ranking down too: ranking's cause, the shards still counted.
+  ranking_.set_mode(RankingMode::kUnavailable);
+  RecommendResponse unranked;
+  ASSERT_TRUE(Recommend(Request(), &unranked).ok());
+  EXPECT_EQ(unranked.degraded_cause(), DEGRADED_RANKING_UNAVAILABLE);
+  EXPECT_EQ(unranked.shards_missing(), 2);
 }
 
 TEST_F(CandidateServiceTest, DegradedWhenNothingListensAtTheRankingAddress) {
