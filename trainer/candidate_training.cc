@@ -102,7 +102,12 @@ ValidationSet MakeValidationSet(const TrainingData& p, const CandidateFeatureOpt
 RetrievalMetrics Validate(CandidateNet& net, const ValidationSet& v) {
   RetrievalMetrics metrics({10, 50});
   torch::NoGradGuard no_grad;
-  const size_t kChunk = 64;
+  // Users per matrix product: 64, fewer when their logits would pass 16 MB
+  // (at 1M videos a 64-user block was 256 MB, allocated, zeroed and freed
+  // per block: page faults, not FLOPs, took most of the validation).
+  constexpr int64_t kMaxLogits = int64_t{1} << 22;
+  const size_t kChunk = static_cast<size_t>(
+      std::clamp<int64_t>(kMaxLogits / std::max<int64_t>(1, net->options().num_videos), 1, 64));
   for (size_t start = 0; start < v.labels.size(); start += kChunk) {
     const size_t end = std::min(v.labels.size(), start + kChunk);
     std::vector<const CandidateFeatures*> rows;
