@@ -686,7 +686,8 @@ absl::StatusOr<SyntheticBundleReport> WriteSyntheticBundle(
   ann_options.factory = o.index;
   ann_options.nprobe = o.nprobe;
   RECSYS_ASSIGN_OR_RETURN(ExportedAnnIndex ann,
-                          ExportAnnIndex(*model, users, o.recall_at, ann_options, *writer));
+                          ExportAnnIndex(*model, users, o.recall_at, ann_options,
+                                         /*target_recall=*/0, *writer));
   RECSYS_RETURN_IF_ERROR(WriteCovisitation(world, rng, *writer));
   RECSYS_RETURN_IF_ERROR(
       WriteRankingModel(world, *interim, *model, *ann.index, users, rng, *writer));

@@ -1,5 +1,6 @@
 #include "trainer/ann_export.h"
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <utility>
@@ -7,6 +8,9 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/string_view.h"
 #include "common/base/status_macros.h"
 
 namespace recsys {
@@ -48,12 +52,20 @@ absl::StatusOr<float> MeasureAnnRecall(const CandidateModel& model,
   return total > 0 ? static_cast<float>(hits) / total : 1.0f;
 }
 
+// The number of inverted lists of an "IVF<nlist>,..." factory; 0 for others.
+int64_t InvertedLists(const std::string& factory) {
+  int64_t nlist = 0;
+  if (!absl::StartsWith(factory, "IVF")) return 0;
+  const absl::string_view rest = absl::string_view(factory).substr(3);
+  return absl::SimpleAtoi(rest.substr(0, rest.find(',')), &nlist) ? nlist : 0;
+}
+
 }  // namespace
 
 absl::StatusOr<ExportedAnnIndex> ExportAnnIndex(const CandidateModel& model,
                                                 const std::vector<UserContext>& recall_contexts,
                                                 int recall_at, const AnnIndex::Options& options,
-                                                BundleWriter& writer) {
+                                                float target_recall, BundleWriter& writer) {
   const std::vector<float> vectors = model.AnnVectors();
   const int64_t rows = model.videos().size();
   auto start = std::chrono::steady_clock::now();
@@ -70,6 +82,25 @@ absl::StatusOr<ExportedAnnIndex> ExportAnnIndex(const CandidateModel& model,
   spdlog::info("ANN index {}: recall of the exact top {} = {:.4f} over {} users ({:.2f} s)",
                out.index->factory(), recall_at, out.recall, recall_contexts.size(),
                SecondsSince(start));
+  const int64_t nlist = InvertedLists(out.index->factory());
+  if (nlist > 0) {
+    out.nprobe = options.nprobe;
+    // More lists until the target: the saved index loaded with each nprobe.
+    while (target_recall > 0 && out.recall < target_recall && out.nprobe < nlist) {
+      AnnIndex::Options wider = options;
+      wider.nprobe = static_cast<int>(std::min<int64_t>(nlist, 2 * int64_t{out.nprobe}));
+      start = std::chrono::steady_clock::now();
+      RECSYS_ASSIGN_OR_RETURN(std::unique_ptr<AnnIndex> index,
+                              AnnIndex::Load(writer.dir() + "/" + kAnnFile, wider));
+      RECSYS_ASSIGN_OR_RETURN(const float recall, MeasureAnnRecall(model, vectors, *index,
+                                                                   recall_contexts, recall_at));
+      spdlog::info("ANN index {}: recall at nprobe {} = {:.4f} (target {:.2f}; {:.2f} s)",
+                   index->factory(), wider.nprobe, recall, target_recall, SecondsSince(start));
+      out.index = std::move(index);
+      out.recall = recall;
+      out.nprobe = wider.nprobe;
+    }
+  }
   bundle::AnnSpec* spec = writer.manifest()->mutable_ann();
   spec->set_factory(out.index->factory());
   spec->set_file(kAnnFile);
@@ -77,6 +108,7 @@ absl::StatusOr<ExportedAnnIndex> ExportAnnIndex(const CandidateModel& model,
   spec->set_dimension(out.index->dimension());
   spec->set_recall(out.recall);
   spec->set_recall_at(recall_at);
+  spec->set_nprobe(out.nprobe);
   return out;
 }
 

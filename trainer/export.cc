@@ -124,7 +124,9 @@ absl::StatusOr<ExportedCandidateModel> ExportCandidateModel(const Logs& logs,
                           HeldOutContexts(p, kAnnRecallUsers));
   RECSYS_ASSIGN_OR_RETURN(ExportedAnnIndex ann,
                           ExportAnnIndex(*candidate_model, recall_contexts,
-                                         options.num_candidates, ann_options, writer));
+                                         options.num_candidates, ann_options,
+                                         options.ann_target_recall, writer));
+  if (ann.nprobe > 0) ann_options.nprobe = ann.nprobe;
   out.ann_recall = ann.recall;
   out.ann_factory = ann.index->factory();
   RECSYS_RETURN_IF_ERROR(ExportCovisitation(p, options, writer));

@@ -105,6 +105,10 @@ ABSL_FLAG(int, recent_watches, 10,
           "the best validation HR@50 of 1, 3, 5, 10, 20 on ml-latest-small).");
 ABSL_FLAG(std::string, ann_factory, "auto",
           "FAISS index: auto, Flat, IVF<n>,Flat or HNSW<M>.");
+ABSL_FLAG(double, ann_target_recall, 0.95,
+          "IVF indexes: export widens nprobe from 16, doubling, until the index's recall of the "
+          "exact top --num_candidates reaches this (0: keep 16); the bundle records the nprobe "
+          "and the servers search with it.");
 ABSL_FLAG(int, num_candidates, 200, "Candidates the service retrieves (ANN recall is measured at it).");
 ABSL_FLAG(int, retrieval_pages_per_user, 50,
           "Logs without impressions: ranking pages are made from what candidate generation "
@@ -205,6 +209,7 @@ absl::StatusOr<recsys::TrainerOptions> OptionsFromFlags() {
   options.serving_example_age_days = absl::GetFlag(FLAGS_serving_example_age_days);
   options.ann_factory = absl::GetFlag(FLAGS_ann_factory);
   options.num_candidates = absl::GetFlag(FLAGS_num_candidates);
+  options.ann_target_recall = absl::GetFlag(FLAGS_ann_target_recall);
   options.retrieval_pages_per_user = absl::GetFlag(FLAGS_retrieval_pages_per_user);
   options.retrieval_page_size = absl::GetFlag(FLAGS_retrieval_page_size);
   options.ranking_epochs = absl::GetFlag(FLAGS_ranking_epochs);

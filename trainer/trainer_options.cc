@@ -138,6 +138,10 @@ absl::Status TrainerOptions::Validate() const {
         "covisit_neighbours must be >= 0 (0: no co-visitation table) and covisit_window >= 2, "
         "got ", covisit_neighbours, " and ", covisit_window));
   }
+  if (!(ann_target_recall >= 0 && ann_target_recall <= 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--ann_target_recall must be in [0, 1], got ", ann_target_recall));
+  }
   if (!(covisit_share >= 0 && covisit_share <= 1) || covisit_seeds < 1) {
     return absl::InvalidArgumentError(absl::StrCat(
         "covisit_share must be in [0, 1] and covisit_seeds >= 1, got ", covisit_share, " and ",

@@ -117,6 +117,10 @@ struct TrainerOptions {
 
   // Retrieval.
   std::string ann_factory = "auto";
+  // IVF indexes: the recall of the exact top `num_candidates` the export
+  // widens nprobe (from 16, doubling) to reach (trainer/ann_export.h);
+  // 0 keeps nprobe 16.
+  double ann_target_recall = 0.95;
   // The candidate count the service retrieves (ANN recall is measured at it).
   int num_candidates = 200;
   // Logs without impressions: ranking pages made from retrieval at each
