@@ -145,9 +145,13 @@ void TrainCandidateNet(CandidateNet& net, const std::vector<CandidateExample>& e
     // Data-parallel: every rank takes as many steps as the rank with the
     // most batches (each step is collective), going round its own again.
     const size_t steps = group != nullptr ? MaxOverRanks(*group, batches.size()) : batches.size();
+    // The examples this process steps through (a data-parallel rank going
+    // round its batches again counts them again).
+    int64_t to_do = 0;
+    for (size_t b = 0; b < steps; ++b) to_do += batches[b % batches.size()].size();
     ProgressBar bar(absl::StrCat("candidates epoch ", epoch + 1, "/",
                                  options.candidate_epochs),
-                    examples.size(), "ex", options.progress);
+                    to_do, "ex", options.progress);
     double loss_sum = 0;
     int64_t done = 0;
     std::vector<const CandidateFeatures*> rows;
