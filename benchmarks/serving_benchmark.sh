@@ -45,7 +45,7 @@ WARMUP_S=2
 LEVELS="1,8,64"
 NUM_CANDIDATES=200
 NUM_RESULTS=20
-NPROBE=16
+NPROBE=0
 CALLS="echo_recommend,echo_rank,rank,generate,recommend"
 OPEN_LOOP_SHARE=0.5
 SERVER_START_TIMEOUT_S=300
@@ -72,7 +72,8 @@ Options:
   --warmup_s=N          unmeasured load before each call's runs (default: ${WARMUP_S})
   --num_candidates=N    candidates per request: ANN k and ranking batch (default: ${NUM_CANDIDATES})
   --num_results=N       results per answer (default: ${NUM_RESULTS})
-  --nprobe=N            IVF lists per search, candidate_server's --nprobe (default: ${NPROBE})
+  --nprobe=N            IVF lists per search, candidate_server's --nprobe (default: 0,
+                        the bundle's own: what the trainer chose for its recall target)
   --calls=LIST          which rows, of ${CALLS}
   --open_loop_share=F   then Recommend open loop at F x its best closed-loop QPS
                         (default: ${OPEN_LOOP_SHARE}; 0: not run)
@@ -117,9 +118,10 @@ while (($#)); do
   esac
   shift
 done
-for n in "$DURATION_S" "$NUM_CANDIDATES" "$NUM_RESULTS" "$NPROBE" "$SHARD_DEADLINE_MS"; do
-  [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "--duration_s, --num_candidates, --num_results, --nprobe and --shard_deadline_ms take positive whole numbers (got '$n')"
+for n in "$DURATION_S" "$NUM_CANDIDATES" "$NUM_RESULTS" "$SHARD_DEADLINE_MS"; do
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "--duration_s, --num_candidates, --num_results and --shard_deadline_ms take positive whole numbers (got '$n')"
 done
+[[ "$NPROBE" =~ ^[0-9]+$ ]] || die "--nprobe takes a whole number, 0 for the bundle's own (got '$NPROBE')"
 [[ -z "$SHARDS" || "$SHARDS" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] ||
   die "--shards takes positive numbers of shards separated by commas"
 [[ -z "$SHARDS" || ",$CALLS," == *,generate,* || ",$CALLS," == *,recommend,* ]] ||

@@ -63,7 +63,9 @@ ABSL_FLAG(int, num_candidates, 200,
           "Candidates per request: the ANN's k and the ranking batch (the candidate "
           "server's --num_candidates).");
 ABSL_FLAG(int, num_results, 20, "num_results of the written requests.");
-ABSL_FLAG(int, nprobe, 16, "IVF lists visited per search (the candidate server's --nprobe).");
+ABSL_FLAG(int, nprobe, 0,
+          "IVF lists visited per search (the candidate server's --nprobe; 0: the bundle's, "
+          "16 when it does not say).");
 ABSL_FLAG(int, rounds, 5, "Timed passes over the requests (after one untimed pass).");
 ABSL_FLAG(std::string, out_dir, "", "Where recommend.json and rank.json go; empty: not written.");
 ABSL_FLAG(uint64_t, seed, 42, "Seed of the synthetic users.");
@@ -152,7 +154,7 @@ absl::Status Run() {
   RECSYS_ASSIGN_OR_RETURN(Mlp user_tower, LoadMlp(*bundle, kCandidateTower));
   RECSYS_ASSIGN_OR_RETURN(Mlp ranking_tower, LoadMlp(*bundle, kRankingTower));
   AnnIndex::Options ann_options;
-  ann_options.nprobe = absl::GetFlag(FLAGS_nprobe);
+  ann_options.nprobe = ServingNprobe(bundle->manifest(), absl::GetFlag(FLAGS_nprobe));
   ann_options.num_threads = 1;
   RECSYS_ASSIGN_OR_RETURN(std::unique_ptr<AnnIndex> index,
                           AnnIndex::Load(bundle->Path(bundle->manifest().ann().file()), ann_options));
@@ -286,11 +288,11 @@ int main(int argc, char** argv) {
       "  serving_bound --bundles=bundles --logs=data/world --out_dir=/tmp/sb\n"
       "  serving_bound --bundles=/tmp/synth/heavy --num_candidates=500 --nprobe=32");
   if (absl::GetFlag(FLAGS_requests) <= 0 || absl::GetFlag(FLAGS_num_candidates) <= 0 ||
-      absl::GetFlag(FLAGS_num_results) <= 0 || absl::GetFlag(FLAGS_nprobe) <= 0 ||
+      absl::GetFlag(FLAGS_num_results) <= 0 || absl::GetFlag(FLAGS_nprobe) < 0 ||
       absl::GetFlag(FLAGS_rounds) <= 0 || absl::GetFlag(FLAGS_watches) <= 0) {
     spdlog::error(
-        "serving_bound: --requests, --num_candidates, --num_results, --nprobe, --rounds "
-        "and --watches must be > 0");
+        "serving_bound: --requests, --num_candidates, --num_results, --rounds and --watches "
+        "must be > 0, --nprobe >= 0");
     return 2;
   }
   const absl::Status status = recsys::Run();

@@ -75,7 +75,10 @@ ABSL_FLAG(int, ranking_max_backoff_ms, 1000,
 ABSL_FLAG(int, num_candidates, 200,
           "Candidates retrieved and ranked per request by default (the paper: hundreds).");
 ABSL_FLAG(int, num_results, 20, "Videos returned by Recommend by default.");
-ABSL_FLAG(int, nprobe, 16, "IVF lists visited per search (IVF indexes only).");
+ABSL_FLAG(int, nprobe, 0,
+          "IVF lists visited per search (IVF indexes only). 0: each bundle version's own, "
+          "chosen by the trainer for its recall target (--ann_target_recall), 16 when the "
+          "bundle does not say.");
 ABSL_FLAG(int, ef_search, 512, "HNSW search width (HNSW indexes only).");
 ABSL_FLAG(double, covisit_share, -1,
           "Share of the candidates taken by the bundle's co-visitation table (SOURCE_COVISIT), "
@@ -214,6 +217,11 @@ int main(int argc, char** argv) {
       "  candidate_server --bundles=bundles --ann_shards=shard-0:50053,shard-1:50053 "
       "--ranking_address=127.0.0.1:50052",
       {recsys::kServerFlagsFile});
+  if (absl::GetFlag(FLAGS_nprobe) < 0) {
+    spdlog::error("{}: --nprobe={} must be >= 0 (0: each bundle's own)", kName,
+                  absl::GetFlag(FLAGS_nprobe));
+    return 2;
+  }
   absl::StatusOr<std::optional<ShardFlags>> shard = ShardFlagsFromFlags();
   if (!shard.ok()) {
     spdlog::error("{}: {}", kName, std::string(shard.status().message()));

@@ -39,7 +39,9 @@ absl::StatusOr<std::unique_ptr<AnnIndexShard>> AnnIndexShard::Load(
     return absl::DataLossError(absl::StrCat(bundle.dir(), "/manifest.pb names no ANN index file"));
   }
   const std::string path = bundle.Path(spec.file());
-  RECSYS_ASSIGN_OR_RETURN(std::unique_ptr<AnnIndex> whole, AnnIndex::Load(path, options));
+  AnnIndex::Options resolved = options;
+  resolved.nprobe = ServingNprobe(bundle.manifest(), options.nprobe);
+  RECSYS_ASSIGN_OR_RETURN(std::unique_ptr<AnnIndex> whole, AnnIndex::Load(path, resolved));
   if (spec.dimension() != whole->dimension() || spec.num_vectors() != whole->size()) {
     return absl::DataLossError(absl::StrCat(
         bundle.dir(), "/manifest.pb says the ANN index is ", spec.num_vectors(), " x ",

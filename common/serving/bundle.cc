@@ -419,4 +419,9 @@ absl::StatusOr<std::vector<VideoRecord>> Bundle::ReadVideos() const {
   return recsys::ReadVideos(path);
 }
 
+int ServingNprobe(const bundle::BundleManifest& manifest, int requested) {
+  if (requested > 0) return requested;
+  return manifest.ann().nprobe() > 0 ? manifest.ann().nprobe() : kDefaultNprobe;
+}
+
 }  // namespace recsys

@@ -33,6 +33,12 @@ struct Tensor {
 };
 
 // Writes one bundle version. Not thread-safe.
+// The IVF lists a server searches a version's index with: `requested` when
+// > 0 (a server's --nprobe), else the nprobe the trainer's export chose for
+// its recall target (the manifest's `ann.nprobe`), else `kDefaultNprobe`.
+inline constexpr int kDefaultNprobe = 16;
+int ServingNprobe(const bundle::BundleManifest& manifest, int requested);
+
 class BundleWriter {
  public:
   // Starts a new version under `root` (created if missing), named after

@@ -457,3 +457,20 @@ TEST(BundleTest, OpenWithoutOrWithACorruptManifestFails) {
 
 }  // namespace
 }  // namespace recsys
+
+namespace recsys {
+namespace {
+
+// A server's --nprobe wins; 0 takes the nprobe the export chose for the
+// bundle's recall target, and a bundle that does not say gets 16.
+TEST(ServingNprobeTest, TheServersFlagThenTheBundlesChoiceThenSixteen) {
+  bundle::BundleManifest manifest;
+  EXPECT_EQ(ServingNprobe(manifest, 0), kDefaultNprobe);
+  EXPECT_EQ(ServingNprobe(manifest, 32), 32);
+  manifest.mutable_ann()->set_nprobe(256);
+  EXPECT_EQ(ServingNprobe(manifest, 0), 256);
+  EXPECT_EQ(ServingNprobe(manifest, 8), 8);
+}
+
+}  // namespace
+}  // namespace recsys

@@ -64,7 +64,8 @@ absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Load(const Bundle& bundle,
         "covisit_share must be in [0, 1] (or negative: the bundle's) and covisit_seeds >= 1 "
         "(or 0: the bundle's), got ", options.covisit_share, " and ", options.covisit_seeds));
   }
-  const AnnIndex::Options& ann_options = options.ann;
+  AnnIndex::Options ann_options = options.ann;
+  ann_options.nprobe = ServingNprobe(bundle.manifest(), options.ann.nprobe);
   auto r = std::unique_ptr<Retriever>(new Retriever(bundle.version()));
   r->options_ = resolved;
   RECSYS_ASSIGN_OR_RETURN(r->model_, CandidateModel::Load(bundle));
