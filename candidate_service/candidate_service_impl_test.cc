@@ -398,14 +398,31 @@ TEST_F(CandidateServiceTest, TimeoutsOfCallersOwnTightDeadlinesDoNotOpenTheBreak
   CandidateServiceOptions options;
   options.breaker.failure_threshold = 2;
   StartService(options);
-  for (int i = 0; i < 4; ++i) {
+  // 80 ms - 20 ms reserve: ranking gets 60 ms at most, too little to blame
+  // it (kBudgetThatBlamesRanking). On a loaded machine a request may spend
+  // so long before the ranking call that none is made
+  // (DEGRADED_CALLER_DEADLINE), or the degraded answer may arrive after the
+  // caller's deadline (DEADLINE_EXCEEDED here); go on until four calls have
+  // timed out, more than the breaker's threshold.
+  int ranking_timeouts = 0;
+  for (int i = 0; i < 20 && ranking_timeouts < 4; ++i) {
     RecommendResponse response;
-    // 80 ms - 20 ms reserve: ranking gets 60 ms, too little to blame it.
-    ASSERT_TRUE(Recommend(Request(), &response, absl::Milliseconds(80)).ok());
-    EXPECT_EQ(response.degraded_cause(), DEGRADED_RANKING_DEADLINE);
+    const grpc::Status status = Recommend(Request(), &response, absl::Milliseconds(80));
+    if (!status.ok()) {
+      ASSERT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED)
+          << status.error_message();
+      continue;
+    }
+    ASSERT_THAT(response.degraded_cause(),
+                ::testing::AnyOf(DEGRADED_RANKING_DEADLINE, DEGRADED_CALLER_DEADLINE));
+    ranking_timeouts += response.degraded_cause() == DEGRADED_RANKING_DEADLINE;
   }
+  EXPECT_EQ(ranking_timeouts, 4);
   EXPECT_EQ(service_->breaker().state(), CircuitBreaker::State::kClosed);
-  EXPECT_EQ(ranking_.calls(), 4);
+  // More calls than the threshold reached ranking (one issued just before
+  // its deadline may not have).
+  EXPECT_GE(ranking_.calls(), 3);
+  EXPECT_LE(ranking_.calls(), 4);
 }
 
 TEST_F(CandidateServiceTest, RankingRefusingAValidatedRequestIsSurfacedNotCountedAsAnOutage) {
