@@ -126,7 +126,6 @@ absl::StatusOr<ExportedCandidateModel> ExportCandidateModel(const Logs& logs,
                           ExportAnnIndex(*candidate_model, recall_contexts,
                                          options.num_candidates, ann_options,
                                          options.ann_target_recall, writer));
-  if (ann.nprobe > 0) ann_options.nprobe = ann.nprobe;
   out.ann_recall = ann.recall;
   out.ann_factory = ann.index->factory();
   RECSYS_RETURN_IF_ERROR(ExportCovisitation(p, options, writer));
@@ -136,6 +135,9 @@ absl::StatusOr<ExportedCandidateModel> ExportCandidateModel(const Logs& logs,
   if (!interim.ok()) return interim.status();
   Retriever::Options retriever_options;
   retriever_options.ann = ann_options;
+  // The nprobe the export just chose, read back from the manifest as the
+  // servers read it (ServingNprobe).
+  retriever_options.ann.nprobe = 0;
   retriever_options.covisit_share = options.covisit_share;
   retriever_options.covisit_seeds = options.covisit_seeds;
   RECSYS_ASSIGN_OR_RETURN(out.retriever, Retriever::Load(**interim, retriever_options));
