@@ -16,6 +16,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/types/span.h"
 #include "common/base/progress.h"
 #include "common/base/status_macros.h"
 #include "common/base/time_units.h"
@@ -38,18 +39,60 @@ constexpr size_t kRankingScoringBatch = 1024;
 
 // One page of impressions with everything the ranking net needs.
 struct RankingPage {
+  // On a page that may be held out, the whole query; on the others only
+  // what the network reads (`KeepNetworkInputs`).
   std::unique_ptr<RankingQuery> query;
+  // Pages that may be held out only: the evaluation scores them through the
+  // serving code, from the context and the candidates. Empty on the others,
+  // which are most pages and would otherwise hold each user's history once
+  // per page (~20 KB a page on the large world).
   UserContext context;
   std::vector<Candidate> candidates;
   std::vector<RankingCandidateFeatures> raw;
   std::vector<const ImpressionRecord*> impressions;
 };
 
+// Frees what the candidate features were extracted from: the network reads
+// only the query's watches, seed, language and time (MakeRankingBatch).
+void KeepNetworkInputs(RankingQuery& query) {
+  query.channel_watches = {};
+  query.topic_watches = {};
+  query.impressions = {};
+  query.last_watched.shrink_to_fit();
+}
+
+// Whether a page (given its first impression) may be held out by `split`:
+// the last days' pages, or each user's last page (any page at the time of
+// the user's latest, ties included).
+class MayBeHeldOut {
+ public:
+  MayBeHeldOut(RankingSplit split, int64_t cut_s,
+               const std::vector<std::vector<const ImpressionRecord*>>& pages)
+      : split_(split), cut_s_(cut_s) {
+    if (split_ != RankingSplit::kByUser) return;
+    for (const auto& rows : pages) {
+      int64_t& last = last_page_s_.try_emplace(rows.front()->user_id, rows.front()->time_s)
+                          .first->second;
+      last = std::max(last, rows.front()->time_s);
+    }
+  }
+  bool operator()(const ImpressionRecord& first) const {
+    if (split_ == RankingSplit::kByDays) return first.time_s >= cut_s_;
+    return last_page_s_.at(first.user_id) == first.time_s;
+  }
+
+ private:
+  RankingSplit split_;
+  int64_t cut_s_;
+  absl::flat_hash_map<std::string, int64_t> last_page_s_;
+};
+
 std::vector<RankingPage> MakeRankingPages(const Logs& logs, const TrainingData& p,
                                           const CandidateModel& candidate_model,
                                           const VideoCatalog& catalog,
                                           const RankingVocabularies& vocabs,
-                                          int max_watches, bool progress,
+                                          int max_watches, RankingSplit split, int64_t cut_s,
+                                          bool progress,
                                           const std::vector<CandidateSource>* sources) {
   absl::flat_hash_map<std::string, size_t> page_index;
   std::vector<std::vector<const ImpressionRecord*>> grouped;
@@ -58,22 +101,28 @@ std::vector<RankingPage> MakeRankingPages(const Logs& logs, const TrainingData& 
     if (inserted) grouped.emplace_back();
     grouped[it->second].push_back(&i);
   }
+  page_index = {};
+  for (auto& rows : grouped) {
+    std::sort(rows.begin(), rows.end(),
+              [](auto* a, auto* b) { return a->position < b->position; });
+  }
+  const MayBeHeldOut may_be_held_out(split, cut_s, grouped);
   std::vector<RankingPage> pages;
   pages.reserve(grouped.size());
   ProgressBar bar("ranking features", grouped.size(), "pages", progress);
   for (auto& rows : grouped) {
-    std::sort(rows.begin(), rows.end(),
-              [](auto* a, auto* b) { return a->position < b->position; });
     RankingPage page;
     const ImpressionRecord& first = *rows.front();
     absl::StatusOr<UserContext> context = p.histories.ContextAt(first.user_id, first.time_s);
     if (!context.ok()) continue;
-    page.context = std::move(*context);
     // The retrieval score is what candidate generation would give at
     // serving: the serving model's logit.
-    std::vector<float> u = candidate_model.UserVector(candidate_model.Features(page.context));
+    std::vector<float> u = candidate_model.UserVector(candidate_model.Features(*context));
     page.query = std::make_unique<RankingQuery>(ExtractRankingQuery(
-        page.context, vocabs, catalog, max_watches, first.time_s));
+        *context, vocabs, catalog, max_watches, first.time_s));
+    const bool evaluated = may_be_held_out(first);
+    page.raw.reserve(rows.size());
+    page.impressions.reserve(rows.size());
     for (const ImpressionRecord* r : rows) {
       Candidate c;
       c.set_video_id(r->video_id);
@@ -81,10 +130,16 @@ std::vector<RankingPage> MakeRankingPages(const Logs& logs, const TrainingData& 
       c.set_retrieval_score(id == Vocabulary::kOov ? 0.0f : candidate_model.Logit(u, id));
       c.set_source(sources != nullptr ? (*sources)[r - logs.impressions.data()] : SOURCE_DNN);
       page.raw.push_back(ExtractRankingCandidate(*page.query, c, vocabs, catalog));
-      page.candidates.push_back(std::move(c));
+      if (evaluated) page.candidates.push_back(std::move(c));
       page.impressions.push_back(r);
     }
+    if (evaluated) {
+      page.context = std::move(*context);
+    } else {
+      KeepNetworkInputs(*page.query);
+    }
     pages.push_back(std::move(page));
+    rows = {};  // the page holds them now
     bar.Update(pages.size());
   }
   bar.Finish();
@@ -107,7 +162,7 @@ void RankingInputs(const std::vector<RankingPage*>& pages,
 
 // The libtorch network's logits for `rows` (a baseline that is evaluated
 // but not exported; the exported model is scored through the serving code).
-std::vector<float> NetLogits(RankingNet& net, const std::vector<RankingExampleInputs>& rows) {
+std::vector<float> NetLogits(RankingNet& net, absl::Span<const RankingExampleInputs> rows) {
   torch::NoGradGuard no_grad;
   std::vector<float> out;
   for (size_t start = 0; start < rows.size(); start += kRankingScoringBatch) {
@@ -123,8 +178,8 @@ std::vector<float> NetLogits(RankingNet& net, const std::vector<RankingExampleIn
 
 // The paper's weighted per-user loss of `net` on `rows`, which hold whole
 // pages in order (RankingInputs), `labels` alike.
-double PerUserLoss(RankingNet& net, const std::vector<RankingExampleInputs>& rows,
-                   const std::vector<const ImpressionRecord*>& labels) {
+double PerUserLoss(RankingNet& net, absl::Span<const RankingExampleInputs> rows,
+                   absl::Span<const ImpressionRecord* const> labels) {
   std::vector<float> logits = NetLogits(net, rows);
   std::vector<std::vector<ScoredImpression>> pages;
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -138,10 +193,10 @@ double PerUserLoss(RankingNet& net, const std::vector<RankingExampleInputs>& row
 // epoch with the lowest weighted per-user loss on them (the metric the
 // models are compared on, for the CTR baseline too) and stops after
 // `patience` epochs without a lower one. Returns the kept epoch.
-int TrainRankingNet(RankingNet& net, const std::vector<RankingExampleInputs>& rows,
-                    const std::vector<const ImpressionRecord*>& labels,
-                    const std::vector<RankingExampleInputs>& validation_rows,
-                    const std::vector<const ImpressionRecord*>& validation_labels,
+int TrainRankingNet(RankingNet& net, absl::Span<const RankingExampleInputs> rows,
+                    absl::Span<const ImpressionRecord* const> labels,
+                    absl::Span<const RankingExampleInputs> validation_rows,
+                    absl::Span<const ImpressionRecord* const> validation_labels,
                     bundle::RankingObjective objective, const TrainerOptions& options,
                     std::mt19937_64& rng) {
   torch::optim::Adagrad optimizer(
@@ -442,11 +497,26 @@ RankingNetOptions RankingNetShape(const RankingVocabularySet& vocabs,
   return rn;
 }
 
-// The training days' examples: those that fit the network, and those of
-// the validation days that choose its epoch count (empty: no choice).
+// The training days' examples: the first `num_fit` fit the network, the
+// rest (the validation days') choose its epoch count (none: no choice).
+// One array, so that the refit on all of them copies nothing.
 struct RankingExamples {
-  std::vector<RankingExampleInputs> rows, validation_rows;
-  std::vector<const ImpressionRecord*> labels, validation_labels;
+  std::vector<RankingExampleInputs> rows;
+  std::vector<const ImpressionRecord*> labels;
+  size_t num_fit = 0;
+
+  absl::Span<const RankingExampleInputs> fit_rows() const {
+    return absl::MakeConstSpan(rows).first(num_fit);
+  }
+  absl::Span<const ImpressionRecord* const> fit_labels() const {
+    return absl::MakeConstSpan(labels).first(num_fit);
+  }
+  absl::Span<const RankingExampleInputs> validation_rows() const {
+    return absl::MakeConstSpan(rows).subspan(num_fit);
+  }
+  absl::Span<const ImpressionRecord* const> validation_labels() const {
+    return absl::MakeConstSpan(labels).subspan(num_fit);
+  }
 };
 
 // Chooses the epoch count on the validation days, then (the validation days
@@ -459,24 +529,19 @@ std::pair<RankingNet, int> TrainChoosingEpochs(const RankingNetOptions& rn,
   torch::manual_seed(seed);
   std::mt19937_64 net_rng(seed);
   RankingNet net(rn);
-  const int kept = TrainRankingNet(net, examples.rows, examples.labels, examples.validation_rows,
-                                   examples.validation_labels, objective, options, net_rng);
-  if (examples.validation_rows.empty()) return std::make_pair(net, kept);
-  std::vector<RankingExampleInputs> all_rows = examples.rows;
-  std::vector<const ImpressionRecord*> all_labels = examples.labels;
-  all_rows.insert(all_rows.end(), examples.validation_rows.begin(),
-                  examples.validation_rows.end());
-  all_labels.insert(all_labels.end(), examples.validation_labels.begin(),
-                    examples.validation_labels.end());
+  const int kept = TrainRankingNet(net, examples.fit_rows(), examples.fit_labels(),
+                                   examples.validation_rows(), examples.validation_labels(),
+                                   objective, options, net_rng);
+  if (examples.validation_rows().empty()) return std::make_pair(net, kept);
   spdlog::info("ranking ({}): kept epoch {} (lowest validation weighted per-user loss); "
                "training again on all {} training impressions for {} epochs",
-               RankingObjectiveName(objective), kept, all_rows.size(), kept);
+               RankingObjectiveName(objective), kept, examples.rows.size(), kept);
   TrainerOptions refit = options;
   refit.ranking_epochs = kept;
   torch::manual_seed(seed);
   net_rng.seed(seed);
   RankingNet all(rn);
-  TrainRankingNet(all, all_rows, all_labels, {}, {}, objective, refit, net_rng);
+  TrainRankingNet(all, examples.rows, examples.labels, {}, {}, objective, refit, net_rng);
   return std::make_pair(all, kept);
 }
 
@@ -526,7 +591,7 @@ absl::Status TrainRanking(const Logs& logs, const TrainingData& p,
   std::vector<RankingPage> pages = MakeRankingPages(
       logs, p, candidate_model, catalog,
       RankingVocabularies{&vocabs.videos, &vocabs.channels, &vocabs.languages},
-      rspec->max_watches(), options.progress, sources);
+      rspec->max_watches(), split, cut_s, options.progress, sources);
   std::vector<RankingPage*> train_pages, eval_pages;
   // With `RankingSplit::kByUser`: each user's pages in time order.
   absl::flat_hash_map<std::string, std::vector<RankingPage*>> by_user;
@@ -569,12 +634,12 @@ absl::Status TrainRanking(const Logs& logs, const TrainingData& p,
   }
   RankingExamples examples;
   RankingInputs(fit_pages, normalizers, options.use_powers, &examples.rows, &examples.labels);
-  RankingInputs(validation_pages, normalizers, options.use_powers, &examples.validation_rows,
-                &examples.validation_labels);
+  examples.num_fit = examples.rows.size();
+  RankingInputs(validation_pages, normalizers, options.use_powers, &examples.rows,
+                &examples.labels);
   spdlog::info("ranking: {} training impressions on {} pages, {} validation pages, "
                "{} held-out pages",
-               examples.rows.size(), fit_pages.size(), validation_pages.size(),
-               eval_pages.size());
+               examples.num_fit, fit_pages.size(), validation_pages.size(), eval_pages.size());
   const RankingNetOptions rn = RankingNetShape(vocabs, options);
   auto [ranking_net, kept_epoch] =
       TrainChoosingEpochs(rn, examples, options.objective, options.seed + kRankingSeedOffset,
