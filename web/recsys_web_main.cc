@@ -83,6 +83,15 @@ absl::StatusOr<MainOptions> OptionsFromFlags() {
 }
 
 int Run(const MainOptions& options) {
+  // SIGINT and SIGTERM are taken by one thread with sigwait and blocked in
+  // every other: blocked here, before any thread starts (gRPC starts its
+  // own with the channel), so that every thread inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
   std::unique_ptr<UserDirectory> directory;
   if (!options.logs_dir.empty()) {
     absl::StatusOr<std::unique_ptr<UserDirectory>> loaded = UserDirectory::Load(options.logs_dir);
@@ -102,14 +111,6 @@ int Run(const MainOptions& options) {
     return 2;
   }
   const WebApp app(options.app, directory.get(), client->get());
-
-  // SIGINT and SIGTERM are taken by one thread with sigwait, blocked in
-  // every other (the mask is inherited by the server's threads).
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   absl::StatusOr<std::unique_ptr<WebServer>> server = WebServer::Create(options.server, &app);
   if (!server.ok()) {
