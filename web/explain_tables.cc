@@ -21,6 +21,8 @@ using ::google::protobuf::Reflection;
 // Sub-messages flattened deeper than this are shown as their text form: a
 // guard against recursive message types.
 constexpr int kMaxDepth = 4;
+// A table of more rows starts folded (<details> without `open`).
+constexpr size_t kMaxOpenRows = 40;
 
 // One value as text: floats with 4 significant digits, enums by name.
 std::string ScalarText(const Message& m, const FieldDescriptor* f, int index) {
@@ -135,9 +137,6 @@ std::string TableHtml(const Descriptor* type, const std::vector<const Message*>&
   leaves.insert(leaves.end(), repeated_messages.begin(), repeated_messages.end());
   std::string html = absl::StrCat("<table class=\"explain", nested ? " nested" : "",
                                   "\" data-field=\"", HtmlEscape(name), "\">");
-  if (!nested) {
-    absl::StrAppend(&html, "<caption>", HtmlEscape(name), " (", rows.size(), ")</caption>");
-  }
   html += "<thead><tr>";
   for (const Leaf& leaf : leaves) absl::StrAppend(&html, "<th>", HtmlEscape(leaf.name), "</th>");
   html += "</tr></thead><tbody>";
@@ -179,8 +178,11 @@ std::string ExplainTablesHtml(const Message& message, absl::string_view name) {
     const Reflection* r = holder.GetReflection();
     std::vector<const Message*> rows;
     for (int i = 0; i < r->FieldSize(holder, f); ++i) rows.push_back(&r->GetRepeatedMessage(holder, f, i));
-    absl::StrAppend(&html, TableHtml(f->message_type(), rows, leaf.name, /*nested=*/false),
-                    "\n");
+    // Long tables (the removed candidates: hundreds) start folded.
+    absl::StrAppend(&html, "<details", rows.size() <= kMaxOpenRows ? " open" : "", "><summary>",
+                    HtmlEscape(leaf.name), " (", rows.size(), ")</summary>",
+                    TableHtml(f->message_type(), rows, leaf.name, /*nested=*/false),
+                    "</details>\n");
   }
   return html;
 }

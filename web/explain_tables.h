@@ -15,7 +15,8 @@
 //    one row per element and one column per leaf of the element type (in
 //    declaration order; its singular sub-messages flattened the same way);
 //    a repeated message field inside an element is a nested table in its
-//    cell.
+//    cell. Each of these tables is in a <details> element whose summary
+//    names it and counts its rows, open unless it has more than 40.
 // Every table has class "explain"; nested ones also "nested". Every header
 // is a field path and every value is HTML-escaped. Tables are drawn from the
 // descriptor, so an empty repeated field still gives its table with its

@@ -35,7 +35,8 @@ TEST(ExplainTablesTest, FlattensSingularFieldsAndTabulatesRepeatedOnes) {
   EXPECT_THAT(html, HasSubstr("<th>candidate_model_version</th><td>20260101-000001</td>"));
   EXPECT_THAT(html, HasSubstr("<th>user_tower.example_age</th><td>0.25</td>"));
   // A table per repeated message field, escaped values.
-  EXPECT_THAT(html, HasSubstr("data-field=\"user_tower.watches_kept\"><caption>user_tower.watches_kept (1)"));
+  EXPECT_THAT(html, HasSubstr("<summary>user_tower.watches_kept (1)</summary><table class=\"explain\" "
+                              "data-field=\"user_tower.watches_kept\">"));
   EXPECT_THAT(html, HasSubstr("<td>v&lt;1&gt;</td><td class=\"num\">0</td><td class=\"num\">7</td>"));
   EXPECT_THAT(html, Not(HasSubstr("v<1>")));
   // Candidates: enums by name, repeated scalars joined, floats to 4
@@ -47,8 +48,18 @@ TEST(ExplainTablesTest, FlattensSingularFieldsAndTabulatesRepeatedOnes) {
   EXPECT_THAT(html, HasSubstr("<td>time_since_last_watch_days</td><td class=\"num\">3.5</td>"
                               "<td class=\"num\">0.75</td>"));
   // An empty repeated field still has its table, saying so.
-  EXPECT_THAT(html, HasSubstr("data-field=\"removed\"><caption>removed (0)</caption>"));
+  EXPECT_THAT(html, HasSubstr("<summary>removed (0)</summary>"));
   EXPECT_THAT(html, HasSubstr(">none</td>"));
+  EXPECT_THAT(html, HasSubstr("<details open><summary>candidates (1)</summary>"));
+}
+
+TEST(ExplainTablesTest, LongTablesStartFolded) {
+  Explanation e;
+  for (int i = 0; i < 41; ++i) e.add_removed()->set_video_id("v");
+  e.add_candidates()->set_video_id("v");
+  const std::string html = ExplainTablesHtml(e, "explanation");
+  EXPECT_THAT(html, HasSubstr("<details><summary>removed (41)</summary><table class=\"explain\""));
+  EXPECT_THAT(html, HasSubstr("<details open><summary>candidates (1)</summary>"));
 }
 
 TEST(ExplainTablesTest, AnEmptyMessageGivesEveryTableOfItsType) {

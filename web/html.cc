@@ -26,7 +26,7 @@ caption { text-align: left; font-weight: bold; padding: .3em 0; }
 .card .watch { font-size: .9em; margin-top: .25em; }
 .compare { display: flex; gap: 2em; align-items: flex-start; }
 .compare > section { flex: 1; min-width: 0; }
-.compare .card { width: auto; }
+.compare .cards { display: block; } .compare .card { width: auto; margin-bottom: .5em; }
 .note { color: #555; font-size: .9em; }
 .error { border: 1px solid #c33; background: #fee; padding: .8em 1em; border-radius: 6px; }
 .degraded { color: #a40; font-weight: bold; }
