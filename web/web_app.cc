@@ -125,8 +125,12 @@ HttpPage WebApp::Compare(const std::string& user_id, const std::string& version_
 
 HttpPage WebApp::PastedContext(const std::string& json, const std::string& version_a,
                                const std::string& version_b) const {
-  const bool compare = !version_a.empty() && !version_b.empty();
-  return Show(Pasted(json), version_a, compare ? version_b : "", compare);
+  if (version_a.empty() && !version_b.empty()) {
+    return Error(absl::InvalidArgumentError(
+        "version b without version a: give a alone (one list) or both (the comparison)"));
+  }
+  const bool compare = !version_b.empty();
+  return Show(Pasted(json), version_a, version_b, compare);
 }
 
 }  // namespace recsys::web

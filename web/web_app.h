@@ -11,7 +11,8 @@
 //   GET  /compare?id=U&a=V1&b=V2  U's lists from bundle versions V1 and V2
 //   POST /context                 form fields context (a UserContext as
 //                                 JSON), a and b (optional versions): the
-//                                 user page, or with both the compare page
+//                                 user page (version a, or the newest), or
+//                                 with both the compare page; b alone is 400
 
 #include <string>
 

@@ -176,6 +176,7 @@ TEST_F(WebAppTest, BadInputGetsAnErrorPageWithAStatus) {
       {app_.PastedContext("{not json", "", ""), 400, "not a recsys.UserContext in JSON"},
       {app_.PastedContext(R"({"watchez": []})", "", ""), 400, "not a recsys.UserContext in JSON"},
       {app_.PastedContext("", "", ""), 400, "the context is empty"},
+      {app_.PastedContext("{}", "", "new"), 400, "version b without version a"},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(c.page.status, c.status) << c.message;
