@@ -1,5 +1,6 @@
 #include "candidate_service/candidate_service_impl.h"
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 #include <vector>
@@ -7,7 +8,9 @@
 #include <google/protobuf/arena.h>
 #include <spdlog/spdlog.h>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/grpc/proto_messages.h"
 #include "common/base/grpc_status.h"
 #include "common/grpc/request_validation.h"
@@ -25,6 +28,10 @@ using Clock = std::chrono::system_clock;
 // answers in ~10 ms at p99, so 100 ms of silence means trouble, while a
 // caller's 30 ms deadline says nothing about ranking.
 constexpr Clock::duration kBudgetThatBlamesRanking = std::chrono::milliseconds(100);
+
+// `RecommendRequest.model_version` names a directory: longer is a mistake
+// (and would be echoed back in the NotFound message).
+constexpr size_t kMaxModelVersionBytes = 256;
 
 // Moves the part of the user context the ranking model reads (user ID,
 // watches, impressions, demographics and the request time) from `from` into
@@ -83,12 +90,14 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
       Done(ToGrpcStatus(status));
       return;
     }
-    retriever_ = service_->CurrentRetriever();
-    if (retriever_ == nullptr) {
-      Done(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                          "no model loaded yet (the server is starting)"));
+    absl::StatusOr<std::shared_ptr<const Retriever>> retriever =
+        service_->RetrieverFor(request.model_version());
+    if (!retriever.ok()) {
+      Done(ToGrpcStatus(retriever.status()));
       return;
     }
+    retriever_ = *std::move(retriever);
+    if (request.explain()) trace_ = std::make_unique<NominationTrace>();
     const CandidateServiceOptions& options = service_->options_;
     const int num_candidates = request.num_candidates() > 0 ? request.num_candidates()
                                                             : options.default_num_candidates;
@@ -96,10 +105,15 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
         request.num_results() > 0 ? request.num_results() : options.default_num_results;
     absl::StatusOr<std::vector<Nominee>> candidates =
         service_->Nominate(*retriever_, request.context(), num_candidates, context_->deadline(),
-                           &clock_, &shards_missing_);
+                           &clock_, &shards_missing_, trace_.get());
     if (!candidates.ok()) {
       Done(ToGrpcStatus(candidates.status()));
       return;
+    }
+    if (trace_ != nullptr) {
+      // Before ranking takes the context (and drops its searches).
+      retriever_->DescribeUserTower(request.context(), *trace_,
+                                    response_.mutable_explanation()->mutable_user_tower());
     }
     // The candidates are written once, into the ranking request on the
     // call's arena, and a degraded answer reads them back from there.
@@ -130,6 +144,7 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
     MoveRankingContext(request.mutable_context(), rank_request_.mutable_context());
     rank_request_.set_num_results(num_results_);
     rank_request_.set_model_version(retriever_->version());
+    rank_request_.set_explain(trace_ != nullptr);
     ranking_context_.set_deadline(deadline);
     if (!request_id_.empty()) ranking_context_.AddMetadata(kRequestIdMetadataKey, request_id_);
     ranking_budget_ = deadline - now;
@@ -184,6 +199,7 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
         service_->NoteVersionMismatch(response_.model_version(),
                                       rank_response_.model_version());
       }
+      ranked_ = true;
       FinishOk();
       return;
     }
@@ -235,6 +251,10 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
       response_.set_degraded(true);
       response_.set_degraded_cause(DEGRADED_SHARD_UNAVAILABLE);
     }
+    if (trace_ != nullptr) {
+      AssembleExplanation(*retriever_, *trace_, rank_request_.candidates(),
+                          ranked_ ? &rank_response_.explanation() : nullptr, &response_);
+    }
     Done(ToGrpcStatus(SerializeResponse(response_, response_bytes_)));
   }
 
@@ -249,6 +269,10 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
   int shards_missing_ = 0;
   Clock::duration ranking_budget_{};
   std::shared_ptr<const Retriever> retriever_;
+  // Explain mode only: what retrieval read and nominated.
+  std::unique_ptr<NominationTrace> trace_;
+  // Whether the answer is ranking's (`rank_response_` holds it).
+  bool ranked_ = false;
   grpc::ClientContext ranking_context_;
   // The call's protobuf messages live on `arena_` and go with it when the
   // call is deleted: one free of a few blocks instead of one per watch,
@@ -264,15 +288,137 @@ class RecommendCall final : public grpc::ServerUnaryReactor {
       *google::protobuf::Arena::CreateMessage<RecommendResponse>(&arena_);
 };
 
+namespace {
+
+// Where a video stands in a Recommend answer's explanation.
+struct Nominated {
+  // Every source that nominated it, the one it carries first.
+  std::vector<CandidateSource> sources;
+  float score = 0;
+  // In the candidate list sent to ranking; -1 when not in it.
+  int position = -1;
+};
+
+void AddSource(CandidateSource source, std::vector<CandidateSource>* sources) {
+  if (std::find(sources->begin(), sources->end(), source) == sources->end()) {
+    sources->push_back(source);
+  }
+}
+
+// The common fields of one answer or removed video.
+void Describe(const Retriever& retriever, absl::string_view video_id, const Nominated& n,
+              const RankingExplanation* ranking, CandidateExplanation* out) {
+  out->set_video_id(std::string(video_id));
+  for (CandidateSource source : n.sources) out->add_sources(source);
+  out->set_retrieval_score(n.score);
+  out->set_retrieval_rank(n.position + 1);
+  if (ranking != nullptr && n.position >= 0 && n.position < ranking->candidates_size()) {
+    *out->mutable_ranking() = ranking->candidates(n.position);
+  }
+  if (const VideoRecord* r = retriever.FindVideo(video_id)) out->set_title(r->title);
+}
+
+}  // namespace
+
+void AssembleExplanation(const Retriever& retriever, const NominationTrace& trace,
+                         const google::protobuf::RepeatedPtrField<Candidate>& candidates,
+                         const RankingExplanation* ranking, RecommendResponse* response) {
+  Explanation* explanation = response->mutable_explanation();
+  explanation->set_candidate_model_version(response->model_version());
+  if (ranking != nullptr) {
+    explanation->set_ranking_model_version(response->ranking_model_version());
+    *explanation->mutable_ranking_request() = ranking->request();
+    explanation->set_ranking_use_powers(ranking->use_powers());
+  }
+  // Each video's sources: the candidate list's first, then the sources'
+  // own lists (a video both nominated is in the list once).
+  absl::flat_hash_map<absl::string_view, Nominated> nominated;
+  for (int i = 0; i < candidates.size(); ++i) {
+    Nominated& n = nominated[candidates[i].video_id()];
+    n.sources.push_back(candidates[i].source());
+    n.score = candidates[i].retrieval_score();
+    n.position = i;
+  }
+  std::vector<absl::string_view> beyond;  // nominated, but not in the list
+  for (const std::vector<Nominee>* source : {&trace.network, &trace.covisited}) {
+    for (const Nominee& nominee : *source) {
+      auto [it, added] = nominated.try_emplace(*nominee.video_id);
+      if (added) {
+        it->second.score = nominee.score;
+        beyond.push_back(*nominee.video_id);
+      }
+      AddSource(nominee.source, &it->second.sources);
+    }
+  }
+
+  absl::flat_hash_map<absl::string_view, int> in_answer;
+  for (int i = 0; i < response->videos_size(); ++i) {
+    const std::string& id = response->videos(i).video_id();
+    in_answer[id] = i;
+    CandidateExplanation* c = explanation->add_candidates();
+    Describe(retriever, id, nominated[id], ranking, c);
+    c->set_final_rank(i + 1);
+  }
+  for (const Nominee& watched : trace.watched) {
+    CandidateExplanation* c = explanation->add_removed();
+    Describe(retriever, *watched.video_id, Nominated{{watched.source}, watched.score, -1},
+             nullptr, c);
+    c->set_removed(REMOVAL_ALREADY_WATCHED);
+  }
+  for (absl::string_view id : beyond) {
+    CandidateExplanation* c = explanation->add_removed();
+    Describe(retriever, id, nominated[id], nullptr, c);
+    c->set_removed(REMOVAL_BEYOND_NUM_CANDIDATES);
+  }
+  // Below the cut: the list's other videos, in ranked order when ranked.
+  std::vector<int> cut;
+  for (int i = 0; i < candidates.size(); ++i) {
+    if (!in_answer.contains(candidates[i].video_id())) cut.push_back(i);
+  }
+  if (ranking != nullptr && ranking->candidates_size() == candidates.size()) {
+    std::stable_sort(cut.begin(), cut.end(), [ranking](int a, int b) {
+      return ranking->candidates(a).rank() < ranking->candidates(b).rank();
+    });
+  }
+  for (int i : cut) {
+    const std::string& id = candidates[i].video_id();
+    CandidateExplanation* c = explanation->add_removed();
+    Describe(retriever, id, nominated[id], ranking, c);
+    c->set_removed(REMOVAL_BELOW_CUT);
+  }
+}
+
 std::shared_ptr<const Retriever> CandidateServiceImpl::CurrentRetriever() const {
   return VersionManager::Get<Retriever>(versions_->Newest());
 }
 
+absl::StatusOr<std::shared_ptr<const Retriever>> CandidateServiceImpl::RetrieverFor(
+    const std::string& version) const {
+  if (version.empty()) {
+    std::shared_ptr<const Retriever> newest = CurrentRetriever();
+    if (newest == nullptr) {
+      return absl::UnavailableError("no model loaded yet (the server is starting)");
+    }
+    return newest;
+  }
+  if (version.size() > kMaxModelVersionBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("model_version: ", version.size(),
+                                                   " bytes, at most ", kMaxModelVersionBytes));
+  }
+  std::shared_ptr<const Servable> found = versions_->Find(version);
+  if (found == nullptr) {
+    return absl::NotFoundError(absl::StrCat(
+        "model_version: version '", version, "' is not loaded (loaded: ",
+        absl::StrJoin(versions_->LoadedVersions(), ", "), ")"));
+  }
+  return VersionManager::Get<Retriever>(std::move(found));
+}
+
 absl::StatusOr<std::vector<Nominee>> CandidateServiceImpl::Nominate(
     const Retriever& retriever, const UserContext& context, int n, Clock::time_point deadline,
-    StageClock* clock, int* shards_missing) const {
+    StageClock* clock, int* shards_missing, NominationTrace* trace) const {
   *shards_missing = 0;
-  if (options_.ann_shards == nullptr) return retriever.Nominate(context, n, clock);
+  if (options_.ann_shards == nullptr) return retriever.Nominate(context, n, clock, trace);
   return retriever.Nominate(
       context, n, clock,
       [&](absl::Span<const float> query, int k) -> absl::StatusOr<std::vector<Neighbor>> {
@@ -280,7 +426,8 @@ absl::StatusOr<std::vector<Nominee>> CandidateServiceImpl::Nominate(
             query, k, retriever.version(), retriever.ann_size(), deadline);
         *shards_missing = got.missing;
         return std::move(got.neighbors);
-      });
+      },
+      trace);
 }
 
 void CandidateServiceImpl::NoteRequest(const char* method, const grpc::Status& status,

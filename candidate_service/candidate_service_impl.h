@@ -5,13 +5,20 @@
 // RankingService) and GenerateCandidates (retrieval only).
 //
 // Recommend reads top to bottom: admit (a cap on requests in flight) ->
-// parse -> validate -> the current bundle version -> candidates (user tower,
+// parse -> validate -> the bundle version (the newest, or the request's
+// `model_version`) -> candidates (user tower,
 // ANN on the local index or fanned out to its shards, co-visitation,
 // most-popular fallback) -> call ranking (unless the breaker is open or
 // the caller's deadline leaves no time) -> assemble. When ranking fails, is
 // late or is skipped, the answer is the retrieval order with `degraded` set
 // and `degraded_cause` saying why: a slow ranker costs quality, not
 // availability. docs/serving.md has every failure and what it does.
+//
+// Explain mode (`RecommendRequest.explain`): retrieval records what it read
+// and each source's nominees, ranking is asked for its part
+// (`RankRequest.explain`), and the answer's `explanation` puts them
+// together (`AssembleExplanation`); a degraded answer still explains
+// retrieval. Without it, nothing is recorded.
 
 #include <atomic>
 #include <chrono>
@@ -31,6 +38,18 @@
 #include "proto/recsys.grpc.pb.h"
 
 namespace recsys {
+
+// `RecommendResponse.explanation` of an answer (whose videos, versions and
+// degraded state are set): the user tower's reading is already in it (set
+// during retrieval); this adds the ranking request features (`ranking`,
+// null when the answer is not ranked), each answer video's sources,
+// retrieval score and rank, ranking inputs and final rank, and the removed
+// videos (already watched, beyond num_candidates, below the cut) with
+// why. `candidates` is the list sent (or meant) for ranking, in retrieval
+// order.
+void AssembleExplanation(const Retriever& retriever, const NominationTrace& trace,
+                         const google::protobuf::RepeatedPtrField<Candidate>& candidates,
+                         const RankingExplanation* ranking, RecommendResponse* response);
 
 struct CandidateServiceOptions {
   int default_num_candidates = 200;
@@ -99,13 +118,20 @@ class CandidateServiceImpl final
 
   // The retriever of the newest loaded version; nullptr before the first.
   std::shared_ptr<const Retriever> CurrentRetriever() const;
+  // The retriever of `RecommendRequest.model_version`: the newest when it is
+  // empty (Unavailable before the first), NotFound naming the field and the
+  // loaded versions when that version is not loaded, InvalidArgument for a
+  // name longer than 256 bytes.
+  absl::StatusOr<std::shared_ptr<const Retriever>> RetrieverFor(const std::string& version) const;
   // `retriever`'s nominees for `context`, its ANN step on `ann_shards`
   // (waiting until `deadline` at most) when the options have them;
-  // `*shards_missing` is the number of shards left out.
+  // `*shards_missing` is the number of shards left out. `trace` as in
+  // `Retriever::Nominate` (explain mode).
   absl::StatusOr<std::vector<Nominee>> Nominate(const Retriever& retriever,
                                                 const UserContext& context, int n,
                                                 std::chrono::system_clock::time_point deadline,
-                                                StageClock* clock, int* shards_missing) const;
+                                                StageClock* clock, int* shards_missing,
+                                                NominationTrace* trace = nullptr) const;
   // Counts and logs (rate-limited) one degraded answer.
   void NoteDegraded(DegradedCause cause, const std::string& detail);
   void NoteVersionMismatch(const std::string& candidate_version,

@@ -177,6 +177,15 @@ class CandidateServiceTest : public ::testing::Test {
     return request;
   }
 
+  // Explain mode: 18 candidates of the tiny bundle's 20 videos (the ANN
+  // step asks for 18 + 2 watched: every video), 5 results.
+  static RecommendRequest ExplainRequest() {
+    RecommendRequest request = Request();
+    request.set_num_candidates(18);
+    request.set_explain(true);
+    return request;
+  }
+
   grpc::Status Recommend(const RecommendRequest& request, RecommendResponse* response,
                          absl::Duration deadline = absl::Seconds(10)) {
     grpc::ClientContext context;
@@ -573,6 +582,127 @@ TEST_F(CandidateServiceTest, AShortRetrievedListIsFilledFromPopular) {
     EXPECT_NE(c.video_id(), TinyVideoId(0));
     EXPECT_NE(c.video_id(), TinyVideoId(1));
   }
+}
+
+TEST_F(CandidateServiceTest, WithoutExplainTheAnswerCarriesNoExplanation) {
+  StartService(CandidateServiceOptions());
+  RecommendResponse plain, off;
+  ASSERT_TRUE(Recommend(Request(), &plain).ok());
+  RecommendRequest request = Request();
+  request.set_explain(false);
+  ASSERT_TRUE(Recommend(request, &off).ok());
+  EXPECT_FALSE(off.has_explanation());
+  EXPECT_FALSE(ranking_.last_request().explain());
+  EXPECT_EQ(off.SerializeAsString(), plain.SerializeAsString());
+}
+
+TEST_F(CandidateServiceTest, ExplainAssemblesRetrievalRankingAndWhatWasRemoved) {
+  StartService(CandidateServiceOptions());
+  RecommendResponse response;
+  ASSERT_TRUE(Recommend(ExplainRequest(), &response).ok());
+  ASSERT_FALSE(response.degraded());
+  const RankRequest sent = ranking_.last_request();
+  EXPECT_TRUE(sent.explain());
+  ASSERT_EQ(sent.candidates_size(), 18);
+  ASSERT_TRUE(response.has_explanation());
+  const Explanation& e = response.explanation();
+  EXPECT_EQ(e.candidate_model_version(), kVersion);
+  EXPECT_EQ(e.ranking_model_version(), kVersion);
+
+  // The user tower read both watches (in its vocabulary), oldest first.
+  const UserTowerReading& tower = e.user_tower();
+  ASSERT_EQ(tower.watches_kept_size(), 2);
+  EXPECT_EQ(tower.watches_kept(0).video_id(), TinyVideoId(3));
+  EXPECT_EQ(tower.watches_kept(0).vocabulary_row(), 3);
+  EXPECT_EQ(tower.watches_kept(1).video_id(), TinyVideoId(5));
+  EXPECT_TRUE(tower.knows_anything());
+  ASSERT_EQ(tower.demographics_categorical_size(), 2);
+  EXPECT_EQ(tower.demographics_categorical(0).name(), "region");
+  EXPECT_EQ(tower.demographics_categorical(0).value(), "US");
+  EXPECT_EQ(tower.dense_size(), kNumCandidateDense);
+  // Every token of "cat dog" is accounted for, kept or dropped.
+  EXPECT_EQ(tower.tokens_kept_size() + tower.tokens_dropped_size(), 3);
+
+  // The answer: ranking's order, each with its place in the list sent.
+  ASSERT_EQ(e.candidates_size(), 5);
+  for (int i = 0; i < 5; ++i) {
+    const CandidateExplanation& c = e.candidates(i);
+    EXPECT_EQ(c.video_id(), response.videos(i).video_id());
+    EXPECT_EQ(c.final_rank(), i + 1);
+    ASSERT_GT(c.retrieval_rank(), 0);
+    const Candidate& listed = sent.candidates(c.retrieval_rank() - 1);
+    EXPECT_EQ(listed.video_id(), c.video_id());
+    EXPECT_EQ(c.retrieval_score(), listed.retrieval_score());
+    ASSERT_GE(c.sources_size(), 1);
+    EXPECT_EQ(c.sources(0), listed.source());
+    EXPECT_FALSE(c.title().empty());
+  }
+  // Removed: the two watched videos the ANN step found, then the 13
+  // candidates below the cut.
+  int watched = 0, below = 0;
+  std::set<std::string> removed;
+  for (const CandidateExplanation& c : e.removed()) {
+    EXPECT_TRUE(removed.insert(c.video_id()).second) << c.video_id();
+    EXPECT_EQ(c.final_rank(), 0);
+    if (c.removed() == REMOVAL_ALREADY_WATCHED) {
+      ++watched;
+      EXPECT_TRUE(c.video_id() == TinyVideoId(3) || c.video_id() == TinyVideoId(5));
+      EXPECT_EQ(c.retrieval_rank(), 0);
+    } else {
+      EXPECT_EQ(c.removed(), REMOVAL_BELOW_CUT);
+      ++below;
+      EXPECT_GT(c.retrieval_rank(), 0);
+    }
+  }
+  EXPECT_EQ(watched, 2);
+  EXPECT_EQ(below, 13);
+}
+
+TEST_F(CandidateServiceTest, ADegradedAnswerStillExplainsRetrieval) {
+  ranking_.set_mode(RankingMode::kUnavailable);
+  StartService(CandidateServiceOptions());
+  RecommendResponse response;
+  ASSERT_TRUE(Recommend(ExplainRequest(), &response).ok());
+  ASSERT_TRUE(response.degraded());
+  const Explanation& e = response.explanation();
+  EXPECT_EQ(e.candidate_model_version(), kVersion);
+  EXPECT_TRUE(e.ranking_model_version().empty());
+  EXPECT_EQ(e.user_tower().watches_kept_size(), 2);
+  ASSERT_EQ(e.candidates_size(), 5);
+  for (int i = 0; i < 5; ++i) {
+    // Retrieval order: the answer's i-th is the list's i-th.
+    EXPECT_EQ(e.candidates(i).retrieval_rank(), i + 1);
+    EXPECT_FALSE(e.candidates(i).has_ranking());
+  }
+  int below = 0;
+  for (const CandidateExplanation& c : e.removed()) {
+    if (c.removed() != REMOVAL_BELOW_CUT) continue;
+    // In retrieval order, past the answer's five.
+    EXPECT_EQ(c.retrieval_rank(), 6 + below);
+    ++below;
+  }
+  EXPECT_EQ(below, 13);
+}
+
+TEST_F(CandidateServiceTest, ModelVersionPinsALoadedVersionAndRefusesOthers) {
+  StartService(CandidateServiceOptions());
+  RecommendRequest request = Request();
+  request.set_model_version(kVersion);
+  RecommendResponse response;
+  ASSERT_TRUE(Recommend(request, &response).ok());
+  EXPECT_EQ(response.model_version(), kVersion);
+
+  request.set_model_version("20990101-000000");
+  grpc::Status status = Recommend(request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(status.error_message(), HasSubstr("model_version"));
+  EXPECT_THAT(status.error_message(), HasSubstr("20990101-000000"));
+  EXPECT_THAT(status.error_message(), HasSubstr(kVersion));  // the loaded ones
+
+  request.set_model_version(std::string(1000, 'x'));
+  status = Recommend(request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("model_version"));
 }
 
 TEST(CandidateServiceStartTest, UnavailableUntilAModelIsLoaded) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <memory>
 #include <numeric>
 #include <vector>
 
@@ -28,8 +29,11 @@ absl::Status RankInto(const RankingModel& model, const std::string& model_versio
   MarkStage(clock, "validate");
   // Scored where the request holds them: no copy of the candidates.
   const google::protobuf::RepeatedPtrField<Candidate>& candidates = request.candidates();
+  // Explain mode: the scoring pass itself records its inputs.
+  std::unique_ptr<RankingTrace> trace;
+  if (request.explain()) trace = std::make_unique<RankingTrace>();
   std::vector<float> predicted =
-      model.PredictWatchSeconds(request.context(), candidates, now_s, clock);
+      model.PredictWatchSeconds(request.context(), candidates, now_s, clock, trace.get());
   size_t n = candidates.size();
   if (request.num_results() > 0) {
     n = std::min<size_t>(n, request.num_results());
@@ -39,11 +43,22 @@ absl::Status RankInto(const RankingModel& model, const std::string& model_versio
   // first `n` are the same as a full sort's.
   std::vector<int> order(candidates.size());
   std::iota(order.begin(), order.end(), 0);
-  std::partial_sort(order.begin(), order.begin() + n, order.end(), [&](int a, int b) {
+  const auto better = [&](int a, int b) {
     if (predicted[a] != predicted[b]) return predicted[a] > predicted[b];
     const int by_id = candidates[a].video_id().compare(candidates[b].video_id());
     return by_id != 0 ? by_id < 0 : a < b;
-  });
+  };
+  std::partial_sort(order.begin(), order.begin() + n, order.end(), better);
+  if (trace != nullptr) {
+    // Every candidate's rank: the rest in the same total order.
+    std::sort(order.begin() + n, order.end(), better);
+    RankingExplanation* explanation = response->mutable_explanation();
+    explanation->set_model_version(model_version);
+    model.Explain(request.context(), candidates, *trace, explanation);
+    for (size_t rank = 0; rank < order.size(); ++rank) {
+      explanation->mutable_candidates(order[rank])->set_rank(static_cast<int>(rank) + 1);
+    }
+  }
   response->set_model_version(model_version);
   response->mutable_videos()->Reserve(static_cast<int>(n));
   for (size_t i = 0; i < n; ++i) {

@@ -16,6 +16,7 @@
 #include "common/features/vocabulary.h"
 #include "common/serving/bundle.h"
 #include "common/serving/models.h"
+#include "common/serving/testing/ranking_reference.h"
 #include "common/serving/testing/tiny_bundle.h"
 #include "proto/recsys.pb.h"
 
@@ -98,6 +99,10 @@ class RankCandidatesTest : public ::testing::Test {
     ASSERT_TRUE(videos.ok()) << videos.status();
     absl::StatusOr<Vocabulary> vocabulary = (*bundle)->ReadVocabulary(kRankingVideoVocab);
     ASSERT_TRUE(vocabulary.ok()) << vocabulary.status();
+    absl::StatusOr<std::unique_ptr<RankingReference>> reference =
+        RankingReference::Load(**bundle);
+    ASSERT_TRUE(reference.ok()) << reference.status();
+    reference_ = reference->release();
     model_ = model->release();
     tower_ = new std::vector<StoredLayer>(*std::move(tower));
     video_embedding_ = new Tensor(*std::move(videos));
@@ -108,6 +113,8 @@ class RankCandidatesTest : public ::testing::Test {
     delete tower_;
     delete video_embedding_;
     delete video_vocabulary_;
+    delete reference_;
+    reference_ = nullptr;
     model_ = nullptr;
     tower_ = nullptr;
     video_embedding_ = nullptr;
@@ -168,6 +175,7 @@ class RankCandidatesTest : public ::testing::Test {
   static std::vector<StoredLayer>* tower_;
   static Tensor* video_embedding_;
   static Vocabulary* video_vocabulary_;
+  static RankingReference* reference_;
   RankRequest request_;
 };
 
@@ -175,6 +183,7 @@ RankingModel* RankCandidatesTest::model_ = nullptr;
 std::vector<StoredLayer>* RankCandidatesTest::tower_ = nullptr;
 Tensor* RankCandidatesTest::video_embedding_ = nullptr;
 Vocabulary* RankCandidatesTest::video_vocabulary_ = nullptr;
+RankingReference* RankCandidatesTest::reference_ = nullptr;
 
 TEST_F(RankCandidatesTest, InputRowsStartWithTheCandidatesStoredEmbedding) {
   // The reference reads `BuildInputs`' rows; their first columns are the
@@ -230,6 +239,93 @@ TEST_F(RankCandidatesTest, OrderedByPredictedWatchTimeWhichIsExpOfTheLogit) {
     }
   }
   EXPECT_TRUE(expected.empty());
+}
+
+TEST_F(RankCandidatesTest, WithoutExplainThereIsNoExplanation) {
+  absl::StatusOr<RankResponse> response = Rank();
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_FALSE(response->has_explanation());
+}
+
+// Explain mode: the reported inputs, fed to the stored tower by a reference
+// written apart from the model, give the reported logit, whose exp is the
+// answer's prediction; every candidate is there, in the request's order,
+// ranked 1..n as the answer orders them.
+TEST_F(RankCandidatesTest, ExplainReportsTheInputsTheTowerScored) {
+  absl::StatusOr<RankResponse> plain = Rank();
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  request_.set_explain(true);
+  request_.set_num_results(3);
+  absl::StatusOr<RankResponse> response = Rank();
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_TRUE(response->has_explanation());
+  const RankingExplanation& e = response->explanation();
+  EXPECT_EQ(e.model_version(), kVersion);
+  // The request-level inputs: the latest watch seeds, the bag is the
+  // watches in the ranking vocabulary, oldest first.
+  EXPECT_EQ(e.request().seed_video().value(), TinyVideoId(4));
+  EXPECT_EQ(e.request().seed_video().vocabulary_row(),
+            video_vocabulary_->Lookup(TinyVideoId(4)));
+  ASSERT_EQ(e.request().last_watched_size(), 3);
+  EXPECT_EQ(e.request().last_watched(0).value(), TinyVideoId(1));
+  EXPECT_EQ(e.request().last_watched(2).value(), TinyVideoId(4));
+  EXPECT_EQ(e.request().request_time_s(), kRequestTime);
+
+  ASSERT_EQ(e.candidates_size(), request_.candidates_size());
+  absl::flat_hash_map<std::string, float> predicted;
+  for (const RankedVideo& v : plain->videos()) predicted[v.video_id()] = v.predicted_watch_seconds();
+  std::vector<int> ranks;
+  for (int i = 0; i < e.candidates_size(); ++i) {
+    const RankingCandidateExplanation& c = e.candidates(i);
+    const Candidate& sent = request_.candidates(i);
+    EXPECT_EQ(c.video_id(), sent.video_id());
+    ASSERT_EQ(c.continuous_size(), kNumRankingContinuous);
+    for (int k = 0; k < kNumRankingContinuous; ++k) {
+      EXPECT_EQ(c.continuous(k).name(), RankingContinuousName(k));
+      EXPECT_GE(c.continuous(k).normalized_value(), 0.0f);
+      EXPECT_LE(c.continuous(k).normalized_value(), 1.0f);
+    }
+    EXPECT_EQ(c.continuous(kRetrievalScore).raw_value(), sent.retrieval_score());
+    absl::StatusOr<double> logit = reference_->Logit(e.request(), c, e.use_powers());
+    ASSERT_TRUE(logit.ok()) << logit.status();
+    EXPECT_NEAR(c.logit(), *logit, 1e-4) << c.video_id();
+    EXPECT_FLOAT_EQ(c.predicted_watch_seconds(), std::exp(c.logit()));
+    EXPECT_FLOAT_EQ(c.predicted_watch_seconds(), predicted[c.video_id()]) << c.video_id();
+    ranks.push_back(c.rank());
+  }
+  // The answer is the first three ranks.
+  ASSERT_EQ(response->videos_size(), 3);
+  for (int r = 0; r < 3; ++r) {
+    for (const RankingCandidateExplanation& c : e.candidates()) {
+      if (c.rank() == r + 1) {
+        EXPECT_EQ(c.video_id(), response->videos(r).video_id());
+      }
+    }
+  }
+  std::sort(ranks.begin(), ranks.end());
+  for (size_t i = 0; i < ranks.size(); ++i) EXPECT_EQ(ranks[i], static_cast<int>(i) + 1);
+}
+
+TEST_F(RankCandidatesTest, ExplainNamesTheCategoricalInputs) {
+  request_.set_explain(true);
+  absl::StatusOr<RankResponse> response = Rank();
+  ASSERT_TRUE(response.ok()) << response.status();
+  for (const RankingCandidateExplanation& c : response->explanation().candidates()) {
+    ASSERT_EQ(c.categorical_size(), 4);
+    EXPECT_EQ(c.categorical(0).name(), "video");
+    EXPECT_EQ(c.categorical(0).vocabulary_row(), video_vocabulary_->Lookup(c.video_id()));
+    EXPECT_EQ(c.categorical(1).name(), "channel");
+    EXPECT_EQ(c.categorical(2).name(), "language");
+    EXPECT_EQ(c.categorical(3).name(), "source");
+  }
+  // v00 came from the network (one-hot 0), v01 from popular (1), the
+  // unknown one from outside (2).
+  const RankingExplanation& e = response->explanation();
+  EXPECT_EQ(e.candidates(0).categorical(3).vocabulary_row(), 0);
+  EXPECT_EQ(e.candidates(1).categorical(3).vocabulary_row(), 1);
+  EXPECT_EQ(e.candidates(kNumCatalogVideos).categorical(3).vocabulary_row(), 2);
+  EXPECT_EQ(e.candidates(kNumCatalogVideos).categorical(1).vocabulary_row(), -1);
+  EXPECT_EQ(e.candidates(0).categorical(1).value(), TinyChannelId(0));
 }
 
 TEST_F(RankCandidatesTest, ReordersARequestSentWorstFirst) {

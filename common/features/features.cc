@@ -126,15 +126,27 @@ CandidateTowerBlocks<float*> CandidateTowerBlockStarts(CandidateTowerBlocks<int>
 CandidateFeatures ExtractCandidateFeatures(const UserContext& context,
                                            const CandidateVocabularies& vocabs,
                                            const CandidateFeatureOptions& options,
-                                           float example_age) {
+                                           float example_age, CandidateFeatureTrace* trace) {
   CandidateFeatures f;
   std::vector<int> watches = WatchesByTime(context);
   size_t begin = watches.size() > static_cast<size_t>(options.max_watches)
                      ? watches.size() - options.max_watches
                      : 0;
+  if (trace != nullptr) {
+    for (size_t i = 0; i < begin; ++i) {
+      trace->dropped_watches.push_back({watches[i], INPUT_DROP_BEYOND_HISTORY_LIMIT});
+    }
+  }
   for (size_t i = begin; i < watches.size(); ++i) {
     int32_t id = vocabs.videos->Lookup(context.watches(watches[i]).video_id());
     if (id != Vocabulary::kOov) f.watch_ids.push_back(id);
+    if (trace != nullptr) {
+      if (id != Vocabulary::kOov) {
+        trace->kept_watches.push_back(watches[i]);
+      } else {
+        trace->dropped_watches.push_back({watches[i], INPUT_DROP_OUT_OF_VOCABULARY});
+      }
+    }
   }
   if (options.recent_watches > 0) {
     const size_t recent = std::min(f.watch_ids.size(),
@@ -148,14 +160,33 @@ CandidateFeatures ExtractCandidateFeatures(const UserContext& context,
   begin = searches.size() > static_cast<size_t>(options.max_searches)
               ? searches.size() - options.max_searches
               : 0;
+  const size_t history_begin = begin;
   if (!options.use_searches) begin = searches.size();
   // Most recent searches first, so the token cap drops the oldest.
   for (size_t i = searches.size(); i > begin; --i) {
     for (const std::string& token :
          QueryTokens(context.searches(searches[i - 1]).query())) {
-      if (static_cast<int>(f.token_ids.size()) >= options.max_tokens) break;
+      if (static_cast<int>(f.token_ids.size()) >= options.max_tokens) {
+        if (trace == nullptr) break;
+        trace->tokens.push_back({token, Vocabulary::kOov, INPUT_DROP_BEYOND_TOKEN_LIMIT});
+        continue;
+      }
       int32_t id = vocabs.tokens->Lookup(token);
       if (id != Vocabulary::kOov) f.token_ids.push_back(id);
+      if (trace != nullptr) {
+        trace->tokens.push_back(
+            {token, id, id != Vocabulary::kOov ? INPUT_DROP_UNKNOWN : INPUT_DROP_OUT_OF_VOCABULARY});
+      }
+    }
+  }
+  if (trace != nullptr) {
+    // The searches the model did not read at all.
+    for (size_t i = begin; i > 0; --i) {
+      const InputDropReason why =
+          i > history_begin ? INPUT_DROP_GROUP_DISABLED : INPUT_DROP_BEYOND_HISTORY_LIMIT;
+      for (const std::string& token : QueryTokens(context.searches(searches[i - 1]).query())) {
+        trace->tokens.push_back({token, Vocabulary::kOov, why});
+      }
     }
   }
   // An unordered bag: order carries no information the model may use.
@@ -234,6 +265,13 @@ const VideoRecord* VideoCatalog::FindRecord(absl::string_view video_id) const {
   return it == records_.end() ? nullptr : &it->second;
 }
 
+const char* CandidateDenseName(int feature) {
+  static const char* const kNames[kNumCandidateDense] = {
+      "gender", "age", "age_known", "logged_in", "example_age",
+  };
+  return kNames[feature];
+}
+
 const char* RankingContinuousName(int feature) {
   static const char* const kNames[kNumRankingContinuous] = {
       "channel_watches",      "days_since_channel_watch",
@@ -276,7 +314,8 @@ RankingQuery ExtractRankingQuery(const UserContext& context,
     }
   }
   if (!watches.empty()) {
-    q.seed_video = vocabs.videos->Lookup(context.watches(watches.back()).video_id());
+    q.seed_watch = watches.back();
+    q.seed_video = vocabs.videos->Lookup(context.watches(q.seed_watch).video_id());
   }
   for (const Impression& imp : context.impressions()) {
     auto& [count, latest] = q.impressions[imp.video_id()];

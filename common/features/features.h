@@ -90,6 +90,10 @@ enum CandidateDense : int {
   kNumCandidateDense,
 };
 
+// "gender", "age", "age_known", "logged_in", "example_age": the dense
+// inputs' names (explain mode).
+const char* CandidateDenseName(int feature);
+
 struct CandidateFeatures {
   // In-vocabulary IDs of the most recent watches, oldest first; OOV IDs are
   // dropped (a zero embedding in a bag average would only shrink it).
@@ -106,12 +110,36 @@ struct CandidateFeatures {
   float dense[kNumCandidateDense] = {};
 };
 
+// What `ExtractCandidateFeatures` read of a context and what it left out,
+// with why (explain mode, `RecommendRequest.explain`).
+struct CandidateFeatureTrace {
+  // Indices in `context.watches` of the watches behind
+  // `CandidateFeatures::watch_ids`, in the same order (oldest first).
+  std::vector<int> kept_watches;
+  // The other watches (indices in `context.watches`), oldest first.
+  std::vector<std::pair<int, InputDropReason>> dropped_watches;
+  // Every token of the searches the model could read, most recent search
+  // first: kept ones with their row, dropped ones with `Vocabulary::kOov`
+  // and the reason (INPUT_DROP_UNKNOWN when kept). Searches beyond the
+  // history limit, or all of them when the group is off, appear as one
+  // entry per token too.
+  struct Token {
+    std::string token;
+    int32_t id = Vocabulary::kOov;
+    InputDropReason dropped = INPUT_DROP_UNKNOWN;
+  };
+  std::vector<Token> tokens;
+};
+
 // `example_age` is already scaled (training: age of the example relative to
 // the end of the training window; serving: the configured constant).
+// `trace`, when given, receives what was read and dropped (the features are
+// the same with or without it).
 CandidateFeatures ExtractCandidateFeatures(const UserContext& context,
                                            const CandidateVocabularies& vocabs,
                                            const CandidateFeatureOptions& options,
-                                           float example_age);
+                                           float example_age,
+                                           CandidateFeatureTrace* trace = nullptr);
 
 // The candidate tower's input row: these six blocks side by side. `Block`
 // is whatever a caller holds a block in (serving: a float pointer into the
@@ -230,8 +258,10 @@ struct RankingQuery {
   // The shared video vocabulary: most recent watches, oldest first, OOV
   // dropped.
   std::vector<int32_t> last_watched;
-  // The video that seeded the recommendation: the most recent watch.
+  // The video that seeded the recommendation: the most recent watch, and
+  // its index in `UserContext.watches` (-1 without watches).
   int32_t seed_video = Vocabulary::kOov;
+  int seed_watch = -1;
   int64_t request_time_s = 0;
   // The user's language (`Demographics.language`) in the language
   // vocabulary, which video languages share.

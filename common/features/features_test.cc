@@ -218,6 +218,53 @@ TEST_F(CandidateFeaturesTest, TokenBagIsSortedAndDropsUnknownTokens) {
   EXPECT_EQ(Extract(Reversed(c)).token_ids, f.token_ids);
 }
 
+// Explain mode's trace: every watch and token accounted for, kept (in the
+// order of the features) or dropped with why; the features unchanged.
+TEST_F(CandidateFeaturesTest, TraceTellsWhatWasReadAndWhyTheRestWasNot) {
+  UserContext c;
+  AddWatch(&c, "v1", 100);          // 0: beyond the history limit
+  AddWatch(&c, "never-seen", 300);  // 1: out of vocabulary
+  AddWatch(&c, "v2", 200);          // 2
+  AddWatch(&c, "v3", 400);          // 3
+  AddSearch(&c, "funny dog", 200);
+  AddSearch(&c, "cat zebras", 150);  // "zebras", "cat zebras": OOV
+  AddSearch(&c, "news", 100);        // beyond the search limit
+  options_.max_watches = 3;
+  options_.max_searches = 2;
+  options_.max_tokens = 4;
+  CandidateFeatureTrace trace;
+  const CandidateFeatures f = ExtractCandidateFeatures(c, vocabs_, options_, 0, &trace);
+  EXPECT_EQ(f.watch_ids, Extract(c).watch_ids);
+  EXPECT_EQ(f.token_ids, Extract(c).token_ids);
+  EXPECT_THAT(trace.kept_watches, ElementsAre(2, 3));
+  EXPECT_THAT(trace.dropped_watches,
+              ElementsAre(std::make_pair(0, INPUT_DROP_BEYOND_HISTORY_LIMIT),
+                          std::make_pair(1, INPUT_DROP_OUT_OF_VOCABULARY)));
+  std::vector<std::pair<std::string, InputDropReason>> tokens;
+  for (const CandidateFeatureTrace::Token& t : trace.tokens) {
+    tokens.push_back({t.token, t.dropped});
+    if (t.dropped == INPUT_DROP_UNKNOWN) {
+      EXPECT_EQ(t.id, Token(t.token));
+    } else {
+      EXPECT_EQ(t.id, Vocabulary::kOov);
+    }
+  }
+  EXPECT_THAT(tokens, ElementsAre(std::make_pair("funny", INPUT_DROP_UNKNOWN),
+                                  std::make_pair("dog", INPUT_DROP_UNKNOWN),
+                                  std::make_pair("funny dog", INPUT_DROP_UNKNOWN),
+                                  std::make_pair("cat", INPUT_DROP_UNKNOWN),
+                                  std::make_pair("zebras", INPUT_DROP_BEYOND_TOKEN_LIMIT),
+                                  std::make_pair("cat zebras", INPUT_DROP_BEYOND_TOKEN_LIMIT),
+                                  std::make_pair("news", INPUT_DROP_BEYOND_HISTORY_LIMIT)));
+  // With the group off, the searches it would have read say so.
+  options_.use_searches = false;
+  CandidateFeatureTrace off;
+  ExtractCandidateFeatures(c, vocabs_, options_, 0, &off);
+  ASSERT_FALSE(off.tokens.empty());
+  EXPECT_EQ(off.tokens.front().dropped, INPUT_DROP_GROUP_DISABLED);
+  EXPECT_EQ(off.tokens.back().dropped, INPUT_DROP_BEYOND_HISTORY_LIMIT);
+}
+
 TEST_F(CandidateFeaturesTest, RegionAndDeviceLookups) {
   UserContext c;
   c.mutable_demographics()->set_region("DE");

@@ -1,5 +1,6 @@
 #include "common/serving/models.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -282,10 +283,71 @@ void CandidateModel::BuildInput(const CandidateFeatures& f, float* out) const {
   std::memcpy(at.dense, f.dense, sizeof(f.dense));
 }
 
-CandidateFeatures CandidateModel::Features(const UserContext& context) const {
+CandidateFeatures CandidateModel::Features(const UserContext& context,
+                                           CandidateFeatureTrace* trace) const {
   CandidateVocabularies vocabs{&videos_, &tokens_, &regions_, &devices_};
-  return ExtractCandidateFeatures(context, vocabs, options_,
-                                  serving_example_age_);
+  return ExtractCandidateFeatures(context, vocabs, options_, serving_example_age_, trace);
+}
+
+namespace {
+
+void SetCategorical(const char* name, const std::string& value, int32_t row,
+                    CategoricalFeature* out) {
+  out->set_name(name);
+  out->set_value(value);
+  out->set_vocabulary_row(row);
+}
+
+void SetWatch(const Watch& watch, int32_t row, InputDropReason dropped, WatchReading* out) {
+  out->set_video_id(watch.video_id());
+  out->set_time_s(watch.time_s());
+  out->set_vocabulary_row(row);
+  out->set_dropped(dropped);
+}
+
+}  // namespace
+
+void CandidateModel::DescribeUserTower(const UserContext& context,
+                                       const CandidateFeatures& features,
+                                       const CandidateFeatureTrace& trace,
+                                       UserTowerReading* out) const {
+  for (size_t i = 0; i < trace.kept_watches.size(); ++i) {
+    SetWatch(context.watches(trace.kept_watches[i]), features.watch_ids[i], INPUT_DROP_UNKNOWN,
+             out->add_watches_kept());
+  }
+  for (const auto& [index, why] : trace.dropped_watches) {
+    SetWatch(context.watches(index), Vocabulary::kOov, why, out->add_watches_dropped());
+  }
+  // The `recent` block averages the last kept watches.
+  for (size_t i = features.watch_ids.size() - features.recent_ids.size();
+       i < features.watch_ids.size(); ++i) {
+    *out->add_recent_watches() = out->watches_kept(static_cast<int>(i));
+  }
+  for (const CandidateFeatureTrace::Token& t : trace.tokens) {
+    TokenReading* token =
+        t.dropped == INPUT_DROP_UNKNOWN ? out->add_tokens_kept() : out->add_tokens_dropped();
+    token->set_token(t.token);
+    token->set_vocabulary_row(t.id);
+    token->set_dropped(t.dropped);
+  }
+  out->set_example_age(features.dense[kExampleAge]);
+  const Demographics& d = context.demographics();
+  SetCategorical(kRegionVocab, d.region(), features.region, out->add_demographics_categorical());
+  SetCategorical(kDeviceVocab, d.device(), features.device, out->add_demographics_categorical());
+  // The request's value of each dense input (example age: the tower's, as
+  // requests carry none).
+  float raw[kNumCandidateDense] = {};
+  raw[kGender] = static_cast<float>(d.gender());
+  raw[kAge] = static_cast<float>(d.age());
+  raw[kAgeKnown] = d.age() > 0 ? 1.0f : 0.0f;
+  raw[kLoggedIn] = d.logged_in() ? 1.0f : 0.0f;
+  raw[kExampleAge] = features.dense[kExampleAge];
+  for (int i = 0; i < kNumCandidateDense; ++i) {
+    ContinuousFeature* dense = out->add_dense();
+    dense->set_name(CandidateDenseName(i));
+    dense->set_raw_value(raw[i]);
+    dense->set_normalized_value(features.dense[i]);
+  }
 }
 
 std::vector<float> CandidateModel::UserVector(
@@ -429,7 +491,8 @@ std::vector<float> ExpOf(std::vector<float> logits) {
 std::vector<float> RankingModel::CandidateRows(const UserContext& context,
                                                absl::Span<const Candidate* const> candidates,
                                                int64_t now_s, bool with_user_part,
-                                               std::vector<float>* user_part) const {
+                                               std::vector<float>* user_part,
+                                               RankingTrace* trace) const {
   RankingVocabularies vocabs{&videos_, &channels_, &languages_};
   RankingQuery query =
       ExtractRankingQuery(context, vocabs, catalog_, max_watches_, now_s);
@@ -457,7 +520,13 @@ std::vector<float> RankingModel::CandidateRows(const UserContext& context,
     AppendEmbedding(language_embedding_, language_dim_, f.language, row);
     row += language_dim_;
     NormalizeRankingContinuous(f, normalizers_, use_powers_, row);
+    if (trace != nullptr) {
+      trace->candidates.push_back(f);
+      trace->normalized.insert(trace->normalized.end(), row,
+                               row + NormalizedWidth(use_powers_));
+    }
   }
+  if (trace != nullptr) trace->query = std::move(query);
   return rows;
 }
 
@@ -477,11 +546,12 @@ std::vector<float> RankingModel::Logits(const UserContext& context,
 
 std::vector<float> RankingModel::LogitsOf(const UserContext& context,
                                           absl::Span<const Candidate* const> candidates,
-                                          int64_t now_s, StageClock* clock) const {
+                                          int64_t now_s, StageClock* clock,
+                                          RankingTrace* trace) const {
   if (candidates.empty()) return {};
   std::vector<float> user_part;
-  std::vector<float> rows =
-      CandidateRows(context, candidates, now_s, /*with_user_part=*/false, &user_part);
+  std::vector<float> rows = CandidateRows(context, candidates, now_s,
+                                          /*with_user_part=*/false, &user_part, trace);
   MarkStage(clock, "features");
   // First-layer bias for this request: b + W_user . user_part.
   const DenseLayer& first = tower_.layers().front();
@@ -491,6 +561,7 @@ std::vector<float> RankingModel::LogitsOf(const UserContext& context,
   std::vector<float> logits = candidate_tower_.Forward(
       rows.data(), static_cast<int>(candidates.size()), bias.data());
   MarkStage(clock, "tower");
+  if (trace != nullptr) trace->logits = logits;
   return logits;
 }
 
@@ -502,8 +573,51 @@ std::vector<float> RankingModel::PredictWatchSeconds(
 
 std::vector<float> RankingModel::PredictWatchSeconds(
     const UserContext& context, const google::protobuf::RepeatedPtrField<Candidate>& candidates,
-    int64_t now_s, StageClock* clock) const {
-  return ExpOf(LogitsOf(context, SpanOf(candidates), now_s, clock));
+    int64_t now_s, StageClock* clock, RankingTrace* trace) const {
+  return ExpOf(LogitsOf(context, SpanOf(candidates), now_s, clock, trace));
+}
+
+void RankingModel::Explain(const UserContext& context,
+                           const google::protobuf::RepeatedPtrField<Candidate>& candidates,
+                           const RankingTrace& trace, RankingExplanation* out) const {
+  out->set_use_powers(use_powers_);
+  const RankingQuery& query = trace.query;
+  RankingRequestFeatures* request = out->mutable_request();
+  SetCategorical("seed_video",
+                 query.seed_watch >= 0 ? context.watches(query.seed_watch).video_id() : "",
+                 query.seed_video, request->mutable_seed_video());
+  for (int32_t row : query.last_watched) {
+    SetCategorical("last_watched", videos_.value(row), row, request->add_last_watched());
+  }
+  SetCategorical("user_language", context.demographics().language(), query.user_language,
+                 request->mutable_user_language());
+  request->set_request_time_s(query.request_time_s);
+  const int width = NormalizedWidth(use_powers_);
+  const int stride = use_powers_ ? 3 : 1;  // x~, then x~^2 and sqrt(x~)
+  for (size_t i = 0; i < trace.candidates.size(); ++i) {
+    const Candidate& candidate = candidates[static_cast<int>(i)];
+    const RankingCandidateFeatures& f = trace.candidates[i];
+    const float* normalized = &trace.normalized[i * width];
+    RankingCandidateExplanation* c = out->add_candidates();
+    c->set_video_id(candidate.video_id());
+    const VideoRecord* record = catalog_.FindRecord(candidate.video_id());
+    SetCategorical("video", candidate.video_id(), f.video, c->add_categorical());
+    SetCategorical(kChannelVocab, record != nullptr ? record->channel_id : "", f.channel,
+                   c->add_categorical());
+    SetCategorical(kLanguageVocab, record != nullptr ? record->language : "", f.language,
+                   c->add_categorical());
+    const int source = static_cast<int>(std::find(f.source, f.source + 3, 1.0f) - f.source);
+    SetCategorical("source", CandidateSource_Name(candidate.source()), source,
+                   c->add_categorical());
+    for (int k = 0; k < kNumRankingContinuous; ++k) {
+      ContinuousFeature* x = c->add_continuous();
+      x->set_name(RankingContinuousName(k));
+      x->set_raw_value(f.raw[k]);
+      x->set_normalized_value(normalized[k * stride]);
+    }
+    c->set_logit(trace.logits[i]);
+    c->set_predicted_watch_seconds(std::exp(trace.logits[i]));
+  }
 }
 
 }  // namespace recsys

@@ -98,8 +98,15 @@ class CandidateModel {
   void BuildInput(const CandidateFeatures& features, float* out) const;
   int input_dim() const { return tower_.input_dim(); }
 
-  // Features of a serving request (example age at its serving value).
-  CandidateFeatures Features(const UserContext& context) const;
+  // Features of a serving request (example age at its serving value);
+  // `trace`, when given, receives what was read and dropped.
+  CandidateFeatures Features(const UserContext& context,
+                             CandidateFeatureTrace* trace = nullptr) const;
+  // What the user tower read of `context` (explain mode): `features` and
+  // `trace` from one `Features(context, &trace)` call. `knows_anything` is
+  // left to the caller.
+  void DescribeUserTower(const UserContext& context, const CandidateFeatures& features,
+                         const CandidateFeatureTrace& trace, UserTowerReading* out) const;
   // The user vector `u` (width `output_dim()`).
   std::vector<float> UserVector(const CandidateFeatures& features) const;
   // `u` with a trailing 1: its inner product with `AnnVector(v)` is the
@@ -128,6 +135,19 @@ class CandidateModel {
   std::vector<float> watch_embedding_, token_embedding_, region_embedding_,
       device_embedding_, video_embedding_, video_bias_;
   Mlp tower_;
+};
+
+// What the ranking network read and computed for one request (explain
+// mode): filled by the scoring pass itself, so it holds exactly the inputs
+// the tower consumed.
+struct RankingTrace {
+  RankingQuery query;
+  // One per candidate, in the request's order.
+  std::vector<RankingCandidateFeatures> candidates;
+  // Row-major [candidates, NormalizedWidth(use_powers)]: the normalised
+  // continuous block of each candidate's input row, as the tower read it.
+  std::vector<float> normalized;
+  std::vector<float> logits;
 };
 
 // The ranking network: scores each candidate with the user's and the
@@ -161,10 +181,22 @@ class RankingModel {
                                          const std::vector<Candidate>& candidates,
                                          int64_t now_s, StageClock* clock = nullptr) const;
   // The same over candidates where a `RankRequest` holds them (no copy).
+  // `trace`, when given, receives the inputs and logits of this very pass.
   std::vector<float> PredictWatchSeconds(
       const UserContext& context,
       const google::protobuf::RepeatedPtrField<Candidate>& candidates, int64_t now_s,
-      StageClock* clock = nullptr) const;
+      StageClock* clock = nullptr, RankingTrace* trace = nullptr) const;
+
+  // `trace` (of `candidates` and `context`) as the explain mode's message:
+  // the request-level inputs, and per candidate its categorical inputs
+  // (video, channel, language, source), continuous ones (named as in the
+  // bundle's quantile tables, raw and normalised), logit and predicted
+  // watch seconds, in the request's order. Ranks and the version are left
+  // to the caller.
+  void Explain(const UserContext& context,
+               const google::protobuf::RepeatedPtrField<Candidate>& candidates,
+               const RankingTrace& trace, RankingExplanation* out) const;
+  bool use_powers() const { return use_powers_; }
 
   const VideoCatalog& catalog() const { return catalog_; }
 
@@ -175,14 +207,16 @@ class RankingModel {
   VideoCatalog catalog_;
   // Rows of `BuildInputs` with the request's columns [video_dim_,
   // video_dim_ + user_width()) left out (`user_part` receives them, once).
+  // `trace`, when given, receives the query and each candidate's features.
   std::vector<float> CandidateRows(const UserContext& context,
                                    absl::Span<const Candidate* const> candidates,
                                    int64_t now_s, bool with_user_part,
-                                   std::vector<float>* user_part) const;
+                                   std::vector<float>* user_part,
+                                   RankingTrace* trace = nullptr) const;
   // `Logits` over candidates wherever they are held.
   std::vector<float> LogitsOf(const UserContext& context,
                               absl::Span<const Candidate* const> candidates, int64_t now_s,
-                              StageClock* clock) const;
+                              StageClock* clock, RankingTrace* trace = nullptr) const;
 
   std::vector<QuantileNormalizer> normalizers_;
   bool use_powers_ = true;

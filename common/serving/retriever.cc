@@ -161,7 +161,7 @@ absl::StatusOr<std::vector<Candidate>> Retriever::Retrieve(
 
 absl::StatusOr<std::vector<Nominee>> Retriever::RetrieveFrom(
     const UserContext& context, const std::vector<float>& user, int n, AnnSearch search,
-    std::vector<int32_t>* rows) const {
+    std::vector<int32_t>* rows, std::vector<Nominee>* watched_found) const {
   absl::flat_hash_set<int64_t> watched;
   for (const Watch& w : context.watches()) {
     int32_t id = model_->videos().Lookup(w.video_id());
@@ -177,10 +177,14 @@ absl::StatusOr<std::vector<Nominee>> Retriever::RetrieveFrom(
   out.reserve(n);
   if (rows != nullptr) rows->reserve(n);
   for (const Neighbor& nb : neighbors) {
-    if (watched.contains(nb.row)) continue;
+    const Nominee nominee{&model_->videos().value(static_cast<int32_t>(nb.row)), nb.score,
+                          SOURCE_DNN};
+    if (watched.contains(nb.row)) {
+      if (watched_found != nullptr) watched_found->push_back(nominee);
+      continue;
+    }
     if (rows != nullptr) rows->push_back(static_cast<int32_t>(nb.row));
-    out.push_back(Nominee{&model_->videos().value(static_cast<int32_t>(nb.row)), nb.score,
-                          SOURCE_DNN});
+    out.push_back(nominee);
     if (static_cast<int>(out.size()) >= n) break;
   }
   return out;
@@ -204,16 +208,19 @@ absl::StatusOr<std::vector<Candidate>> Retriever::Candidates(const UserContext& 
 }
 
 absl::StatusOr<std::vector<Nominee>> Retriever::Nominate(const UserContext& context, int n,
-                                                         StageClock* clock) const {
-  return Nominate(context, n, clock,
-                  [this](absl::Span<const float> query, int k) { return SearchOwnIndex(query, k); });
+                                                         StageClock* clock,
+                                                         NominationTrace* trace) const {
+  return Nominate(
+      context, n, clock,
+      [this](absl::Span<const float> query, int k) { return SearchOwnIndex(query, k); }, trace);
 }
 
 absl::StatusOr<std::vector<Nominee>> Retriever::Nominate(const UserContext& context, int n,
-                                                         StageClock* clock,
-                                                         AnnSearch search) const {
+                                                         StageClock* clock, AnnSearch search,
+                                                         NominationTrace* trace) const {
   // Features and the user vector once: the watch history can be 10,000 long.
-  const CandidateFeatures features = model_->Features(context);
+  const CandidateFeatures features =
+      model_->Features(context, trace != nullptr ? &trace->read : nullptr);
   MarkStage(clock, "features");
   const std::vector<float> user = model_->UserVector(features);
   MarkStage(clock, "user_tower");
@@ -221,11 +228,26 @@ absl::StatusOr<std::vector<Nominee>> Retriever::Nominate(const UserContext& cont
   std::vector<int32_t> rows;
   const bool knows = Knows(features);
   if (knows) {
-    RECSYS_ASSIGN_OR_RETURN(out, RetrieveFrom(context, user, n, search, &rows));
+    RECSYS_ASSIGN_OR_RETURN(out, RetrieveFrom(context, user, n, search, &rows,
+                                              trace != nullptr ? &trace->watched : nullptr));
+  }
+  if (trace != nullptr) {
+    trace->features = features;
+    trace->knows_anything = knows;
+    trace->network = out;
   }
   MarkStage(clock, "ann");
   if (covisit_ != nullptr && options_.covisit_share > 0) {
-    if (knows) out = Merge(out, rows, Covisited(context, n), user, n);
+    if (knows) {
+      const std::vector<CovisitationTable::Neighbour> covisited = Covisited(context, n);
+      if (trace != nullptr) {
+        for (const CovisitationTable::Neighbour& nb : covisited) {
+          trace->covisited.push_back(Nominee{&model_->videos().value(nb.row),
+                                             model_->Logit(user, nb.row), SOURCE_COVISIT});
+        }
+      }
+      out = Merge(out, rows, covisited, user, n);
+    }
     MarkStage(clock, "covisit");
   }
   if (static_cast<int>(out.size()) >= n || popular_.empty()) return out;
@@ -236,15 +258,30 @@ absl::StatusOr<std::vector<Nominee>> Retriever::Nominate(const UserContext& cont
     lowest = std::min(lowest, c.score);
   }
   if (out.empty()) lowest = 0;
+  // Only explain mode tells the watched from the already nominated.
+  const absl::flat_hash_set<absl::string_view> watched =
+      trace != nullptr ? WatchedIds(context) : absl::flat_hash_set<absl::string_view>();
   for (const std::string& id : popular_) {
     if (static_cast<int>(out.size()) >= n) break;
-    if (taken.contains(id)) continue;
+    const bool is_taken = taken.contains(id);
+    if (is_taken && trace == nullptr) continue;
     const int32_t row = model_->videos().Lookup(id);
-    out.push_back(Nominee{&id, row != Vocabulary::kOov ? model_->Logit(user, row) : lowest,
-                          SOURCE_POPULAR});
+    const Nominee nominee{&id, row != Vocabulary::kOov ? model_->Logit(user, row) : lowest,
+                          SOURCE_POPULAR};
+    if (is_taken) {
+      if (watched.contains(id)) trace->watched.push_back(nominee);
+      continue;
+    }
+    out.push_back(nominee);
   }
   MarkStage(clock, "popular_fill");
   return out;
+}
+
+void Retriever::DescribeUserTower(const UserContext& context, const NominationTrace& trace,
+                                  UserTowerReading* out) const {
+  model_->DescribeUserTower(context, trace.features, trace.read, out);
+  out->set_knows_anything(trace.knows_anything);
 }
 
 std::vector<CovisitationTable::Neighbour> Retriever::Covisited(const UserContext& context,

@@ -35,6 +35,23 @@ struct Nominee {
   CandidateSource source = SOURCE_UNKNOWN;
 };
 
+// What `Retriever::Nominate` read and did for one request (explain mode).
+// Its nominees point into the retriever, as `Nominee`s do.
+struct NominationTrace {
+  // The user tower's features, and what it read and dropped of the context.
+  CandidateFeatures features;
+  CandidateFeatureTrace read;
+  // Whether the model knew anything of the context (else: most popular).
+  bool knows_anything = false;
+  // Each source's nominees before the merge and the cut to `n`, best
+  // first, every score a logit: the network's (not watched, at most `n`)
+  // and co-visitation's (at most `n`).
+  std::vector<Nominee> network, covisited;
+  // Videos the ANN step or the most-popular fill found and dropped because
+  // the context watched them (co-visitation never proposes one).
+  std::vector<Nominee> watched;
+};
+
 // The nominees as `Candidate` messages appended to `to` (on its arena, when
 // it has one).
 void AddCandidates(const std::vector<Nominee>& nominees,
@@ -110,8 +127,11 @@ class Retriever : public Servable {
                                                     StageClock* clock = nullptr) const;
   // The same list as `Nominee`s (what the services use: no message or
   // string per candidate until the answer's own).
+  // `trace`, when given, receives what the request read and each source's
+  // nominees (the list is the same with or without it).
   absl::StatusOr<std::vector<Nominee>> Nominate(const UserContext& context, int n,
-                                                StageClock* clock = nullptr) const;
+                                                StageClock* clock = nullptr,
+                                                NominationTrace* trace = nullptr) const;
 
   // The ANN step: the `k` best rows of this version's index for `query`
   // (the user vector and a 1: `ann_dimension()` values), best first as
@@ -122,7 +142,12 @@ class Retriever : public Servable {
   // own index (the candidate service's front asks the index's shards);
   // everything else is the same code path.
   absl::StatusOr<std::vector<Nominee>> Nominate(const UserContext& context, int n,
-                                                StageClock* clock, AnnSearch search) const;
+                                                StageClock* clock, AnnSearch search,
+                                                NominationTrace* trace = nullptr) const;
+  // What the user tower read of `context`, from the `trace` of a
+  // `Nominate` call on it (explain mode).
+  void DescribeUserTower(const UserContext& context, const NominationTrace& trace,
+                         UserTowerReading* out) const;
   // The width of the ANN index's vectors (and queries), and their number.
   int ann_dimension() const { return ann_dimension_; }
   int64_t ann_size() const { return ann_size_; }
@@ -157,11 +182,13 @@ class Retriever : public Servable {
  private:
   explicit Retriever(std::string version) : Servable(std::move(version)) {}
   // `Retrieve` for the user vector `user` of `context`; each candidate's
-  // vocabulary row goes into `rows` too when it is given.
+  // vocabulary row goes into `rows` too when it is given, and the watched
+  // videos the search found into `watched`.
   absl::StatusOr<std::vector<Nominee>> RetrieveFrom(const UserContext& context,
                                                     const std::vector<float>& user, int n,
                                                     AnnSearch search,
-                                                    std::vector<int32_t>* rows = nullptr) const;
+                                                    std::vector<int32_t>* rows = nullptr,
+                                                    std::vector<Nominee>* watched = nullptr) const;
   // The ANN step on this version's own index.
   absl::StatusOr<std::vector<Neighbor>> SearchOwnIndex(absl::Span<const float> query,
                                                        int k) const;
