@@ -13,6 +13,7 @@
 //   recsys_client ... --method=candidates --num_results=100
 //   recsys_client --logs=data/world --batch_out=lists.csv --users=all
 //       --holdout=last --num_results=100
+//   recsys_client --logs=data/world --user_id=u00017 --explain  # why, as tables
 
 #include <algorithm>
 #include <cmath>
@@ -39,6 +40,7 @@
 #include "absl/time/time.h"
 #include <spdlog/spdlog.h>
 
+#include "clients/explanation_table.h"
 #include "common/base/command_line.h"
 #include "common/grpc/request_validation.h"
 #include "common/grpc/tls.h"
@@ -95,6 +97,20 @@ ABSL_FLAG(std::string, holdout, "none",
           "'last' (the evaluation protocol: the context is every event before the user's last "
           "watch, which is held out and scored: HR@10/50/100 and NDCG@10 are printed; users "
           "with fewer than 3 watches are skipped).");
+ABSL_FLAG(bool, explain, false,
+          "Recommend with explain mode on: after the list, print why each video is "
+          "where it is, as tables: what the user tower read (watches and search tokens "
+          "kept and dropped with the reason, demographics, example age), the ranking "
+          "model's request-level inputs, each answer video's final rank, sources, "
+          "retrieval score and rank, logit and predicted watch seconds, its ranking "
+          "features (raw>quantile-normalised, named as in the bundle) and categorical "
+          "inputs (value and vocabulary row), and the candidates removed (already "
+          "watched, beyond num_candidates, below the cut). Not with --method=candidates "
+          "or --batch_out.");
+ABSL_FLAG(std::string, model_version, "",
+          "Recommend with this loaded candidate bundle version (a directory name "
+          "under the server's --bundles); empty: the newest. A version the server has "
+          "not loaded is refused (NOT_FOUND, listing the loaded ones).");
 ABSL_FLAG(std::string, tls_ca_file, "",
           "PEM CA of the service's certificate: when set, the call uses TLS.");
 ABSL_FLAG(std::string, tls_cert_file, "",
@@ -124,6 +140,8 @@ struct ClientOptions {
   std::string device;
   std::string language;
   absl::Duration deadline;
+  bool explain = false;
+  std::string model_version;
   ChannelTlsFiles tls;
   // Batch mode (`batch_out` not empty).
   std::string batch_out;
@@ -169,6 +187,8 @@ absl::StatusOr<ClientOptions> OptionsFromFlags() {
     return absl::InvalidArgumentError("--deadline_ms must be positive");
   }
   options.deadline = absl::Milliseconds(deadline_ms);
+  options.explain = absl::GetFlag(FLAGS_explain);
+  options.model_version = absl::GetFlag(FLAGS_model_version);
   options.tls.ca_file = absl::GetFlag(FLAGS_tls_ca_file);
   options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   options.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
@@ -190,6 +210,13 @@ absl::StatusOr<ClientOptions> OptionsFromFlags() {
   options.holdout_last = holdout == "last";
   if (!options.batch_out.empty() && options.logs_dir.empty()) {
     return absl::InvalidArgumentError("--batch_out needs --logs (the users' histories)");
+  }
+  if (options.explain && (!options.rank || !options.batch_out.empty())) {
+    return absl::InvalidArgumentError(
+        "--explain is for one Recommend call (not --method=candidates or --batch_out)");
+  }
+  if (!options.model_version.empty() && !options.rank) {
+    return absl::InvalidArgumentError("--model_version is for --method=recommend");
   }
   if (options.batch_out.empty() && (options.holdout_last || options.max_users != 0)) {
     return absl::InvalidArgumentError("--holdout and --max_users are for batch mode (--batch_out)");
@@ -414,6 +441,7 @@ absl::StatusOr<UserList> AskList(CandidateService::Stub& stub, const ClientOptio
     *request.mutable_context() = context;
     request.set_num_results(options.num_results);
     request.set_num_candidates(options.num_candidates);
+    request.set_model_version(options.model_version);
     RecommendResponse response;
     status = stub.Recommend(&call, request, &response);
     list.degraded = response.degraded();
@@ -556,15 +584,19 @@ int Run(const ClientOptions& options) {
   call.set_deadline(absl::ToChronoTime(absl::Now() + options.deadline));
   const absl::Time start = absl::Now();
   std::vector<Row> rows;
+  std::string explanation;  // --explain: printed after the list
 
   if (options.rank) {
     RecommendRequest request;
     *request.mutable_context() = *context;
     request.set_num_results(options.num_results);
     request.set_num_candidates(options.num_candidates);
+    request.set_model_version(options.model_version);
+    request.set_explain(options.explain);
     RecommendResponse response;
     grpc::Status status = stub->Recommend(&call, request, &response);
     if (!status.ok()) return ReportRpcError("Recommend", options.address, status);
+    if (options.explain) explanation = FormatExplanation(response);
     std::cout << "Recommend: " << response.videos_size() << " videos in "
               << absl::FormatDuration(absl::Now() - start)
               << " (candidate model " << response.model_version()
@@ -613,6 +645,7 @@ int Run(const ClientOptions& options) {
   }
   std::cout << "\n";
   PrintTable(rows);
+  if (!explanation.empty()) std::cout << "\n" << explanation;
   return 0;
 }
 
@@ -630,10 +663,15 @@ int main(int argc, char** argv) {
       "--queries=\"q1;q2\" --region=US --device=mobile --language=en\n"
       "  recsys_client --logs=data/world --batch_out=lists.csv --holdout=last "
       "--num_results=100\n"
+      "  recsys_client --logs=data/world --user_id=u00017 --explain "
+      "[--model_version=20261201-120000]\n"
       "\n"
       "Without --user_id, --watched or --queries the context is empty "
       "(a cold-start user). The context from --logs holds the user's whole history "
       "up to the services' request limits (10,000 watches).\n"
+      "--explain prints, after the list, why each video is where it is: the user "
+      "tower's reading, each video's sources, retrieval score and rank, ranking features "
+      "and predicted watch time, and the removed candidates with the reason.\n"
       "Exit status: 0; 1 for a failed call or unreadable logs; 2 for bad flags; 3 when "
       "a batch got degraded answers.");
   if (positional.size() > 1) {
