@@ -7,9 +7,7 @@
 // page must show, in order, and each pinned version's answer the titles of
 // its side of the compare view.
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,6 +33,7 @@
 #include "common/logs/user_context.h"
 #include "common/serving/testing/tiny_bundle.h"
 #include "proto/recsys.grpc.pb.h"
+#include "tests/test_util.h"
 
 extern char** environ;
 
@@ -43,130 +42,16 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-// Child processes and files, as tests/test_util.h has them; that target is
-// private to //tests (tests/BUILD gives it no visibility), so this test
-// keeps the few it needs.
-
-std::string TestTempDir() {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return dir != nullptr ? dir : "/tmp";
-}
-
-std::string RunfilePath(const std::string& workspace_relative) {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  if (srcdir == nullptr) return workspace_relative;
-  const char* workspace = std::getenv("TEST_WORKSPACE");
-  return absl::StrCat(srcdir, "/", workspace != nullptr ? workspace : "recsys", "/",
-                      workspace_relative);
-}
-
-std::string ReadFileOrEmpty(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::string FileTail(const std::string& path) {
-  const std::string text = ReadFileOrEmpty(path);
-  return text.size() > 2000 ? text.substr(text.size() - 2000) : text;
-}
-
-int CountOccurrences(const std::string& text, const std::string& needle) {
-  int n = 0;
-  for (size_t at = text.find(needle); at != std::string::npos;
-       at = text.find(needle, at + needle.size())) {
-    ++n;
-  }
-  return n;
-}
-
-// `argv` started with stdout and stderr appended to `log`; SIGTERM and
-// reaped by `Stop` (or when destroyed).
-class ChildProcess {
- public:
-  ChildProcess(const std::vector<std::string>& argv, const std::string& log) {
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    if (posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~ChildProcess() { Stop(); }
-
-  bool running() {
-    if (pid_ < 0 || exit_code_.has_value()) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) != pid_) return true;
-    exit_code_ = ExitCode(status);
-    return false;
-  }
-  // Waits for the process to exit by itself; its exit code (or -signal).
-  int Wait() {
-    if (pid_ < 0) return -1000;
-    if (!exit_code_.has_value()) {
-      int status = 0;
-      waitpid(pid_, &status, 0);
-      exit_code_ = ExitCode(status);
-    }
-    return *exit_code_;
-  }
-  int Stop() {
-    if (running()) kill(pid_, SIGTERM);
-    return Wait();
-  }
-
- private:
-  static int ExitCode(int status) {
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    return WIFSIGNALED(status) ? -WTERMSIG(status) : -1;
-  }
-
-  pid_t pid_ = -1;
-  std::optional<int> exit_code_;
-};
-
-int RunToCompletion(const std::vector<std::string>& argv, const std::string& log) {
-  return ChildProcess(argv, log).Wait();
-}
-
-// The port a server wrote to `path`; 0 when none came within `timeout_s`.
-int WaitForPortFile(const std::string& path, double timeout_s) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::ifstream in(path);
-    int port = 0;
-    if (in >> port && port > 0) return port;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return 0;
-}
-
-// A server binary of this workspace on 127.0.0.1:0 with `flags`; `port` is 0
-// when it did not come up.
-struct StartedServer {
-  std::unique_ptr<ChildProcess> process;
-  int port = 0;
-  std::string log;
-};
-
-StartedServer StartServer(const std::string& binary, const std::string& name,
-                          const std::vector<std::string>& flags) {
-  StartedServer server;
-  const std::string base = TestTempDir() + "/" + name;
-  server.log = base + ".log";
-  std::vector<std::string> argv = {RunfilePath(binary), "--address=127.0.0.1:0",
-                                   "--port_file=" + base + ".port"};
-  argv.insert(argv.end(), flags.begin(), flags.end());
-  server.process = std::make_unique<ChildProcess>(argv, server.log);
-  server.port = WaitForPortFile(base + ".port", 60);
-  return server;
-}
+using testing::ChildProcess;
+using testing::CountOccurrences;
+using testing::FileTail;
+using testing::ReadFileOrEmpty;
+using testing::RunfilePath;
+using testing::RunToCompletion;
+using testing::StartedServer;
+using testing::StartServer;
+using testing::TestTempDir;
+using testing::WaitForPortFile;
 
 constexpr char kOldVersion[] = "20251201-000001";
 constexpr char kNewVersion[] = "20251215-000002";
