@@ -18,6 +18,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
 #include <memory>
 #include <string>
 #include <vector>
@@ -76,6 +79,30 @@ UserContext User(int u) {
     context.mutable_demographics()->set_region("US");
   }
   return context;
+}
+
+// Whether every thread of `pid` is in the stopped state ('T' in
+// /proc/<pid>/task/*/stat) within 5 s: SIGSTOP is only sent by kill(), and
+// on a loaded machine the test must not ask before the shard has stopped.
+bool WaitUntilStopped(pid_t pid) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  const std::string tasks = absl::StrCat("/proc/", pid, "/task");
+  while (std::chrono::steady_clock::now() < deadline) {
+    int threads = 0, stopped = 0;
+    std::error_code error;
+    for (const auto& task : std::filesystem::directory_iterator(tasks, error)) {
+      std::ifstream in(task.path() / "stat");
+      std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      const size_t name_end = stat.rfind(") ");
+      if (name_end == std::string::npos || name_end + 2 >= stat.size()) continue;
+      ++threads;
+      const char state = stat[name_end + 2];
+      stopped += state == 'T' || state == 't';
+    }
+    if (threads > 0 && stopped == threads) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
 }
 
 std::chrono::system_clock::time_point InSeconds(int s) {
@@ -241,6 +268,7 @@ TEST_F(ShardedRetrievalTest, TheFrontAnswersAsTheUnshardedServerAndDegradesWitho
 
   // Shard 1 stopped: its calls run into the deadline.
   ASSERT_TRUE(shards_[1].process->Signal(SIGSTOP));
+  ASSERT_TRUE(WaitUntilStopped(shards_[1].process->pid())) << "shard 1 did not stop";
   for (int user : {2, 17}) {
     ExpectDegradedAnswers(user, /*missing=*/1);
     if (HasFatalFailure()) return;
