@@ -345,12 +345,24 @@ TEST_F(ServingOpsTest, RankCallsSpreadOverEveryRankingAddress) {
   ASSERT_GT(b.port, 0) << FileTail(b.log);
   const std::string target = absl::StrCat("ipv4:127.0.0.1:", a.port, ",127.0.0.1:", b.port);
   for (const std::string& policy : std::vector<std::string>{"round_robin", "pick_first"}) {
-    const int64_t a_before = RankCallsServed(a), b_before = RankCallsServed(b);
     Server candidate = Start("candidate", "candidate_" + policy,
                              {"--ranking_address=" + target, "--ranking_lb_policy=" + policy,
                               "--ranking_deadline_ms=5000"});
     ASSERT_GT(candidate.port, 0) << FileTail(candidate.log);
     auto channel = grpc::CreateChannel(Local(candidate.port), grpc::InsecureChannelCredentials());
+    if (policy == "round_robin") {
+      // round_robin picks among the connected addresses: on a loaded machine
+      // the second connection can come up after the first calls, so the
+      // spread is counted once both have served a call (within 20 s).
+      const int64_t a_start = RankCallsServed(a), b_start = RankCallsServed(b);
+      const absl::Time give_up = absl::Now() + absl::Seconds(20);
+      while ((RankCallsServed(a) == a_start || RankCallsServed(b) == b_start) &&
+             absl::Now() < give_up) {
+        RecommendResponse response;
+        ASSERT_TRUE(Recommend(channel, &response).ok());
+      }
+    }
+    const int64_t a_before = RankCallsServed(a), b_before = RankCallsServed(b);
     constexpr int kCalls = 40;
     for (int i = 0; i < kCalls; ++i) {
       RecommendResponse response;
