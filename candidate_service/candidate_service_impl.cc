@@ -29,10 +29,6 @@ using Clock = std::chrono::system_clock;
 // caller's 30 ms deadline says nothing about ranking.
 constexpr Clock::duration kBudgetThatBlamesRanking = std::chrono::milliseconds(100);
 
-// `RecommendRequest.model_version` names a directory: longer is a mistake
-// (and would be echoed back in the NotFound message).
-constexpr size_t kMaxModelVersionBytes = 256;
-
 // Moves the part of the user context the ranking model reads (user ID,
 // watches, impressions, demographics and the request time) from `from` into
 // `to`, without copying it: the two swap, then `to` drops the searches (up
@@ -400,10 +396,6 @@ absl::StatusOr<std::shared_ptr<const Retriever>> CandidateServiceImpl::Retriever
       return absl::UnavailableError("no model loaded yet (the server is starting)");
     }
     return newest;
-  }
-  if (version.size() > kMaxModelVersionBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("model_version: ", version.size(),
-                                                   " bytes, at most ", kMaxModelVersionBytes));
   }
   std::shared_ptr<const Servable> found = versions_->Find(version);
   if (found == nullptr) {

@@ -120,8 +120,8 @@ class CandidateServiceImpl final
   std::shared_ptr<const Retriever> CurrentRetriever() const;
   // The retriever of `RecommendRequest.model_version`: the newest when it is
   // empty (Unavailable before the first), NotFound naming the field and the
-  // loaded versions when that version is not loaded, InvalidArgument for a
-  // name longer than 256 bytes.
+  // loaded versions when that version is not loaded (its length is checked
+  // by `ValidateRecommendRequest`).
   absl::StatusOr<std::shared_ptr<const Retriever>> RetrieverFor(const std::string& version) const;
   // `retriever`'s nominees for `context`, its ANN step on `ann_shards`
   // (waiting until `deadline` at most) when the options have them;

@@ -109,6 +109,9 @@ absl::Status ValidateRecommendRequest(const RecommendRequest& request) {
     return Invalid("num_candidates",
                    absl::StrCat("must be 0 (default) to ", kMaxCandidates));
   }
+  if (request.model_version().size() > static_cast<size_t>(kMaxModelVersionBytes)) {
+    return Invalid("model_version", absl::StrCat("longer than ", kMaxModelVersionBytes, " bytes"));
+  }
   return ValidateUserContext(request.context(), "context");
 }
 

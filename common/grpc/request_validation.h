@@ -23,6 +23,8 @@ inline constexpr int kMaxImpressions = 1000;
 inline constexpr int kMaxQueryBytes = 500;
 inline constexpr int kMaxVideoIdBytes = 64;
 inline constexpr int kMaxUserIdBytes = 256;
+// `RecommendRequest.model_version` names a bundle directory.
+inline constexpr int kMaxModelVersionBytes = 256;
 // Region, device and language codes.
 inline constexpr int kMaxDemographicBytes = 64;
 inline constexpr int kMaxCandidates = 2000;

@@ -42,6 +42,11 @@ TEST(RequestValidationTest, RejectsOutOfRangeNumbers) {
   r.set_num_candidates(kMaxCandidates + 1);
   EXPECT_THAT(ValidateRecommendRequest(r).message(), HasSubstr("num_candidates"));
   r.set_num_candidates(0);
+  r.set_model_version(std::string(kMaxModelVersionBytes + 1, 'v'));
+  EXPECT_THAT(ValidateRecommendRequest(r).message(), HasSubstr("model_version"));
+  r.set_model_version(std::string(kMaxModelVersionBytes, 'v'));
+  EXPECT_TRUE(ValidateRecommendRequest(r).ok());
+  r.clear_model_version();
   r.mutable_context()->add_searches()->set_query("");
   EXPECT_THAT(ValidateRecommendRequest(r).message(),
               HasSubstr("context.searches[0].query"));
