@@ -5,18 +5,17 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc/request_validation.h"
 
 namespace recsys::web {
 namespace {
 
-// Longer version strings are refused before any call (a bundle version is a
-// directory name).
-constexpr size_t kMaxVersionBytes = 256;
-
+// Version strings longer than the service takes (`RecommendRequest.
+// model_version`) are refused before any call.
 absl::Status CheckVersion(absl::string_view name, const std::string& version) {
-  if (version.size() > kMaxVersionBytes) {
+  if (version.size() > static_cast<size_t>(kMaxModelVersionBytes)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("version ", name, " is longer than ", kMaxVersionBytes, " bytes"));
+        absl::StrCat("version ", name, " is longer than ", kMaxModelVersionBytes, " bytes"));
   }
   return absl::OkStatus();
 }
